@@ -1,0 +1,4 @@
+package io.sluice.bench;
+
+final class Placeholder {
+}

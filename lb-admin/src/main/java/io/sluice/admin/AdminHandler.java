@@ -1,0 +1,4 @@
+package io.sluice.admin;
+
+public final class AdminHandler {
+}
