@@ -1,4 +1,137 @@
 package io.sluice.admin;
 
-public final class AdminHandler {
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.ReferenceCountUtil;
+import io.sluice.core.config.RouteConfig;
+import io.sluice.core.route.Router;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves requests routed to {@code admin: true}; passes every other request down the pipeline.
+ *
+ * <p>It sits after the dispatcher, which has already matched the route and put it in {@link Router#ROUTE}.
+ * Admin bodies are aggregated up to {@link #MAX_BODY}; endpoints run on the event loop and must not block.
+ */
+public final class AdminHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
+    static final int MAX_BODY = 1 << 20;
+
+    private final AdminRoutes routes;
+    private HttpRequest request;
+    private CompositeByteBuf body;
+    private boolean tooLarge;
+
+    public AdminHandler(AdminRoutes routes) {
+        this.routes = routes;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest) {
+            RouteConfig route = ctx.channel().attr(Router.ROUTE).get();
+            if (route == null || !route.admin()) {
+                ctx.fireChannelRead(msg);
+                return;
+            }
+            request = (HttpRequest) msg;
+            tooLarge = false;
+            body = ctx.alloc().compositeBuffer();
+        } else if (request == null) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        if (msg instanceof HttpContent) {
+            ByteBuf content = ((HttpContent) msg).content();
+            if (!tooLarge && body.readableBytes() + content.readableBytes() <= MAX_BODY) {
+                body.addComponent(true, content.retain());
+            } else {
+                tooLarge = true;
+            }
+        }
+        ReferenceCountUtil.release(msg);
+        if (msg instanceof LastHttpContent) {
+            HttpRequest req = request;
+            CompositeByteBuf b = body;
+            request = null;
+            body = null;
+            try {
+                ctx.writeAndFlush(tooLarge
+                        ? GatewayErrors.response(ctx.alloc(), HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                                "body_too_large", "admin request bodies are limited to " + MAX_BODY + " bytes")
+                        : respond(ctx, req, ByteBufUtil.getBytes(b)));
+            } finally {
+                b.release();
+            }
+        }
+    }
+
+    private FullHttpResponse respond(ChannelHandlerContext ctx, HttpRequest req, byte[] bytes) {
+        QueryStringDecoder query = new QueryStringDecoder(req.uri());
+        String path = query.path();
+        AdminRoutes.Match match = routes.match(req.method(), path);
+        if (match.endpoint() == null) {
+            return match.pathKnown()
+                    ? GatewayErrors.response(ctx.alloc(), HttpResponseStatus.METHOD_NOT_ALLOWED,
+                            "method_not_allowed", req.method() + " is not allowed on " + path)
+                    : GatewayErrors.response(ctx.alloc(), HttpResponseStatus.NOT_FOUND,
+                            "admin_route_not_found", "no admin endpoint " + path);
+        }
+        try {
+            AdminResponse r = match.endpoint().handle(
+                    new AdminRequest(req.method(), path, match.params(), query, req.headers(), bytes));
+            return toHttp(ctx, req, r);
+        } catch (AdminException e) {
+            return GatewayErrors.response(ctx.alloc(), e.status(), e.code(), e.getMessage());
+        } catch (Exception e) {
+            log.warn("admin endpoint {} {} failed", req.method(), path, e);
+            return GatewayErrors.response(ctx.alloc(), HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                    "admin_error", "internal error: " + e);
+        }
+    }
+
+    private static FullHttpResponse toHttp(ChannelHandlerContext ctx, HttpRequest req, AdminResponse r) throws Exception {
+        byte[] payload;
+        CharSequence type;
+        if (r.text() != null) {
+            payload = r.text().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            type = r.contentType();
+        } else {
+            payload = Json.MAPPER.writeValueAsBytes(r.json());
+            type = HttpHeaderValues.APPLICATION_JSON;
+        }
+        boolean head = req.method().equals(HttpMethod.HEAD);
+        FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, r.status(),
+                head ? ctx.alloc().buffer(0) : ctx.alloc().buffer(payload.length).writeBytes(payload));
+        resp.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, type)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, payload.length)
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+        return resp;
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (body != null) {
+            body.release();
+            body = null;
+            request = null;
+        }
+        ctx.fireChannelInactive();
+    }
 }

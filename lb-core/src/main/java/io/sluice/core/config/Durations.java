@@ -21,17 +21,21 @@ public final class Durations {
         Matcher m = PART.matcher(s);
         Duration total = Duration.ZERO;
         int at = 0;
-        while (at < s.length() && m.find(at) && m.start() == at) {
-            long n = Long.parseLong(m.group(1));
-            switch (m.group(2)) {
-                case "us": total = total.plusNanos(n * 1_000); break;
-                case "ms": total = total.plusMillis(n); break;
-                case "s": total = total.plusSeconds(n); break;
-                case "m": total = total.plusMinutes(n); break;
-                case "h": total = total.plusHours(n); break;
-                default: total = total.plusDays(n); break;
+        try {
+            while (at < s.length() && m.find(at) && m.start() == at) {
+                long n = Long.parseLong(m.group(1));
+                switch (m.group(2)) {
+                    case "us": total = total.plusNanos(Math.multiplyExact(n, 1_000L)); break;
+                    case "ms": total = total.plusMillis(n); break;
+                    case "s": total = total.plusSeconds(n); break;
+                    case "m": total = total.plusMinutes(n); break;
+                    case "h": total = total.plusHours(n); break;
+                    default: total = total.plusDays(n); break;
+                }
+                at = m.end();
             }
-            at = m.end();
+        } catch (ArithmeticException | NumberFormatException e) { // NumberFormatException: more digits than a long
+            throw new IllegalArgumentException("'" + text + "' is too long a duration");
         }
         if (at == 0 || at != s.length()) {
             throw new IllegalArgumentException("'" + text + "' is not a duration (examples: 250ms, 5s, 2m, 1h30m)");

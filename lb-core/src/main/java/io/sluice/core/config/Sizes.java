@@ -18,16 +18,20 @@ public final class Sizes {
         if (!m.matches()) {
             throw new IllegalArgumentException("'" + text + "' is not a size (examples: 512, 16KiB, 10MiB, 1GB)");
         }
-        long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "b" : m.group(2);
-        switch (unit) {
-            case "kib": case "k": return Math.multiplyExact(n, 1024L);
-            case "mib": case "m": return Math.multiplyExact(n, 1024L * 1024);
-            case "gib": case "g": return Math.multiplyExact(n, 1024L * 1024 * 1024);
-            case "kb": return Math.multiplyExact(n, 1000L);
-            case "mb": return Math.multiplyExact(n, 1000L * 1000);
-            case "gb": return Math.multiplyExact(n, 1000L * 1000 * 1000);
-            default: return n;
+        try {
+            long n = Long.parseLong(m.group(1));
+            switch (unit) {
+                case "kib": case "k": return Math.multiplyExact(n, 1024L);
+                case "mib": case "m": return Math.multiplyExact(n, 1024L * 1024);
+                case "gib": case "g": return Math.multiplyExact(n, 1024L * 1024 * 1024);
+                case "kb": return Math.multiplyExact(n, 1000L);
+                case "mb": return Math.multiplyExact(n, 1000L * 1000);
+                case "gb": return Math.multiplyExact(n, 1000L * 1000 * 1000);
+                default: return n;
+            }
+        } catch (ArithmeticException | NumberFormatException e) { // NumberFormatException: more digits than a long
+            throw new IllegalArgumentException("'" + text + "' is too large a size");
         }
     }
 }

@@ -1,0 +1,66 @@
+package io.sluice.admin;
+
+import io.netty.handler.codec.http.HttpMethod;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The admin API's route table: method plus a path pattern whose {@code {name}} segments bind
+ * path parameters ({@code /api/v1/backends/{id}}). New admin features only add routes here.
+ */
+public final class AdminRoutes {
+
+    private final List<Entry> entries = new ArrayList<>();
+
+    public AdminRoutes add(HttpMethod method, String pattern, AdminEndpoint endpoint) {
+        entries.add(new Entry(method, pattern.split("/"), endpoint));
+        return this;
+    }
+
+    /** The outcome of matching: the endpoint with its bound parameters, or why there is none. */
+    public record Match(AdminEndpoint endpoint, Map<String, String> params, boolean pathKnown) {
+    }
+
+    public Match match(HttpMethod method, String path) {
+        String[] segs = path.split("/");
+        boolean pathKnown = false;
+        for (Entry e : entries) {
+            Map<String, String> params = e.bind(segs);
+            if (params == null) {
+                continue;
+            }
+            pathKnown = true;
+            if (e.method.equals(method) || (method.equals(HttpMethod.HEAD) && e.method.equals(HttpMethod.GET))) {
+                return new Match(e.endpoint, params, true);
+            }
+        }
+        return new Match(null, Collections.emptyMap(), pathKnown);
+    }
+
+    private record Entry(HttpMethod method, String[] pattern, AdminEndpoint endpoint) {
+        Map<String, String> bind(String[] segs) {
+            if (segs.length != pattern.length) {
+                return null;
+            }
+            Map<String, String> params = null;
+            for (int i = 0; i < segs.length; i++) {
+                String p = pattern[i];
+                if (p.startsWith("{") && p.endsWith("}")) {
+                    if (segs[i].isEmpty()) {
+                        return null;
+                    }
+                    if (params == null) {
+                        params = new HashMap<>(4);
+                    }
+                    params.put(p.substring(1, p.length() - 1), segs[i]);
+                } else if (!p.equals(segs[i])) {
+                    return null;
+                }
+            }
+            return params == null ? Collections.emptyMap() : params;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package io.sluice.admin;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+
+/**
+ * Responses that Sluice itself produces, in OpenAI's error shape {@code {"error":{"message","type","code"}}}.
+ *
+ * <p>Each carries {@code X-Sluice-Error: <code>} so that a client (or an operator reading a trace) can
+ * tell a gateway 404/502 from one that vLLM sent, which Sluice passes through unchanged.
+ */
+public final class GatewayErrors {
+    public static final AsciiString ERROR_HEADER = AsciiString.cached("x-sluice-error");
+
+    private GatewayErrors() {
+    }
+
+    public static FullHttpResponse response(ByteBufAllocator alloc, HttpResponseStatus status, String code, String message) {
+        String body = "{\"error\":{\"message\":" + Json.quote(message)
+                + ",\"type\":\"" + type(status) + "\",\"code\":\"" + code + "\"}}";
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                ByteBufUtil.writeUtf8(alloc, body));
+        r.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes())
+                .set(ERROR_HEADER, code);
+        return r;
+    }
+
+    /** OpenAI-style error types, so SDKs map them to their usual exception classes. */
+    private static String type(HttpResponseStatus status) {
+        int c = status.code();
+        if (c == 400 || c == 413 || c == 414 || c == 431) {
+            return "invalid_request_error";
+        }
+        if (c == 401 || c == 403) {
+            return "authentication_error";
+        }
+        if (c == 404) {
+            return "not_found_error";
+        }
+        if (c == 405) {
+            return "invalid_request_error";
+        }
+        if (c == 429) {
+            return "rate_limit_error";
+        }
+        return "gateway_error";
+    }
+}

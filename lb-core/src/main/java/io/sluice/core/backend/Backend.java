@@ -1,0 +1,156 @@
+package io.sluice.core.backend;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One upstream server and its live state: health, in-flight requests and totals.
+ *
+ * <p>Shared by all event loops; every field is safe to read from any thread. In-flight counts are
+ * changed only through {@link Lease}, which guarantees one decrement per increment however a request
+ * ends (response end, upstream error, client disconnect).
+ */
+public final class Backend {
+    private static final Logger log = LoggerFactory.getLogger(Backend.class);
+
+    public enum State { HEALTHY, UNHEALTHY }
+
+    private final String id;
+    private final String pool;
+    private final String host;
+    private final int port;
+    private final int weight;
+
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final LongAdder requests = new LongAdder();
+    private final LongAdder failures = new LongAdder();
+
+    private volatile State state = State.HEALTHY;
+    private volatile String stateReason = "initial";
+    private volatile long stateSinceMillis = System.currentTimeMillis();
+    private volatile HealthResult lastHealth;
+
+    // Written by the health monitor (one probe per backend at a time) and reset by markDown.
+    volatile int consecutiveOk;
+    volatile int consecutiveFail;
+
+    public Backend(String id, String pool, String host, int port, int weight) {
+        if (weight < 1) {
+            throw new IllegalArgumentException("weight must be >= 1");
+        }
+        this.id = id;
+        this.pool = pool;
+        this.host = host;
+        this.port = port;
+        this.weight = weight;
+    }
+
+    public String id() { return id; }
+    public String pool() { return pool; }
+    public String host() { return host; }
+    public int port() { return port; }
+    public int weight() { return weight; }
+    public State state() { return state; }
+    public String stateReason() { return stateReason; }
+    public long stateSinceMillis() { return stateSinceMillis; }
+    public boolean isHealthy() { return state == State.HEALTHY; }
+    public int inFlight() { return inFlight.get(); }
+    public long requests() { return requests.sum(); }
+    public long failures() { return failures.sum(); }
+    public HealthResult lastHealth() { return lastHealth; }
+
+    /** Counts a request as in flight on this backend until the returned lease is released. */
+    public Lease lease() {
+        inFlight.incrementAndGet();
+        requests.increment();
+        return new Lease(this);
+    }
+
+    /** A request this backend could not serve (connect failure, reset, timeout). */
+    public void recordFailure() {
+        failures.increment();
+    }
+
+    /**
+     * Applies one active check: a healthy backend goes down after {@code fall} failures in a row,
+     * an unhealthy one comes back after {@code rise} successes in a row.
+     */
+    public void recordHealth(HealthResult result, int rise, int fall) {
+        lastHealth = result;
+        if (result.ok()) {
+            consecutiveFail = 0;
+            int ok = ++consecutiveOk;
+            if (state != State.HEALTHY && ok >= rise) {
+                transition(State.HEALTHY, ok + " good check(s): " + result.detail());
+            }
+        } else {
+            consecutiveOk = 0;
+            int failed = ++consecutiveFail;
+            if (state == State.HEALTHY && failed >= fall) {
+                transition(State.UNHEALTHY, failed + " failed check(s): " + result.detail());
+            }
+        }
+    }
+
+    /** Takes the backend out of rotation now, without waiting for the next health check. */
+    public void markDown(String reason) {
+        consecutiveOk = 0; // readmission after a passive ejection needs a full `rise` of good checks
+        transition(State.UNHEALTHY, reason);
+    }
+
+    /** @return true if the state changed (and was logged) */
+    private synchronized boolean transition(State to, String reason) {
+        State from = state;
+        if (from == to) {
+            return false;
+        }
+        state = to;
+        stateReason = reason;
+        stateSinceMillis = System.currentTimeMillis();
+        if (to == State.HEALTHY) {
+            log.info("backend {} in pool {}: {} -> {} ({})", id, pool, from, to, reason);
+        } else {
+            log.warn("backend {} in pool {}: {} -> {} ({})", id, pool, from, to, reason);
+        }
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return id;
+    }
+
+    /** Latest active health check outcome. */
+    public record HealthResult(boolean ok, String detail, long latencyMicros, long atMillis) {
+    }
+
+    /** One in-flight request; {@link #release()} is idempotent so every exit path may call it. */
+    public static final class Lease {
+        private Backend backend;
+
+        private Lease(Backend backend) {
+            this.backend = backend;
+        }
+
+        public Backend backend() {
+            return backend;
+        }
+
+        /** Releases once; later calls do nothing. Called on the owning event loop. */
+        public boolean release() {
+            Backend b = backend;
+            if (b == null) {
+                return false;
+            }
+            backend = null;
+            b.inFlight.decrementAndGet();
+            return true;
+        }
+
+        public boolean released() {
+            return backend == null;
+        }
+    }
+}

@@ -1,0 +1,623 @@
+package io.sluice.core.config;
+
+import io.sluice.core.config.ConfigException.Problem;
+import io.sluice.core.config.YamlTree.Entry;
+import io.sluice.core.config.YamlTree.ListNode;
+import io.sluice.core.config.YamlTree.MapNode;
+import io.sluice.core.config.YamlTree.Node;
+import io.sluice.core.config.YamlTree.Scalar;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Reads {@code sluice.yaml} into a validated {@link SluiceConfig}.
+ *
+ * <p>Binding is by hand over {@link YamlTree} so that every error names the file, line, column and
+ * field path. A bad value is reported and replaced by its default so binding goes on and one run
+ * reports every problem; the result is only returned when there were none.
+ */
+public final class ConfigLoader {
+    static final List<String> TRANSPORTS = List.of("auto", "epoll", "io_uring", "nio");
+    static final List<String> BALANCERS = List.of("least-connections");
+
+    private static final Pattern VAR = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    private static final Pattern IPV4 = Pattern.compile("((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
+    private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
+
+    private final String source;
+    private final Function<String, String> env;
+    private final List<Problem> problems = new ArrayList<>();
+    /** Every pool name in the file, bound or not, so a broken pool does not also break its routes; null if pools: is unusable. */
+    private Set<String> poolNames = new LinkedHashSet<>();
+
+    private ConfigLoader(String source, Function<String, String> env) {
+        this.source = source;
+        this.env = env;
+    }
+
+    public static SluiceConfig load(Path file) throws ConfigException {
+        return load(file, System::getenv);
+    }
+
+    /** @param env environment lookup returning null for unset variables (injectable for tests) */
+    public static SluiceConfig load(Path file, Function<String, String> env) throws ConfigException {
+        String yaml;
+        try {
+            yaml = Files.readString(file);
+        } catch (IOException e) {
+            String why = e instanceof NoSuchFileException ? "no such file" : "cannot read (" + e + ")";
+            throw new ConfigException(List.of(new Problem(file.toString(), 0, 0, "", why)), e);
+        }
+        return parse(yaml, file.toString(), env);
+    }
+
+    /** @param sourceName the file name used in error messages and {@link SluiceConfig#source()} */
+    public static SluiceConfig parse(String yaml, String sourceName, Function<String, String> env) throws ConfigException {
+        ConfigLoader loader = new ConfigLoader(sourceName, env);
+        SluiceConfig config = loader.config(YamlTree.read(yaml, sourceName, loader.problems));
+        if (!loader.problems.isEmpty()) {
+            loader.problems.sort(Comparator.comparingInt(Problem::line).thenComparingInt(Problem::column));
+            throw new ConfigException(loader.problems);
+        }
+        return config;
+    }
+
+    // ---- sections
+
+    private SluiceConfig config(Node root) {
+        if (root == null) {
+            problem(0, 0, "", "the file is empty (at least listeners: is required)");
+            return null;
+        }
+        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools");
+        if (top == null) {
+            return null;
+        }
+        Obj s = child(top, "server", "transport", "io-threads", "shutdown-grace");
+        ServerConfig server = s == null ? ServerConfig.DEFAULT : new ServerConfig(
+                value(s, "transport", "auto", "a string", oneOf("transport", TRANSPORTS)),
+                value(s, "io-threads", 0, "a number", integer(0, 4096)),
+                value(s, "shutdown-grace", ServerConfig.DEFAULT.shutdownGrace(), "a duration", duration(false)));
+        Map<String, PoolConfig> pools = pools(top);
+        List<ListenerConfig> listeners = listeners(top);
+        return new SluiceConfig(server, listeners, pools, source);
+    }
+
+    private Map<String, PoolConfig> pools(Obj top) {
+        Map<String, PoolConfig> pools = new LinkedHashMap<>();
+        Node n = top.get("pools");
+        if (n == null) {
+            return pools;
+        }
+        if (!(n instanceof MapNode m)) {
+            problem(n, "pools", "expected a mapping of pool names to pools, got " + describe(n));
+            poolNames = null;
+            return pools;
+        }
+        for (Entry e : m.entries().values()) {
+            poolNames.add(e.key());
+            Obj o = obj(e.value(), "pools." + e.key(), e.line(), e.column(), "balancer", "connect-timeout",
+                    "response-timeout", "max-idle-per-backend", "health", "backends");
+            if (o != null) {
+                pools.put(e.key(), pool(e.key(), o));
+            }
+        }
+        return pools;
+    }
+
+    private PoolConfig pool(String name, Obj o) {
+        String balancer = value(o, "balancer", "least-connections", "a string", oneOf("balancer", BALANCERS));
+        Duration connect = value(o, "connect-timeout", Duration.ofSeconds(2), "a duration", duration(true));
+        Duration response = value(o, "response-timeout", Duration.ofSeconds(300), "a duration", duration(true));
+        int maxIdle = value(o, "max-idle-per-backend", 64, "a number", integer(0, 65536));
+        Obj h = child(o, "health", "enabled", "path", "interval", "timeout", "rise", "fall");
+        HealthConfig health = h == null ? HealthConfig.DEFAULT : health(h);
+        List<BackendConfig> backends = new ArrayList<>();
+        ListNode list = items(o, "backends", "pool '" + name + "' has no backends");
+        if (list != null) {
+            Map<String, Integer> addresses = new HashMap<>();
+            Map<String, Integer> names = new HashMap<>();
+            for (int i = 0; i < list.items().size(); i++) {
+                BackendConfig b = backend(list.items().get(i), o.path("backends") + "[" + i + "]", i, addresses, names);
+                if (b != null) {
+                    backends.add(b);
+                }
+            }
+        }
+        return new PoolConfig(name, balancer, connect, response, maxIdle, health, backends);
+    }
+
+    private HealthConfig health(Obj o) {
+        HealthConfig d = HealthConfig.DEFAULT;
+        boolean enabled = value(o, "enabled", d.enabled(), "true or false", ConfigLoader::bool);
+        String path = value(o, "path", d.path(), "a path", ConfigLoader::absolutePath);
+        int reported = problems.size();
+        Duration interval = value(o, "interval", d.interval(), "a duration", duration(true));
+        Duration timeout = value(o, "timeout", d.timeout(), "a duration", duration(true));
+        if (problems.size() == reported && timeout.compareTo(interval) >= 0) {
+            String at = o.has("timeout") ? "timeout" : "interval";
+            problem(o.get(at), o.path(at), "timeout " + Durations.format(timeout)
+                    + " must be shorter than interval " + Durations.format(interval));
+        }
+        return new HealthConfig(enabled, path, interval, timeout,
+                value(o, "rise", d.rise(), "a number", integer(1, 1000)),
+                value(o, "fall", d.fall(), "a number", integer(1, 1000)));
+    }
+
+    private BackendConfig backend(Node n, String path, int index, Map<String, Integer> addresses, Map<String, Integer> names) {
+        Obj o = obj(n, path, n.line(), n.column(), "url", "simulator", "weight", "name");
+        if (o == null) {
+            return null;
+        }
+        int weight = value(o, "weight", 1, "a number", integer(1, 1000));
+        boolean hasUrl = o.has("url");
+        if (hasUrl == o.entries.containsKey("simulator")) { // "simulator:" alone means all defaults
+            problem(o, hasUrl ? "a backend needs either url: or simulator:, not both"
+                    : "a backend needs either url: http://host:port or simulator:");
+            return null;
+        }
+        String host;
+        int port;
+        SimulatorConfig sim = null;
+        Obj addressed = o; // where the port was written, for duplicates
+        if (hasUrl) {
+            URI url = value(o, "url", null, "a URL", ConfigLoader::httpUrl);
+            if (url == null) {
+                return null;
+            }
+            host = url.getHost().replaceAll("^\\[|\\]$", "").toLowerCase(Locale.ROOT);
+            port = url.getPort() < 0 ? 80 : url.getPort();
+        } else {
+            Obj s = child(o, "simulator", "model", "port", "ttft", "itl", "max-tokens", "max-num-seqs");
+            if (s == null) {
+                return null;
+            }
+            SimulatorConfig d = SimulatorConfig.DEFAULT;
+            sim = new SimulatorConfig(
+                    value(s, "model", d.model(), "a string", ConfigLoader::nonEmpty),
+                    value(s, "port", d.port(), "a number", integer(0, 65535)),
+                    value(s, "ttft", d.ttft(), "a duration", duration(false)),
+                    value(s, "itl", d.itl(), "a duration", duration(false)),
+                    value(s, "max-tokens", d.maxTokens(), "a number", integer(1, Integer.MAX_VALUE)),
+                    value(s, "max-num-seqs", d.maxNumSeqs(), "a number", integer(1, Integer.MAX_VALUE)));
+            host = "127.0.0.1";
+            port = sim.port();
+            addressed = s;
+        }
+        // Simulators on ephemeral ports would all default to 127.0.0.1:0, hence their index-based name.
+        String address = BackendConfig.address(host, port);
+        String name = value(o, "name", hasUrl ? address : "sim-" + index, "a string", ConfigLoader::nonEmpty);
+        Integer first = port == 0 ? null : addresses.putIfAbsent(address, n.line());
+        if (first != null) {
+            String at = hasUrl ? "url" : "port";
+            problem(addressed.get(at), addressed.path(at), "duplicate backend " + address + " (also at line " + first + ")");
+        } else if ((first = names.putIfAbsent(name, n.line())) != null) {
+            problem(o.has("name") ? o.get("name") : n, o.path("name"), "duplicate backend name '" + name + "' (also at line " + first + ")");
+        }
+        return new BackendConfig(name, host, port, weight, sim);
+    }
+
+    /** A listener and what it conflicts with. */
+    private record Bound(String name, String host, int port, int line) {
+    }
+
+    private List<ListenerConfig> listeners(Obj top) {
+        List<ListenerConfig> listeners = new ArrayList<>();
+        ListNode list = items(top, "listeners", "no listeners (at least one is required)");
+        if (list == null) {
+            return listeners;
+        }
+        List<Bound> bound = new ArrayList<>();
+        for (int i = 0; i < list.items().size(); i++) {
+            Node n = list.items().get(i);
+            Obj o = obj(n, "listeners[" + i + "]", n.line(), n.column(), "name", "host", "port",
+                    "max-header-size", "max-initial-line", "idle-timeout", "routes");
+            if (o == null) {
+                continue;
+            }
+            String host = value(o, "host", "0.0.0.0", "an IP address", ConfigLoader::listenHost);
+            Integer port = value(o, "port", null, "a number", integer(0, 65535));
+            if (!o.has("port")) {
+                missing(o, "port");
+            }
+            String name = value(o, "name", "http-" + (port == null ? "?" : port), "a string", ConfigLoader::nonEmpty);
+            long maxHeader = value(o, "max-header-size", 16L * 1024, "a size", size());
+            long maxInitial = value(o, "max-initial-line", 8L * 1024, "a size", size());
+            Duration idle = value(o, "idle-timeout", Duration.ofSeconds(120), "a duration", duration(false));
+            List<RouteConfig> routes = routes(o);
+            for (Bound b : bound) {
+                if (port != null && port != 0 && port == b.port() && clash(host, b.host())) {
+                    problem(o.get("port"), o.path("port"), "port " + port + " is already used by listener '" + b.name() + "' (line " + b.line() + ")");
+                    break;
+                }
+                if (name.equals(b.name())) {
+                    problem(o.has("name") ? o.get("name") : n, o.path("name"), "duplicate listener name '" + name + "' (line " + b.line() + ")"
+                            + (o.has("name") ? "" : "; give the listeners distinct name: values"));
+                    break;
+                }
+            }
+            bound.add(new Bound(name, host, port == null ? 0 : port, n.line()));
+            listeners.add(new ListenerConfig(name, host, port == null ? 0 : port, maxHeader, maxInitial, idle, routes));
+        }
+        return listeners;
+    }
+
+    private List<RouteConfig> routes(Obj listener) {
+        List<RouteConfig> routes = new ArrayList<>();
+        ListNode list = items(listener, "routes", "a listener needs at least one route");
+        if (list == null) {
+            return routes;
+        }
+        Map<String, Integer> paths = new HashMap<>();
+        for (int i = 0; i < list.items().size(); i++) {
+            Node n = list.items().get(i);
+            Obj o = obj(n, listener.path("routes") + "[" + i + "]", n.line(), n.column(), "path", "pool", "admin");
+            if (o == null) {
+                continue;
+            }
+            String prefix = value(o, "path", null, "a path", ConfigLoader::absolutePath);
+            if (!o.has("path")) {
+                missing(o, "path");
+            }
+            int reported = problems.size();
+            String pool = value(o, "pool", null, "a pool name", ConfigLoader::nonEmpty);
+            boolean admin = value(o, "admin", false, "true or false", ConfigLoader::bool);
+            boolean valid = problems.size() == reported; // so a bad pool or admin value is not reported twice
+            if (valid && o.has("pool") == admin) {
+                problem(o, "a route needs either pool: NAME or admin: true" + (admin ? ", not both" : ""));
+                valid = false;
+            } else if (valid && poolNames != null && !admin && !poolNames.contains(pool)) {
+                problem(o.get("pool"), o.path("pool"), "no pool named '" + pool + "' ("
+                        + (poolNames.isEmpty() ? "no pools are defined" : "pools: " + String.join(", ", poolNames)) + ")");
+            }
+            if (prefix != null) {
+                Integer first = paths.putIfAbsent(prefix, n.line());
+                if (first != null) {
+                    problem(o.get("path"), o.path("path"), "duplicate route path '" + prefix + "' (line " + first + ")");
+                }
+                if (valid) {
+                    routes.add(new RouteConfig(prefix, admin ? null : pool, admin));
+                }
+            }
+        }
+        return routes;
+    }
+
+    // ---- binding helpers
+
+    /** A mapping being bound: unknown keys are reported up front; line/column are where to report missing keys. */
+    private final class Obj {
+        final Map<String, Entry> entries;
+        final String path;
+        final int line;
+        final int column;
+
+        Obj(Map<String, Entry> entries, String path, int line, int column, List<String> known) {
+            this.entries = entries;
+            this.path = path;
+            this.line = line;
+            this.column = column;
+            for (Entry e : entries.values()) {
+                if (!known.contains(e.key())) {
+                    String near = closest(e.key(), known);
+                    problem(e.line(), e.column(), path(e.key()), "unknown key '" + e.key() + "' ("
+                            + (near != null ? "did you mean '" + near + "'?)" : "expected one of: " + String.join(", ", known) + ")"));
+                }
+            }
+        }
+
+        /** The value, or null when absent or written as YAML null: both mean "use the default". */
+        Node get(String key) {
+            Entry e = entries.get(key);
+            return e == null || e.value() instanceof Scalar s && s.text() == null ? null : e.value();
+        }
+
+        boolean has(String key) {
+            return get(key) != null;
+        }
+
+        String path(String key) {
+            return path.isEmpty() ? key : path + "." + key;
+        }
+    }
+
+    /** Null, reported, if {@code n} is not a mapping; YAML null is an empty mapping so that defaults apply. */
+    private Obj obj(Node n, String path, int line, int column, String... known) {
+        if (n instanceof MapNode m) {
+            return new Obj(m.entries(), path, line, column, List.of(known));
+        }
+        if (n instanceof Scalar s && s.text() == null) {
+            return new Obj(Map.of(), path, line, column, List.of(known));
+        }
+        problem(n, path, "expected a mapping, got " + describe(n));
+        return null;
+    }
+
+    /** The mapping under {@code key}, empty when absent (so all defaults apply); null if not a mapping. */
+    private Obj child(Obj parent, String key, String... known) {
+        Entry e = parent.entries.get(key);
+        return e == null ? new Obj(Map.of(), parent.path(key), parent.line, parent.column, List.of(known))
+                : obj(e.value(), parent.path(key), e.line(), e.column(), known);
+    }
+
+    /** The items of a required list; null (reported with {@code whenEmpty} if absent or empty) when there are none. */
+    private ListNode items(Obj o, String key, String whenEmpty) {
+        Node n = o.get(key);
+        if (n == null) {
+            Entry e = o.entries.get(key);
+            problem(e == null ? o.line : e.line(), e == null ? o.column : e.column(), o.path(key), whenEmpty);
+            return null;
+        }
+        if (!(n instanceof ListNode l)) {
+            problem(n, o.path(key), "expected a list, got " + describe(n));
+            return null;
+        }
+        if (l.items().isEmpty()) {
+            problem(n, o.path(key), whenEmpty);
+            return null;
+        }
+        return l;
+    }
+
+    /**
+     * The scalar under {@code key}, substituted and converted; {@code dflt} when absent, and also after
+     * reporting a bad value, so binding continues. Converters report bad values as IllegalArgumentException.
+     */
+    private <T> T value(Obj o, String key, T dflt, String expected, Function<String, T> convert) {
+        Node n = o.get(key);
+        if (n == null) {
+            return dflt;
+        }
+        if (!(n instanceof Scalar s)) {
+            problem(n, o.path(key), "expected " + expected + ", got " + describe(n));
+            return dflt;
+        }
+        try {
+            return convert.apply(substitute(s.text(), env));
+        } catch (IllegalArgumentException e) {
+            problem(n, o.path(key), e.getMessage());
+            return dflt;
+        }
+    }
+
+    private void missing(Obj o, String key) {
+        problem(o, "missing required key '" + key + "'");
+    }
+
+    private void problem(Obj o, String message) {
+        problem(o.line, o.column, o.path, message);
+    }
+
+    private void problem(Node n, String path, String message) {
+        problem(n.line(), n.column(), path, message);
+    }
+
+    private void problem(int line, int column, String path, String message) {
+        problems.add(new Problem(source, line, column, path, message));
+    }
+
+    private static String describe(Node n) {
+        if (n instanceof MapNode) {
+            return "a mapping";
+        }
+        if (n instanceof ListNode) {
+            return "a list";
+        }
+        String text = ((Scalar) n).text();
+        return text == null ? "nothing" : "'" + text + "'";
+    }
+
+    // ---- converters: all throw IllegalArgumentException with a message for the operator
+
+    /**
+     * Shell-style substitution: {@code ${VAR}} (must be set), {@code ${VAR:-default}} (default when unset
+     * or empty), {@code $$} for a literal {@code $}; any other {@code $} is kept as is.
+     */
+    static String substitute(String text, Function<String, String> env) {
+        if (text.indexOf('$') < 0) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            char next = i + 1 < text.length() ? text.charAt(i + 1) : 0;
+            if (c != '$' || (next != '$' && next != '{')) {
+                out.append(c);
+                continue;
+            }
+            if (next == '$') {
+                out.append('$');
+                i++;
+                continue;
+            }
+            int end = text.indexOf('}', i);
+            if (end < 0) {
+                throw new IllegalArgumentException("unterminated '${' in '" + text + "' (write $$ for a literal $)");
+            }
+            String ref = text.substring(i + 2, end);
+            int sep = ref.indexOf(":-");
+            String name = sep < 0 ? ref : ref.substring(0, sep);
+            if (!VAR.matcher(name).matches()) {
+                throw new IllegalArgumentException("'${" + ref + "}' is not a valid environment variable reference");
+            }
+            String v = env.apply(name);
+            if (sep >= 0 && (v == null || v.isEmpty())) {
+                v = ref.substring(sep + 2);
+            }
+            if (v == null) {
+                throw new IllegalArgumentException("environment variable " + name + " is not set");
+            }
+            out.append(v);
+            i = end;
+        }
+        return out.toString();
+    }
+
+    private static Function<String, Integer> integer(int min, int max) {
+        return s -> {
+            int v;
+            try {
+                v = Integer.parseInt(s.strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("expected a number, got '" + s + "'");
+            }
+            if (v < min || v > max) {
+                throw new IllegalArgumentException(max == Integer.MAX_VALUE ? "must be at least " + min + ", got " + v
+                        : v + " is out of range (" + min + ".." + max + ")");
+            }
+            return v;
+        };
+    }
+
+    private static Function<String, Duration> duration(boolean positive) {
+        return s -> {
+            Duration d = Durations.parse(s);
+            if (positive && d.isZero()) {
+                throw new IllegalArgumentException("must be longer than 0");
+            }
+            return d;
+        };
+    }
+
+    /** Positive and within an int: Netty's decoder limits are ints. */
+    private static Function<String, Long> size() {
+        return s -> {
+            long v = Sizes.parse(s);
+            if (v < 1 || v > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("'" + s + "' is out of range (1 byte..2GiB)");
+            }
+            return v;
+        };
+    }
+
+    private static Function<String, String> oneOf(String what, List<String> allowed) {
+        return s -> {
+            if (!allowed.contains(s)) {
+                throw new IllegalArgumentException(what + " '" + s + "' is not supported (" + String.join(", ", allowed) + ")");
+            }
+            return s;
+        };
+    }
+
+    private static boolean bool(String s) {
+        switch (s.strip().toLowerCase(Locale.ROOT)) {
+            case "true": return true;
+            case "false": return false;
+            default: throw new IllegalArgumentException("expected true or false, got '" + s + "'");
+        }
+    }
+
+    private static String nonEmpty(String s) {
+        if (s.isBlank()) {
+            throw new IllegalArgumentException("must not be empty");
+        }
+        return s;
+    }
+
+    private static String absolutePath(String s) {
+        if (!s.startsWith("/")) {
+            throw new IllegalArgumentException("'" + s + "' must start with '/'");
+        }
+        return s;
+    }
+
+    /** Listeners bind literal addresses only: a bind that depends on DNS fails late and unclearly. */
+    private static String listenHost(String s) {
+        if (s.equals("localhost") || IPV4.matcher(s).matches() || IPV6.matcher(s).matches() && literal(s) != null) {
+            return s;
+        }
+        throw new IllegalArgumentException("'" + s + "' is not a literal IP address or localhost");
+    }
+
+    /** Parses an IP literal; only called on validated literals, so never a DNS lookup. */
+    private static InetAddress literal(String s) {
+        try {
+            return InetAddress.getByName(s);
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
+    /** True if two listener hosts cannot bind the same port: same address, or either is a wildcard. */
+    private static boolean clash(String a, String b) {
+        InetAddress x = literal(a.equals("localhost") ? "127.0.0.1" : a);
+        InetAddress y = literal(b.equals("localhost") ? "127.0.0.1" : b);
+        return x == null || y == null || x.equals(y) || x.isAnyLocalAddress() || y.isAnyLocalAddress();
+    }
+
+    static URI httpUrl(String s) {
+        String expected = " (expected http://host:port)";
+        URI u;
+        try {
+            u = new URI(s.strip());
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("'" + s + "' is not an http URL" + expected);
+        }
+        if ("https".equalsIgnoreCase(u.getScheme())) {
+            throw new IllegalArgumentException("'" + s + "': https upstreams are not supported yet" + expected);
+        }
+        if (!"http".equalsIgnoreCase(u.getScheme()) || u.getHost() == null || u.getRawUserInfo() != null) {
+            throw new IllegalArgumentException("'" + s + "' is not an http URL" + expected);
+        }
+        if (u.getPort() == 0 || u.getPort() > 65535) {
+            throw new IllegalArgumentException("'" + s + "': port " + u.getPort() + " is out of range (1..65535)");
+        }
+        String path = u.getRawPath();
+        if (!(path == null || path.isEmpty() || path.equals("/")) || u.getRawQuery() != null || u.getRawFragment() != null) {
+            throw new IllegalArgumentException("'" + s + "' must not have a path or query" + expected);
+        }
+        return u;
+    }
+
+    /** The known key within edit distance 2 (1 for short keys, where 2 suggests nonsense), or null. */
+    static String closest(String key, List<String> known) {
+        String best = null;
+        int bestDistance = Math.min(2, Math.max(1, key.length() / 2)) + 1;
+        for (String k : known) {
+            int d = distance(key, k);
+            if (d < bestDistance) {
+                best = k;
+                bestDistance = d;
+            }
+        }
+        return best;
+    }
+
+    /** Levenshtein distance. */
+    static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j], cur[j - 1]) + 1);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+}

@@ -1,0 +1,34 @@
+package io.sluice.core.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A socket the gateway accepts client connections on, and how its requests are routed.
+ *
+ * @param host           a literal IP address or {@code localhost}: binding must not depend on DNS
+ * @param port           0 binds an ephemeral port (tests)
+ * @param idleTimeout    how long an idle client keep-alive connection is kept; zero disables the timeout
+ * @param routes         in file order; {@link #route} picks the longest matching prefix, so order does not matter
+ */
+public record ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
+                             Duration idleTimeout, List<RouteConfig> routes) {
+    public ListenerConfig {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
+        routes = List.copyOf(routes);
+    }
+
+    /** The route with the longest prefix matching {@code path} (without query string), or null for none; allocation-free for the request path. */
+    public RouteConfig route(String path) {
+        RouteConfig best = null;
+        for (RouteConfig r : routes) {
+            if (r.matches(path) && (best == null || r.pathPrefix().length() > best.pathPrefix().length())) {
+                best = r;
+            }
+        }
+        return best;
+    }
+}

@@ -1,0 +1,28 @@
+package io.sluice.core.config;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Process-wide settings.
+ *
+ * @param transport     {@code auto}, {@code epoll}, {@code io_uring} or {@code nio}; see {@link io.sluice.core.net.Transport#select}
+ * @param ioThreads     event-loop threads; 0 means one per available processor
+ * @param shutdownGrace how long in-flight requests may finish after a shutdown signal
+ */
+public record ServerConfig(String transport, int ioThreads, Duration shutdownGrace) {
+    public static final ServerConfig DEFAULT = new ServerConfig("auto", 0, Duration.ofSeconds(10));
+
+    public ServerConfig {
+        Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+    }
+
+    /**
+     * {@link #ioThreads} with 0 resolved here: Netty's own default for 0 is twice the processors,
+     * which for a proxy mostly adds context switches.
+     */
+    public int effectiveIoThreads() {
+        return ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
+    }
+}

@@ -1,0 +1,22 @@
+package io.sluice.core.config;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The whole gateway configuration, validated: if one of these exists, the gateway can start with it.
+ *
+ * @param pools  by name, in file order (order matters for logs and the admin API, not for routing)
+ * @param source where it was read from, for logs and the admin API
+ */
+public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools, String source) {
+    public SluiceConfig {
+        Objects.requireNonNull(server, "server");
+        listeners = List.copyOf(listeners);
+        pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
+        Objects.requireNonNull(source, "source");
+    }
+}

@@ -1,0 +1,82 @@
+package io.sluice.core.health;
+
+import io.sluice.core.backend.Backend;
+import io.sluice.core.backend.Backend.HealthResult;
+import io.sluice.core.config.HealthConfig;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Active health checks with rise/fall hysteresis.
+ *
+ * <p>Each backend is probed once at start and then {@code interval} after the previous probe ended,
+ * so a slow backend is never probed twice at once. A healthy backend goes down after {@code fall}
+ * consecutive failures; an unhealthy one comes back after {@code rise} consecutive successes.
+ * Each change is logged once by {@link Backend}.
+ */
+public final class HealthMonitor implements AutoCloseable {
+
+    private final ScheduledExecutorService scheduler;
+    private final HealthProbe probe;
+    private final Map<Backend, ScheduledFuture<?>> scheduled = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    public HealthMonitor(ScheduledExecutorService scheduler, HealthProbe probe) {
+        this.scheduler = scheduler;
+        this.probe = probe;
+    }
+
+    /** Starts checking the backend; the first probe runs within a few milliseconds. */
+    public void watch(Backend backend, HealthConfig config) {
+        if (!config.enabled()) {
+            return;
+        }
+        // A little jitter so the backends of a large pool are not probed in lockstep.
+        schedule(backend, config, ThreadLocalRandom.current().nextLong(1, 20));
+    }
+
+    public void unwatch(Backend backend) {
+        ScheduledFuture<?> f = scheduled.remove(backend);
+        if (f != null) {
+            f.cancel(false);
+        }
+    }
+
+    private void schedule(Backend backend, HealthConfig config, long delayMillis) {
+        if (closed) {
+            return;
+        }
+        scheduled.put(backend, scheduler.schedule(() -> runProbe(backend, config), delayMillis, TimeUnit.MILLISECONDS));
+    }
+
+    private void runProbe(Backend backend, HealthConfig config) {
+        if (closed || !scheduled.containsKey(backend)) {
+            return;
+        }
+        long start = System.nanoTime();
+        probe.probe(backend, config).whenComplete((result, error) -> {
+            HealthProbe.Result r = error != null ? HealthProbe.Result.failed(error.toString()) : result;
+            record(backend, config, r, (System.nanoTime() - start) / 1000);
+            if (scheduled.containsKey(backend)) {
+                schedule(backend, config, config.interval().toMillis());
+            }
+        });
+    }
+
+    /** Applies one probe result to the backend's state; public for tests of the hysteresis. */
+    public static void record(Backend backend, HealthConfig config, HealthProbe.Result r, long latencyMicros) {
+        backend.recordHealth(new HealthResult(r.ok(), r.detail(), latencyMicros, System.currentTimeMillis()),
+                config.rise(), config.fall());
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        scheduled.values().forEach(f -> f.cancel(false));
+        scheduled.clear();
+    }
+}

@@ -1,0 +1,520 @@
+package io.sluice.core.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ConfigLoaderTest {
+    private static final Function<String, String> NO_ENV = name -> null;
+
+    /** A valid config; error tests replace one line of it. */
+    private static final String BASE = """
+            listeners:
+              - name: public
+                port: 8000
+                routes:
+                  - { path: /v1/, pool: vllm }
+            pools:
+              vllm:
+                backends:
+                  - url: http://127.0.0.1:8001
+            """;
+
+    private static SluiceConfig parse(String yaml) throws ConfigException {
+        return ConfigLoader.parse(yaml, "test.yaml", NO_ENV);
+    }
+
+    private static ConfigException failure(String yaml) {
+        return assertThrows(ConfigException.class, () -> parse(yaml));
+    }
+
+    /** Asserts that the file fails with exactly one problem, whose full message line starts with {@code expected}. */
+    private static ConfigException assertError(String yaml, String expected) {
+        ConfigException e = failure(yaml);
+        assertTrue(e.getMessage().startsWith(expected), () -> "expected: " + expected + "\nbut was:  " + e.getMessage());
+        assertEquals(1, e.problems().size(), e::getMessage);
+        return e;
+    }
+
+    @Test
+    void fullExampleParsesToRecords() throws Exception {
+        SluiceConfig c = ConfigLoader.load(Path.of("src/test/resources/config/full.yaml"), NO_ENV);
+
+        assertEquals(Path.of("src/test/resources/config/full.yaml").toString(), c.source());
+        assertEquals(ServerConfig.DEFAULT, c.server());
+        assertEquals(List.of(new ListenerConfig("public", "0.0.0.0", 8000, 16384, 8192, Duration.ofSeconds(120), List.of(
+                new RouteConfig("/v1/", "vllm", false),
+                new RouteConfig("/api/", null, true)))), c.listeners());
+        assertEquals(Map.of("vllm", new PoolConfig("vllm", "least-connections", Duration.ofSeconds(2), Duration.ofSeconds(300), 64,
+                HealthConfig.DEFAULT, List.of(
+                        new BackendConfig("gpu-a", "127.0.0.1", 8001, 1, null),
+                        new BackendConfig("sim-1", "127.0.0.1", 0, 1, SimulatorConfig.DEFAULT)))), c.pools());
+        assertFalse(c.pools().get("vllm").backends().get(0).isSimulated());
+        assertTrue(c.pools().get("vllm").backends().get(1).isSimulated());
+    }
+
+    @Test
+    void defaults() throws Exception {
+        SluiceConfig c = parse("""
+                listeners:
+                  - port: 0
+                    routes: [{ path: /, pool: p }]
+                pools:
+                  p:
+                    backends:
+                      - url: http://GPU-1.internal
+                      - simulator:
+                """);
+        assertEquals(ServerConfig.DEFAULT, c.server());
+        ListenerConfig l = c.listeners().get(0);
+        assertEquals(new ListenerConfig("http-0", "0.0.0.0", 0, 16 * 1024, 8 * 1024, Duration.ofSeconds(120),
+                List.of(new RouteConfig("/", "p", false))), l);
+        PoolConfig p = c.pools().get("p");
+        assertEquals(new PoolConfig("p", "least-connections", Duration.ofSeconds(2), Duration.ofSeconds(300), 64,
+                HealthConfig.DEFAULT, List.of(
+                        new BackendConfig("gpu-1.internal:80", "gpu-1.internal", 80, 1, null),
+                        new BackendConfig("sim-1", "127.0.0.1", 0, 1, SimulatorConfig.DEFAULT))), p);
+    }
+
+    @Test
+    void everyKeyOverridden() throws Exception {
+        SluiceConfig c = parse("""
+                server: { transport: io_uring, io-threads: 3, shutdown-grace: 1m30s }
+                listeners:
+                  - { name: local, host: "::1", port: 9000, max-header-size: 32KiB, max-initial-line: 1KiB, idle-timeout: 0,
+                      routes: [{ path: /api, admin: true }] }
+                pools:
+                  p:
+                    balancer: least-connections
+                    connect-timeout: 250ms
+                    response-timeout: 10m
+                    max-idle-per-backend: 0
+                    health: { enabled: false, path: /ready, interval: 2s, timeout: 1500ms, rise: 3, fall: 5 }
+                    backends:
+                      - { url: "http://[::1]:8001/", weight: 1000, name: v6 }
+                      - simulator: { model: m, port: 9100, ttft: 1s, itl: 0, max-tokens: 8, max-num-seqs: 1 }
+                """);
+        assertEquals(new ServerConfig("io_uring", 3, Duration.ofSeconds(90)), c.server());
+        assertEquals(3, c.server().effectiveIoThreads());
+        assertEquals(new ListenerConfig("local", "::1", 9000, 32768, 1024, Duration.ZERO, List.of(new RouteConfig("/api", null, true))),
+                c.listeners().get(0));
+        PoolConfig p = c.pools().get("p");
+        assertEquals(Duration.ofMillis(250), p.connectTimeout());
+        assertEquals(Duration.ofMinutes(10), p.responseTimeout());
+        assertEquals(0, p.maxIdlePerBackend());
+        assertEquals(new HealthConfig(false, "/ready", Duration.ofSeconds(2), Duration.ofMillis(1500), 3, 5), p.health());
+        assertEquals(new BackendConfig("v6", "::1", 8001, 1000, null), p.backends().get(0));
+        assertEquals("[::1]:8001", p.backends().get(0).address());
+        assertEquals(new BackendConfig("sim-1", "127.0.0.1", 9100, 1,
+                new SimulatorConfig("m", 9100, Duration.ofSeconds(1), Duration.ZERO, 8, 1)), p.backends().get(1));
+    }
+
+    @Test
+    void poolsKeepFileOrderAndRecordsAreImmutable() throws Exception {
+        SluiceConfig c = parse(BASE + """
+                  b: { backends: [{ url: "http://b" }] }
+                  a: { backends: [{ url: "http://a" }] }
+                """);
+        assertEquals(List.of("vllm", "b", "a"), List.copyOf(c.pools().keySet()));
+        assertThrows(UnsupportedOperationException.class, () -> c.pools().remove("a"));
+        assertThrows(UnsupportedOperationException.class, () -> c.listeners().clear());
+        assertThrows(UnsupportedOperationException.class, () -> c.listeners().get(0).routes().clear());
+    }
+
+    @Test
+    void routesMatchLongestPrefix() throws Exception {
+        ListenerConfig l = parse("""
+                listeners:
+                  - port: 1
+                    routes:
+                      - { path: /, pool: p }
+                      - { path: /v1/, pool: p }
+                      - { path: /v1/admin/, admin: true }
+                pools: { p: { backends: [{ url: "http://h" }] } }
+                """).listeners().get(0);
+        assertEquals("/v1/", l.route("/v1/chat/completions").pathPrefix());
+        assertEquals("/v1/", l.route("/v1").pathPrefix());
+        assertEquals("/v1/admin/", l.route("/v1/admin/x").pathPrefix());
+        assertEquals("/", l.route("/v2").pathPrefix());
+        RouteConfig v1 = l.routes().get(1);
+        assertTrue(v1.matches("/v1/models"));
+        assertFalse(v1.matches("/v1beta"));
+        assertFalse(v1.matches("/v"));
+        assertNull(new ListenerConfig("x", "::", 0, 1, 1, Duration.ZERO, List.of(v1)).route("/health"));
+    }
+
+    // ---- environment substitution
+
+    @Test
+    void environmentSubstitution() throws Exception {
+        Map<String, String> env = Map.of("PORT", "9001", "HOST", "127.0.0.1", "EMPTY", "");
+        SluiceConfig c = ConfigLoader.parse("""
+                listeners:
+                  - host: ${HOST}
+                    port: ${PORT:-8000}
+                    name: ${EMPTY:-pub}-$${PORT}
+                    routes: [{ path: "/${NOPE:-v1}/", pool: p }]
+                pools:
+                  p: { backends: [{ url: "http://${UPSTREAM:-10.0.0.1:8001}" }] }
+                """, "env.yaml", env::get);
+        ListenerConfig l = c.listeners().get(0);
+        assertEquals("127.0.0.1", l.host());
+        assertEquals(9001, l.port());
+        assertEquals("pub-${PORT}", l.name());
+        assertEquals("/v1/", l.routes().get(0).pathPrefix());
+        assertEquals(8001, c.pools().get("p").backends().get(0).port());
+    }
+
+    @Test
+    void unsetVariableIsAnError() {
+        assertError(BASE.replace("port: 8000", "port: ${SLUICE_PORT}"),
+                "test.yaml:3:11: listeners[0].port: environment variable SLUICE_PORT is not set");
+    }
+
+    @Test
+    void substitutedValueIsTypeChecked() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                BASE.replace("port: 8000", "port: ${PORT:-80x}"), "test.yaml", NO_ENV));
+        assertEquals("test.yaml:3:11: listeners[0].port: expected a number, got '80x'", e.getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "plain           | plain",
+            "$$              | $",
+            "a$$b$$$$        | a$b$$",
+            "cost $5         | cost $5",
+            "x$              | x$",
+            "${A}            | a",
+            "${A:-d}         | a",
+            "${E:-d}         | d",
+            "${E}            | ''",
+            "${U:-}          | ''",
+            "${U:-a:-b}      | a:-b",
+            "<${A}${A}>      | <aa>",
+            "$${A}           | ${A}",
+    })
+    void substitute(String text, String expected) {
+        assertEquals(expected, ConfigLoader.substitute(text, Map.of("A", "a", "E", "")::get));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "${U}        | environment variable U is not set",
+            "${A         | unterminated '${' in '${A' (write $$ for a literal $)",
+            "${}         | '${}' is not a valid environment variable reference",
+            "${A B:-x}   | '${A B:-x}' is not a valid environment variable reference",
+    })
+    void badSubstitution(String text, String message) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigLoader.substitute(text, Map.of("A", "a")::get));
+        assertEquals(message, e.getMessage());
+    }
+
+    // ---- errors: each at the offending node
+
+    @Test
+    void messageFormatAndAccessors() {
+        ConfigException e = assertError(BASE.replace("http://127.0.0.1:8001", "htp://x"),
+                "test.yaml:9:14: pools.vllm.backends[0].url: 'htp://x' is not an http URL (expected http://host:port)");
+        assertEquals("test.yaml", e.file());
+        assertEquals(9, e.line());
+        assertEquals(14, e.column());
+        assertEquals("pools.vllm.backends[0].url", e.path());
+        assertEquals(new ConfigException.Problem("test.yaml", 9, 14, "pools.vllm.backends[0].url",
+                "'htp://x' is not an http URL (expected http://host:port)"), e.problems().get(0));
+    }
+
+    @Test
+    void unknownKeys() {
+        assertError(BASE.replace("name: public", "nmae: public"),
+                "test.yaml:2:5: listeners[0].nmae: unknown key 'nmae' (did you mean 'name'?)");
+        assertEquals("""
+                test.yaml:2:5: listeners[0]: missing required key 'port'
+                test.yaml:3:5: listeners[0].prot: unknown key 'prot' (did you mean 'port'?)""",
+                failure(BASE.replace("port: 8000", "prot: 8000")).getMessage());
+        assertError(BASE + "    health: { intervall: 5s }\n",
+                "test.yaml:10:15: pools.vllm.health.intervall: unknown key 'intervall' (did you mean 'interval'?)");
+        assertError(BASE + "tls: on\n",
+                "test.yaml:10:1: tls: unknown key 'tls' (expected one of: server, listeners, pools)");
+        assertError(BASE.replace("name: public", "id: public"), "test.yaml:2:5: listeners[0].id: unknown key 'id' (expected one of:");
+    }
+
+    @Test
+    void wrongTypes() {
+        assertError(BASE.replace("port: 8000", "port: eighty"), "test.yaml:3:11: listeners[0].port: expected a number, got 'eighty'");
+        assertError(BASE.replace("port: 8000", "port: [8000]"), "test.yaml:3:11: listeners[0].port: expected a number, got a list");
+        assertError(BASE.replace("name: public", "name: { a: 1 }"), "test.yaml:2:11: listeners[0].name: expected a string, got a mapping");
+        assertError("""
+                listeners:
+                  - port: 8000
+                    routes: /v1/
+                """, "test.yaml:3:13: listeners[0].routes: expected a list, got '/v1/'");
+        assertError(BASE + "    health: { enabled: yes }\n", "test.yaml:10:24: pools.vllm.health.enabled: expected true or false, got 'yes'");
+        assertError(BASE + "    health: 5s\n", "test.yaml:10:13: pools.vllm.health: expected a mapping, got '5s'");
+        assertError(BASE.replace("pools:\n  vllm:", "pools:\n  - vllm:"), "test.yaml:7:3: pools: expected a mapping of pool names to pools, got a list");
+        assertError("- port: 8000\n", "test.yaml:1:1: expected a mapping, got a list");
+    }
+
+    @Test
+    void badDurationsAndSizes() {
+        assertError(BASE + "    connect-timeout: 2 s\n",
+                "test.yaml:10:22: pools.vllm.connect-timeout: '2 s' is not a duration (examples: 250ms, 5s, 2m, 1h30m)");
+        assertError(BASE + "    connect-timeout: 0s\n", "test.yaml:10:22: pools.vllm.connect-timeout: must be longer than 0");
+        assertError(BASE.replace("port: 8000", "port: 8000\n    max-header-size: 16KB/s"),
+                "test.yaml:4:22: listeners[0].max-header-size: '16KB/s' is not a size");
+        assertError(BASE.replace("port: 8000", "port: 8000\n    max-initial-line: 4GiB"),
+                "test.yaml:4:23: listeners[0].max-initial-line: '4GiB' is out of range (1 byte..2GiB)");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "port: 70000        | 3:11: listeners[0].port: 70000 is out of range (0..65535)",
+            "port: -1           | 3:11: listeners[0].port: -1 is out of range (0..65535)",
+            "host: example.com  | 3:11: listeners[0].host: 'example.com' is not a literal IP address or localhost",
+            "host: 10.0.0.256   | 3:11: listeners[0].host: '10.0.0.256' is not a literal IP address or localhost",
+            "host: ':::1'       | 3:11: listeners[0].host: ':::1' is not a literal IP address or localhost",
+    })
+    void badListenerValues(String line, String expected) {
+        assertError(BASE.replace("port: 8000", line.startsWith("host") ? line + "\n    port: 8000" : line), "test.yaml:" + expected);
+    }
+
+    @Test
+    void listenerHostsThatAreFine() throws Exception {
+        for (String host : List.of("localhost", "127.0.0.1", "'::'", "0.0.0.0", "'fe80::1'", "'::ffff:10.0.0.1'")) {
+            assertEquals(host.replace("'", ""), parse(BASE.replace("port: 8000", "host: " + host + "\n    port: 8000")).listeners().get(0).host());
+        }
+    }
+
+    private static final String TWO_LISTENERS = """
+            listeners:
+              - name: a
+                host: HOST_A
+                port: 8000
+                routes: [{ path: /, pool: p }]
+              - name: NAME_B
+                host: HOST_B
+                port: 8000
+                routes: [{ path: /, pool: p }]
+            pools: { p: { backends: [{ url: "http://h" }] } }
+            """;
+
+    @ParameterizedTest
+    @CsvSource({"0.0.0.0, 0.0.0.0", "127.0.0.1, 127.0.0.1", "0.0.0.0, 127.0.0.1", "127.0.0.1, '\"::\"'", "localhost, 127.0.0.1", "'\"::1\"', '0:0:0:0:0:0:0:1'"})
+    void duplicateListenerPort(String a, String b) {
+        assertError(TWO_LISTENERS.replace("HOST_A", a).replace("HOST_B", b).replace("NAME_B", "b"),
+                "test.yaml:8:11: listeners[1].port: port 8000 is already used by listener 'a' (line 2)");
+    }
+
+    @Test
+    void samePortOnDistinctAddressesOrEphemeralIsFine() throws Exception {
+        assertEquals(2, parse(TWO_LISTENERS.replace("HOST_A", "127.0.0.1").replace("HOST_B", "127.0.0.2").replace("NAME_B", "b")).listeners().size());
+        assertEquals(2, parse(TWO_LISTENERS.replace("HOST_A", "'::'").replace("HOST_B", "'::'").replace("NAME_B", "b")
+                .replace("port: 8000", "port: 0")).listeners().size());
+    }
+
+    @Test
+    void duplicateListenerNames() {
+        assertError(TWO_LISTENERS.replace("HOST_A", "127.0.0.1").replace("HOST_B", "127.0.0.2").replace("NAME_B", "a"),
+                "test.yaml:6:11: listeners[1].name: duplicate listener name 'a' (line 2)");
+        assertError(TWO_LISTENERS.replace("HOST_A", "127.0.0.1").replace("HOST_B", "127.0.0.2").replace("  - name: a\n", "  -\n")
+                        .replace("  - name: NAME_B\n", "  -\n"),
+                "test.yaml:7:5: listeners[1].name: duplicate listener name 'http-8000' (line 3); give the listeners distinct name: values");
+    }
+
+    @Test
+    void missingPool() {
+        assertError(BASE.replace("pool: vllm", "pool: vlm"), "test.yaml:5:29: listeners[0].routes[0].pool: no pool named 'vlm' (pools: vllm)");
+        assertError("""
+                listeners:
+                  - port: 8000
+                    routes: [{ path: /, pool: p }]
+                """, "test.yaml:3:31: listeners[0].routes[0].pool: no pool named 'p' (no pools are defined)");
+    }
+
+    @Test
+    void badRoutes() {
+        assertError(BASE.replace("pool: vllm", "admin: false"),
+                "test.yaml:5:9: listeners[0].routes[0]: a route needs either pool: NAME or admin: true");
+        assertError(BASE.replace("pool: vllm", "pool: vllm, admin: true"),
+                "test.yaml:5:9: listeners[0].routes[0]: a route needs either pool: NAME or admin: true, not both");
+        assertError(BASE.replace("path: /v1/, ", ""), "test.yaml:5:9: listeners[0].routes[0]: missing required key 'path'");
+        assertError(BASE.replace("path: /v1/", "path: v1/"), "test.yaml:5:17: listeners[0].routes[0].path: 'v1/' must start with '/'");
+        assertError(BASE.replace("      - { path: /v1/, pool: vllm }", "      - { path: /v1/, pool: vllm }\n      - { path: /v1/, admin: true }"),
+                "test.yaml:6:17: listeners[0].routes[1].path: duplicate route path '/v1/' (line 5)");
+    }
+
+    @Test
+    void listenersAndRoutesAreRequired() {
+        assertError("pools: {}\n", "test.yaml:1:1: listeners: no listeners (at least one is required)");
+        assertError("listeners: []\n", "test.yaml:1:12: listeners: no listeners (at least one is required)");
+        assertError("listeners:\n", "test.yaml:1:1: listeners: no listeners (at least one is required)");
+        assertError(BASE.replace("    routes:\n      - { path: /v1/, pool: vllm }\n", ""),
+                "test.yaml:2:5: listeners[0].routes: a listener needs at least one route");
+        assertError(BASE.replace("    routes:\n      - { path: /v1/, pool: vllm }\n", "    routes: []\n"),
+                "test.yaml:4:13: listeners[0].routes: a listener needs at least one route");
+        assertError(BASE.replace("    port: 8000\n", ""), "test.yaml:2:5: listeners[0]: missing required key 'port'");
+    }
+
+    @Test
+    void poolWithoutBackends() {
+        assertError(BASE.replace("    backends:\n      - url: http://127.0.0.1:8001\n", "    balancer: least-connections\n"),
+                "test.yaml:7:3: pools.vllm.backends: pool 'vllm' has no backends");
+        assertError(BASE.replace("    backends:\n      - url: http://127.0.0.1:8001\n", "    backends: []\n"),
+                "test.yaml:8:15: pools.vllm.backends: pool 'vllm' has no backends");
+        assertError(BASE.replace("  vllm:\n    backends:\n      - url: http://127.0.0.1:8001\n", "  vllm:\n"),
+                "test.yaml:7:3: pools.vllm.backends: pool 'vllm' has no backends");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "htp://x               | 'htp://x' is not an http URL (expected http://host:port)",
+            "127.0.0.1:8001        | '127.0.0.1:8001' is not an http URL (expected http://host:port)",
+            "http://               | 'http://' is not an http URL (expected http://host:port)",
+            "http://:8001          | 'http://:8001' is not an http URL (expected http://host:port)",
+            "http://u@h:8001       | 'http://u@h:8001' is not an http URL (expected http://host:port)",
+            "https://h             | 'https://h': https upstreams are not supported yet (expected http://host:port)",
+            "http://h:0            | 'http://h:0': port 0 is out of range (1..65535)",
+            "http://h:65536        | 'http://h:65536': port 65536 is out of range (1..65535)",
+            "http://h:8001/v1      | 'http://h:8001/v1' must not have a path or query (expected http://host:port)",
+            "http://h:8001/?a=b    | 'http://h:8001/?a=b' must not have a path or query (expected http://host:port)",
+    })
+    void badUrls(String url, String message) {
+        assertError(BASE.replace("http://127.0.0.1:8001", url), "test.yaml:9:14: pools.vllm.backends[0].url: " + message);
+    }
+
+    @Test
+    void badBackends() {
+        assertError(BASE + "      - url: http://127.0.0.1:8001\n",
+                "test.yaml:10:14: pools.vllm.backends[1].url: duplicate backend 127.0.0.1:8001 (also at line 9)");
+        assertError(BASE + "      - { url: http://127.0.0.2:8001, name: 127.0.0.1:8001 }\n",
+                "test.yaml:10:45: pools.vllm.backends[1].name: duplicate backend name '127.0.0.1:8001' (also at line 9)");
+        assertError(BASE + "        weight: 0\n", "test.yaml:10:17: pools.vllm.backends[0].weight: 0 is out of range (1..1000)");
+        assertError(BASE + "        weight: 1001\n", "test.yaml:10:17: pools.vllm.backends[0].weight: 1001 is out of range (1..1000)");
+        assertError(BASE + "        simulator: { model: demo }\n",
+                "test.yaml:9:9: pools.vllm.backends[0]: a backend needs either url: or simulator:, not both");
+        assertError(BASE + "      - weight: 2\n",
+                "test.yaml:10:9: pools.vllm.backends[1]: a backend needs either url: http://host:port or simulator:");
+        assertError(BASE + "      - simulator: { max-tokens: 0 }\n",
+                "test.yaml:10:34: pools.vllm.backends[1].simulator.max-tokens: must be at least 1, got 0");
+        assertError(BASE + "      - simulator: { port: 9100 }\n      - simulator: { port: 9100 }\n",
+                "test.yaml:11:28: pools.vllm.backends[2].simulator.port: duplicate backend 127.0.0.1:9100 (also at line 10)");
+    }
+
+    @Test
+    void badPoolSettings() {
+        assertError(BASE + "    balancer: round-robin\n",
+                "test.yaml:10:15: pools.vllm.balancer: balancer 'round-robin' is not supported (least-connections)");
+        assertError("server:\n  transport: kqueue\n" + BASE,
+                "test.yaml:2:14: server.transport: transport 'kqueue' is not supported (auto, epoll, io_uring, nio)");
+        assertError(BASE + "    health:\n      interval: 1s\n      timeout: 1s\n",
+                "test.yaml:12:16: pools.vllm.health.timeout: timeout 1s must be shorter than interval 1s");
+        assertError(BASE + "    health:\n      interval: 500ms\n",
+                "test.yaml:11:17: pools.vllm.health.interval: timeout 1s must be shorter than interval 500ms");
+        assertError(BASE + "    health: { rise: 0 }\n", "test.yaml:10:21: pools.vllm.health.rise: 0 is out of range (1..1000)");
+        assertError(BASE + "    health: { path: health }\n", "test.yaml:10:21: pools.vllm.health.path: 'health' must start with '/'");
+    }
+
+    @Test
+    void unreferencedPoolsAreAllowed() throws Exception {
+        assertEquals(2, parse(BASE + "  spare:\n    backends: [{ url: \"http://10.0.0.9\" }]\n").pools().size());
+    }
+
+    @Test
+    void severalErrorsAreReportedTogetherInFileOrder() {
+        ConfigException e = failure("""
+                server:
+                  io-threads: many
+                listeners:
+                  - port: 80000
+                    routes:
+                      - { path: /v1/, pool: vlm }
+                pools:
+                  vllm:
+                    backends:
+                      - url: htp://x
+                        wieght: 2
+                """);
+        assertEquals("""
+                test.yaml:2:15: server.io-threads: expected a number, got 'many'
+                test.yaml:4:11: listeners[0].port: 80000 is out of range (0..65535)
+                test.yaml:6:29: listeners[0].routes[0].pool: no pool named 'vlm' (pools: vllm)
+                test.yaml:10:14: pools.vllm.backends[0].url: 'htp://x' is not an http URL (expected http://host:port)
+                test.yaml:11:9: pools.vllm.backends[0].wieght: unknown key 'wieght' (did you mean 'weight'?)""", e.getMessage());
+        assertEquals(5, e.problems().size());
+        assertEquals(2, e.line());
+    }
+
+    @Test
+    void yamlSyntaxError() {
+        ConfigException e = failure(BASE.replace("    port: 8000", "    port: 8000\n   name: x"));
+        assertEquals(4, e.line());
+        assertEquals(4, e.column());
+        assertEquals("test.yaml:4:4: YAML syntax error: expected <block end>, but found '<block mapping start>'"
+                + " while parsing a block collection started at line 2, column 3", e.getMessage());
+        assertTrue(e.getCause() != null);
+
+        ConfigException quote = failure("listeners:\n  - name: 'public\n    port: 1\n");
+        assertEquals("test.yaml:4:1: YAML syntax error: found unexpected end of stream while scanning a quoted scalar started at line 2, column 11",
+                quote.getMessage());
+    }
+
+    @Test
+    void otherDocumentProblems() {
+        assertError(BASE.replace("    port: 8000\n", "    port: 8000\n    port: 8001\n"),
+                "test.yaml:4:5: listeners[0].port: duplicate key 'port' (first at line 3)");
+        assertError(BASE.replace("    port: 8000\n", "    port: &p 8000\n    max-header-size: *p\n"),
+                "test.yaml:4:22: listeners[0].max-header-size: YAML aliases (*p) are not supported");
+        assertError(BASE + "---\nlisteners: []\n", "test.yaml:11:1: only one YAML document is allowed");
+        assertEquals("test.yaml: the file is empty (at least listeners: is required)", failure("# nothing\n").getMessage());
+    }
+
+    @Test
+    void missingFile() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(Path.of("no/such.yaml")));
+        assertEquals(Path.of("no/such.yaml") + ": no such file", e.getMessage());
+        assertEquals(0, e.line());
+    }
+
+    @Test
+    void suggestions() {
+        List<String> keys = List.of("interval", "timeout", "rise", "fall", "itl", "port");
+        assertEquals("interval", ConfigLoader.closest("intervall", keys));
+        assertEquals("interval", ConfigLoader.closest("Interval", keys));
+        assertEquals("timeout", ConfigLoader.closest("time-out", keys));
+        assertEquals("port", ConfigLoader.closest("prot", keys));
+        assertNull(ConfigLoader.closest("id", keys));
+        assertNull(ConfigLoader.closest("weight", keys));
+        assertEquals(3, ConfigLoader.distance("kitten", "sitting"));
+    }
+
+    /** The shipped files must always load: they are the documentation people copy from. */
+    @Test
+    void shippedConfigFilesLoad() throws Exception {
+        SluiceConfig demo = ConfigLoader.load(Path.of("../config/sluice.yaml"), NO_ENV);
+        ListenerConfig l = demo.listeners().get(0);
+        assertEquals("public", l.name());
+        assertEquals(8000, l.port());
+        assertEquals(List.of(new RouteConfig("/v1/", "vllm", false), new RouteConfig("/api/", null, true)), l.routes());
+        PoolConfig vllm = demo.pools().get("vllm");
+        assertEquals(HealthConfig.DEFAULT, vllm.health());
+        assertEquals(2, vllm.backends().size());
+        assertTrue(vllm.backends().stream().allMatch(BackendConfig::isSimulated));
+        assertEquals(9000, ConfigLoader.load(Path.of("../config/sluice.yaml"), Map.of("SLUICE_PORT", "9000")::get).listeners().get(0).port());
+
+        SluiceConfig real = ConfigLoader.load(Path.of("../config/vllm.yaml"), NO_ENV);
+        assertEquals(List.of(new BackendConfig("127.0.0.1:8001", "127.0.0.1", 8001, 1, null)), real.pools().get("vllm").backends());
+        assertEquals("10.1.2.3", ConfigLoader.load(Path.of("../config/vllm.yaml"), Map.of("VLLM_URL", "http://10.1.2.3:8000")::get)
+                .pools().get("vllm").backends().get(0).host());
+    }
+}
