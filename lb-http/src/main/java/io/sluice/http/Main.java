@@ -1,6 +1,55 @@
 package io.sluice.http;
 
-public final class Main {
+import io.sluice.core.config.ConfigException;
+import io.sluice.core.config.ConfigLoader;
+import io.sluice.core.config.SluiceConfig;
+import io.sluice.http.server.SluiceServer;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code sluice [--config FILE]} runs the gateway; {@code sluice --check FILE} only validates. */
+@Command(name = "sluice", mixinStandardHelpOptions = true,
+        description = "Edge gateway and L7 load balancer for LLM inference.")
+public final class Main implements Callable<Integer> {
+    /** Exit code for an invalid configuration (as nginx -t and haproxy -c use non-zero). */
+    public static final int EXIT_CONFIG = 2;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "YAML config (default: ${DEFAULT-VALUE})")
+    Path config = Path.of("config/sluice.yaml");
+
+    @Option(names = "--check", paramLabel = "FILE", description = "Validate FILE and exit: 0 if valid, 2 if not.")
+    Path check;
+
     public static void main(String[] args) {
+        System.exit(new CommandLine(new Main()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Path file = check != null ? check : config;
+        SluiceConfig cfg;
+        try {
+            cfg = ConfigLoader.load(file);
+        } catch (ConfigException e) {
+            System.err.println("sluice: invalid configuration\n" + e.getMessage());
+            return EXIT_CONFIG;
+        }
+        if (check != null) {
+            System.out.println(file + ": OK (" + cfg.listeners().size() + " listener(s), "
+                    + cfg.pools().size() + " pool(s))");
+            return 0;
+        }
+        SluiceServer server = SluiceServer.start(cfg);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "sluice-shutdown"));
+        stopped.await();
+        return 0;
     }
 }

@@ -1,6 +1,102 @@
 package io.sluice.sim;
 
-public final class SimulatorMain {
+import io.sluice.core.config.Durations;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Runs the simulator as a standalone process until SIGTERM / SIGINT. */
+@Command(name = "lb-sim", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Simulated vLLM OpenAI-compatible server for load-balancer tests and benchmarks.")
+public final class SimulatorMain implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(SimulatorMain.class);
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8000", description = "Port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = {"--model", "--served-model-name"}, defaultValue = "demo", split = ",",
+            description = "Served model name(s); the first is reported in responses (default: ${DEFAULT-VALUE}).")
+    List<String> models;
+
+    @Option(names = "--ttft", defaultValue = "200ms", converter = DurationConverter.class,
+            description = "Time to first token (default: ${DEFAULT-VALUE}).")
+    Duration ttft;
+
+    @Option(names = "--itl", defaultValue = "20ms", converter = DurationConverter.class,
+            description = "Inter-token latency (default: ${DEFAULT-VALUE}).")
+    Duration itl;
+
+    @Option(names = "--max-tokens", defaultValue = "64",
+            description = "Output length when the request sets no smaller max_tokens (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--max-num-seqs", defaultValue = "256",
+            description = "Concurrently running sequences; the rest wait (default: ${DEFAULT-VALUE}).")
+    int maxNumSeqs;
+
+    @Option(names = "--max-model-len", defaultValue = "8192", description = "Context length (default: ${DEFAULT-VALUE}).")
+    int maxModelLen;
+
+    @Option(names = "--fail-mode", defaultValue = "none", converter = FailureModeConverter.class,
+            description = "none, refuse, reset-mid-stream or hang (default: ${DEFAULT-VALUE}).")
+    FailureMode failMode;
+
+    @Option(names = "--reset-after-tokens", defaultValue = "3",
+            description = "Content chunks sent before reset-mid-stream cuts a stream (default: ${DEFAULT-VALUE}).")
+    int resetAfterTokens;
+
+    @Option(names = "--transport", defaultValue = "auto",
+            description = "auto, epoll, io_uring or nio (default: ${DEFAULT-VALUE}).")
+    String transport;
+
+    @Option(names = "--io-threads", defaultValue = "1", description = "Event loop threads (default: ${DEFAULT-VALUE}).")
+    int ioThreads;
+
     public static void main(String[] args) {
+        int code = new CommandLine(new SimulatorMain()).execute(args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder()
+                .host(host).port(port).models(models).ttft(ttft).itl(itl).maxTokens(maxTokens)
+                .maxNumSeqs(maxNumSeqs).maxModelLen(maxModelLen).failureMode(failMode)
+                .resetAfterTokens(resetAfterTokens).transport(transport).ioThreads(ioThreads).build());
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            sim.close();
+            stopped.countDown();
+        }, "lb-sim-shutdown"));
+        log.info("vLLM simulator listening on {} (models {}, ttft {}, itl {}, max-tokens {}, max-num-seqs {}, fail-mode {})",
+                sim.baseUrl(), models, Durations.format(ttft), Durations.format(itl), maxTokens, maxNumSeqs,
+                failMode.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+        stopped.await(); // event loop threads are daemons; the shutdown hook releases us
+        return 0;
+    }
+
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            return Durations.parse(value);
+        }
+    }
+
+    static final class FailureModeConverter implements CommandLine.ITypeConverter<FailureMode> {
+        @Override
+        public FailureMode convert(String value) {
+            return FailureMode.parse(value);
+        }
     }
 }

@@ -1,4 +1,0 @@
-package io.sluice.bench;
-
-final class Placeholder {
-}

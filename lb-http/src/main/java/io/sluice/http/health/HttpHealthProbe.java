@@ -1,0 +1,108 @@
+package io.sluice.http.health;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.sluice.core.backend.Backend;
+import io.sluice.core.config.HealthConfig;
+import io.sluice.core.health.HealthProbe;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code GET <path>} on a fresh connection: healthy on a 2xx within the timeout.
+ *
+ * <p>A fresh connection per check (as HAProxy does) tests what a new request needs: that the
+ * backend accepts connections and answers, not that an old pooled socket is still open.
+ */
+public final class HttpHealthProbe implements HealthProbe {
+    private final EventLoopGroup group;
+    private final Class<? extends Channel> channelClass;
+
+    public HttpHealthProbe(EventLoopGroup group, Class<? extends Channel> channelClass) {
+        this.group = group;
+        this.channelClass = channelClass;
+    }
+
+    @Override
+    public CompletionStage<Result> probe(Backend backend, HealthConfig config) {
+        CompletableFuture<Result> result = new CompletableFuture<>();
+        long timeoutMs = config.timeout().toMillis();
+        Bootstrap b = new Bootstrap()
+                .group(group)
+                .channel(channelClass)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, timeoutMs))
+                .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec(), new SimpleChannelInboundHandler<HttpObject>() {
+                            private int status;
+
+                            @Override
+                            protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+                                if (msg instanceof HttpResponse) {
+                                    status = ((HttpResponse) msg).status().code();
+                                }
+                                if (msg instanceof LastHttpContent) {
+                                    result.complete(status >= 200 && status < 300
+                                            ? Result.ok("HTTP " + status)
+                                            : Result.failed("HTTP " + status));
+                                    ctx.close();
+                                }
+                            }
+
+                            @Override
+                            public void channelInactive(ChannelHandlerContext ctx) {
+                                result.complete(Result.failed("connection closed before a response"));
+                            }
+
+                            @Override
+                            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                result.complete(Result.failed(cause.toString()));
+                                ctx.close();
+                            }
+                        });
+                    }
+                });
+        ChannelFuture connect = b.connect(backend.host(), backend.port());
+        Channel ch = connect.channel();
+        connect.addListener(f -> {
+            if (!f.isSuccess()) {
+                result.complete(Result.failed("connect: " + f.cause().getMessage()));
+                return;
+            }
+            DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, config.path());
+            req.headers().set(HttpHeaderNames.HOST, backend.host() + ":" + backend.port())
+                    .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
+                    .set(HttpHeaderNames.USER_AGENT, "sluice-health");
+            ch.writeAndFlush(req);
+        });
+        io.netty.util.concurrent.ScheduledFuture<?> timer = ch.eventLoop().schedule(() -> {
+            if (result.complete(Result.failed("timeout after " + timeoutMs + "ms"))) {
+                ch.close();
+            }
+        }, timeoutMs, TimeUnit.MILLISECONDS);
+        result.whenComplete((r, e) -> {
+            timer.cancel(false);
+            ch.close();
+        });
+        return result;
+    }
+}

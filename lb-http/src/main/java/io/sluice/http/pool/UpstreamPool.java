@@ -1,0 +1,112 @@
+package io.sluice.http.pool;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.sluice.core.backend.Backend;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keep-alive connections to one backend, owned by one event loop (as in Zuul 2): a request and its
+ * upstream connection share a thread, so the pool needs no locks and bytes never cross threads.
+ *
+ * <p>Idle connections are reused most-recently-used first, at most {@code maxIdle} are kept, and an
+ * idle one is closed after {@link #IDLE_TIMEOUT_SECONDS}: shorter than uvicorn's default 5 s
+ * keep-alive, so Sluice, not vLLM, closes idle connections and a request is not sent on a connection
+ * the server is closing at that moment.
+ */
+public final class UpstreamPool {
+    static final int IDLE_TIMEOUT_SECONDS = 4;
+
+    private final BackendConnections parent;
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final InetSocketAddress address;
+    private final int maxIdle;
+    private final ArrayDeque<Channel> idle = new ArrayDeque<>();
+
+    UpstreamPool(BackendConnections parent, EventLoop loop, Class<? extends Channel> channelClass,
+                 InetSocketAddress address, int connectTimeoutMillis, int maxIdle) {
+        this.parent = parent;
+        this.loop = loop;
+        this.address = address;
+        this.maxIdle = maxIdle;
+        this.bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(channelClass)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline()
+                                .addLast("idle", new IdleStateHandler(0, 0, IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS))
+                                .addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
+                                        .setMaxInitialLineLength(8192)
+                                        .setMaxHeaderSize(64 * 1024)
+                                        .setMaxChunkSize(64 * 1024), false, false))
+                                .addLast("upstream", new UpstreamHandler());
+                    }
+                });
+    }
+
+    public Backend backend() {
+        return parent.backend();
+    }
+
+    /** A live idle connection bound to {@code owner}, or null when a new one must be opened. */
+    public Channel acquireIdle(UpstreamHandler.Listener owner) {
+        assert loop.inEventLoop();
+        Channel ch;
+        while ((ch = idle.pollLast()) != null) {
+            if (ch.isActive()) {
+                bind(ch, owner);
+                return ch;
+            }
+        }
+        return null;
+    }
+
+    /** Opens a new connection; the caller binds it with {@link #bind} once connected. */
+    public ChannelFuture connect() {
+        parent.countOpened();
+        return bootstrap.connect(address);
+    }
+
+    public static void bind(Channel ch, UpstreamHandler.Listener owner) {
+        ch.pipeline().get(UpstreamHandler.class).bind(owner);
+    }
+
+    /** Returns a connection whose exchange ended cleanly; anything else must be closed instead. */
+    public void release(Channel ch) {
+        assert loop.inEventLoop();
+        ch.pipeline().get(UpstreamHandler.class).unbind();
+        if (!ch.isActive() || idle.size() >= maxIdle) {
+            ch.close();
+            return;
+        }
+        ch.config().setAutoRead(true); // read while idle so a close by the server is noticed at once
+        idle.addLast(ch);
+        ch.closeFuture().addListener(f -> idle.remove(ch));
+    }
+
+    /** Closes a connection that must not be reused (aborted, failed, or not keep-alive). */
+    public static void discard(Channel ch) {
+        ch.pipeline().get(UpstreamHandler.class).unbind();
+        ch.close();
+    }
+
+    public int idleCount() {
+        return idle.size();
+    }
+}

@@ -1,0 +1,44 @@
+package io.sluice.http.pool;
+
+import io.netty.channel.Channel;
+import io.sluice.core.backend.Backend;
+import io.sluice.core.pool.BackendPool;
+import java.util.Collection;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** The pools a gateway proxies to, with each backend's per-event-loop connection pools. */
+public final class Upstreams {
+    private final Map<String, BackendPool> pools = new ConcurrentHashMap<>();
+    private final Map<Backend, BackendConnections> connections = new ConcurrentHashMap<>();
+    private final Class<? extends Channel> channelClass;
+
+    public Upstreams(Class<? extends Channel> channelClass) {
+        this.channelClass = channelClass;
+    }
+
+    public void addPool(BackendPool pool) {
+        pools.put(pool.name(), pool);
+        for (Backend b : pool.backends()) {
+            connectionsFor(b, pool);
+        }
+    }
+
+    public BackendPool pool(String name) {
+        return pools.get(name);
+    }
+
+    public Collection<BackendPool> pools() {
+        return pools.values();
+    }
+
+    public BackendConnections connections(Backend backend) {
+        BackendConnections c = connections.get(backend);
+        return c != null ? c : connectionsFor(backend, pools.get(backend.pool()));
+    }
+
+    private BackendConnections connectionsFor(Backend b, BackendPool pool) {
+        return connections.computeIfAbsent(b, k -> new BackendConnections(k, channelClass,
+                (int) pool.config().connectTimeout().toMillis(), pool.config().maxIdlePerBackend()));
+    }
+}

@@ -1,0 +1,54 @@
+package io.sluice.http.server;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.sluice.admin.AdminHandler;
+import io.sluice.admin.AdminRoutes;
+import io.sluice.core.config.ListenerConfig;
+import io.sluice.core.config.RouteConfig;
+import io.sluice.core.route.Router;
+import io.sluice.http.pool.Upstreams;
+import io.sluice.http.proxy.ProxyHandler;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The pipeline of a plain HTTP/1.1 connection:
+ * {@code idle -> codec -> dispatch -> admin -> proxy}. The dispatcher routes; the admin handler takes
+ * {@code admin: true} routes and passes the rest on to the proxy.
+ */
+final class ListenerInitializer extends ChannelInitializer<Channel> {
+    private final ListenerConfig config;
+    private final Router router;
+    private final AdminRoutes adminRoutes;
+    private final Upstreams upstreams;
+    private final boolean hasAdmin;
+
+    ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams) {
+        this.config = config;
+        this.router = new Router(config.routes());
+        this.adminRoutes = adminRoutes;
+        this.upstreams = upstreams;
+        this.hasAdmin = config.routes().stream().anyMatch(RouteConfig::admin);
+    }
+
+    @Override
+    protected void initChannel(Channel ch) {
+        long idleMs = config.idleTimeout().toMillis();
+        if (idleMs > 0) {
+            ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS));
+        }
+        ch.pipeline()
+                .addLast("codec", new HttpServerCodec(new HttpDecoderConfig()
+                        .setMaxInitialLineLength((int) config.maxInitialLine())
+                        .setMaxHeaderSize((int) config.maxHeaderSize())
+                        .setMaxChunkSize(64 * 1024)))
+                .addLast("dispatch", new RequestDispatcher(router));
+        if (hasAdmin) {
+            ch.pipeline().addLast("admin", new AdminHandler(adminRoutes));
+        }
+        ch.pipeline().addLast("proxy", new ProxyHandler(upstreams, "http"));
+    }
+}

@@ -1,0 +1,201 @@
+package io.sluice.http.server;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.sluice.admin.GatewayErrors;
+import io.sluice.core.config.RouteConfig;
+import io.sluice.core.route.Router;
+import io.sluice.http.proxy.Headers;
+import java.util.ArrayDeque;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The front of every HTTP/1.1 connection: matches each request to a route, answers 404 and 400
+ * itself, and keeps one request in progress at a time so responses leave in request order.
+ *
+ * <p>It watches responses go out (the outbound side) to know when the current exchange is over:
+ * then it closes a non-keep-alive connection, or releases the next pipelined request it held back.
+ * It also stamps every request and response with an {@code X-Request-Id}, kept from the client or made here.
+ */
+final class RequestDispatcher extends ChannelDuplexHandler {
+    private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
+
+    private final Router router;
+    private final ArrayDeque<Object> held = new ArrayDeque<>(2);
+    private boolean inExchange;     // a request was dispatched and its response has not ended
+    private boolean discarding;     // dropping the body of a request answered here
+    private boolean keepAlive;
+    private boolean http10;
+    private String requestId;
+
+    RequestDispatcher(Router router) {
+        this.router = router;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!held.isEmpty() || (inExchange && msg instanceof HttpRequest)) {
+            // A pipelined request: hold it (and what follows) until the current response has ended.
+            held.add(msg);
+            ctx.channel().config().setAutoRead(false);
+            return;
+        }
+        dispatch(ctx, msg);
+    }
+
+    private void dispatch(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest) {
+            onRequest(ctx, (HttpRequest) msg);
+        } else if (msg instanceof HttpObject && ((HttpObject) msg).decoderResult().isFailure()) {
+            // A broken body (bad chunk framing): the connection cannot be resynchronised.
+            ReferenceCountUtil.release(msg);
+            ctx.close();
+        } else if (discarding) {
+            if (msg instanceof LastHttpContent) {
+                discarding = false;
+            }
+            ReferenceCountUtil.release(msg);
+        } else {
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    private void onRequest(ChannelHandlerContext ctx, HttpRequest req) {
+        inExchange = true;
+        keepAlive = HttpUtil.isKeepAlive(req);
+        http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
+        HttpHeaders h = req.headers();
+        requestId = h.get(Headers.X_REQUEST_ID);
+        if (requestId == null || requestId.isEmpty() || requestId.length() > 200) {
+            requestId = newRequestId();
+            h.set(Headers.X_REQUEST_ID, requestId);
+        }
+        if (req.decoderResult().isFailure()) {
+            keepAlive = false; // the byte stream can no longer be trusted
+            answer(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request",
+                    "malformed request: " + req.decoderResult().cause().getMessage());
+            return;
+        }
+        String uri = req.uri();
+        int q = uri.indexOf('?');
+        String path = q < 0 ? uri : uri.substring(0, q);
+        RouteConfig route = router.match(path);
+        if (route == null) {
+            answer(ctx, req, HttpResponseStatus.NOT_FOUND, "route_not_found", "no route for path " + path);
+            return;
+        }
+        ctx.channel().attr(Router.ROUTE).set(route);
+        log.debug("request {} {} {} -> {}", requestId, req.method(), path, route.admin() ? "admin" : route.pool());
+        ctx.fireChannelRead(req);
+    }
+
+    private void answer(ChannelHandlerContext ctx, HttpRequest req, HttpResponseStatus status, String code, String msg) {
+        log.info("request {} {} {}: {} {}", requestId, req.method(), req.uri(), status.code(), msg);
+        discarding = !(req instanceof LastHttpContent);
+        ReferenceCountUtil.release(req);
+        ctx.writeAndFlush(GatewayErrors.response(ctx.alloc(), status, code, msg));
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof HttpResponse) {
+            HttpResponse resp = (HttpResponse) msg;
+            if (resp.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+                ctx.write(msg, promise);
+                return;
+            }
+            HttpHeaders h = resp.headers();
+            h.set(Headers.X_REQUEST_ID, requestId);
+            if (http10 && HttpUtil.isTransferEncodingChunked(resp)) {
+                // HTTP/1.0 has no chunked framing: send the body raw and mark its end by closing.
+                h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+                keepAlive = false;
+            }
+            if (!keepAlive) {
+                h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            } else if (http10) {
+                h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            }
+        }
+        ctx.write(msg, promise);
+        if (msg instanceof LastHttpContent && inExchange) {
+            responseEnded(ctx);
+        }
+    }
+
+    private void responseEnded(ChannelHandlerContext ctx) {
+        inExchange = false;
+        ctx.channel().attr(Router.ROUTE).set(null);
+        if (!keepAlive) {
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        if (!held.isEmpty()) {
+            // Out of the write call first: the writer may still be inside its own handler.
+            ctx.executor().execute(() -> releaseHeld(ctx));
+        }
+    }
+
+    private void releaseHeld(ChannelHandlerContext ctx) {
+        Object msg;
+        // Release the next request with all of its parts; a further request waits for its turn.
+        while ((msg = held.peek()) != null && !(inExchange && msg instanceof HttpRequest)) {
+            held.poll();
+            dispatch(ctx, msg);
+        }
+        ctx.fireChannelReadComplete(); // the handlers flush what they wrote, as after a socket read
+        if (held.isEmpty()) {
+            ctx.channel().config().setAutoRead(true);
+            ctx.read();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (!inExchange) {
+                ctx.close(); // idle keep-alive connection; a long prefill is not idleness
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        held.forEach(ReferenceCountUtil::release);
+        held.clear();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("connection {} failed: {}", ctx.channel(), cause.toString());
+        ctx.close();
+    }
+
+    private static String newRequestId() {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        return Long.toHexString(r.nextLong() | Long.MIN_VALUE) + Long.toHexString(r.nextLong() | Long.MIN_VALUE);
+    }
+
+}

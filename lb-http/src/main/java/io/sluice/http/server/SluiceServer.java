@@ -1,0 +1,186 @@
+package io.sluice.http.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.sluice.admin.AdminContext;
+import io.sluice.admin.AdminRoutes;
+import io.sluice.admin.StatusEndpoints;
+import io.sluice.core.backend.Backend;
+import io.sluice.core.config.BackendConfig;
+import io.sluice.core.config.ListenerConfig;
+import io.sluice.core.config.PoolConfig;
+import io.sluice.core.config.SimulatorConfig;
+import io.sluice.core.config.SluiceConfig;
+import io.sluice.core.health.HealthMonitor;
+import io.sluice.core.net.Transport;
+import io.sluice.core.pool.BackendPool;
+import io.sluice.http.health.HttpHealthProbe;
+import io.sluice.http.pool.Upstreams;
+import io.sluice.sim.SimulatorOptions;
+import io.sluice.sim.VllmSimulator;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A running gateway built from one validated config: listeners, pools, health checks, simulators. */
+public final class SluiceServer implements AutoCloseable, AdminContext {
+    private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
+
+    private final SluiceConfig config;
+    private final Transport transport;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final Upstreams upstreams;
+    private final HealthMonitor health;
+    private final List<VllmSimulator> simulators = new ArrayList<>();
+    private final List<Channel> serverChannels = new ArrayList<>();
+    private final List<ListenerInfo> listenerInfos = new ArrayList<>();
+    private final long startedAt = System.currentTimeMillis();
+
+    private SluiceServer(SluiceConfig config) {
+        this.config = config;
+        this.transport = Transport.select(config.server().transport());
+        this.boss = transport.newGroup(1, "sluice-accept");
+        this.workers = transport.newGroup(config.server().effectiveIoThreads(), "sluice-io");
+        this.upstreams = new Upstreams(transport.clientChannel());
+        this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel()));
+    }
+
+    /** Starts everything; on failure, whatever was started is stopped again. */
+    public static SluiceServer start(SluiceConfig config) throws Exception {
+        SluiceServer s = new SluiceServer(config);
+        try {
+            s.startPools();
+            s.startListeners();
+        } catch (Exception | Error e) {
+            s.close();
+            throw e;
+        }
+        log.info("sluice {} started ({} transport, {} io threads) from {}", s.version(), s.transport,
+                config.server().effectiveIoThreads(), config.source());
+        return s;
+    }
+
+    private void startPools() throws Exception {
+        for (PoolConfig pc : config.pools().values()) {
+            List<Backend> backends = new ArrayList<>();
+            for (BackendConfig bc : pc.backends()) {
+                String host = bc.host();
+                int port = bc.port();
+                String id = bc.name();
+                if (bc.isSimulated()) {
+                    VllmSimulator sim = startSimulator(bc.simulator());
+                    port = sim.port();
+                    log.info("pool {}: simulated vLLM backend '{}' on {}:{}", pc.name(), bc.simulator().model(), host, port);
+                }
+                backends.add(new Backend(id, pc.name(), host, port, bc.weight()));
+            }
+            BackendPool pool = new BackendPool(pc, backends);
+            upstreams.addPool(pool);
+            for (Backend b : backends) {
+                health.watch(b, pc.health());
+            }
+        }
+    }
+
+    private VllmSimulator startSimulator(SimulatorConfig sc) throws Exception {
+        VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder()
+                .port(sc.port())
+                .models(List.of(sc.model()))
+                .ttft(sc.ttft())
+                .itl(sc.itl())
+                .maxTokens(sc.maxTokens())
+                .maxNumSeqs(sc.maxNumSeqs())
+                .transport(config.server().transport())
+                .build());
+        simulators.add(sim);
+        return sim;
+    }
+
+    private void startListeners() throws InterruptedException {
+        AdminRoutes adminRoutes = new StatusEndpoints(this).register(new AdminRoutes());
+        for (ListenerConfig lc : config.listeners()) {
+            ServerBootstrap b = new ServerBootstrap()
+                    .group(boss, workers)
+                    .channel(transport.serverChannel())
+                    .option(ChannelOption.SO_BACKLOG, 4096)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                    .childHandler(new ListenerInitializer(lc, adminRoutes, upstreams));
+            Channel ch = b.bind(lc.host(), lc.port()).sync().channel();
+            serverChannels.add(ch);
+            int port = ((InetSocketAddress) ch.localAddress()).getPort();
+            List<RouteInfo> routes = new ArrayList<>();
+            lc.routes().forEach(r -> routes.add(new RouteInfo(r.pathPrefix(), r.pool(), r.admin())));
+            listenerInfos.add(new ListenerInfo(lc.name(), lc.host(), port, "http/1.1", List.copyOf(routes)));
+            log.info("listener {} on {}:{} routes {}", lc.name(), lc.host(), port, routes);
+        }
+    }
+
+    /** The bound port of a listener, by name; useful when the config asked for port 0. */
+    public int port(String listenerName) {
+        for (ListenerInfo l : listenerInfos) {
+            if (l.name().equals(listenerName)) {
+                return l.port();
+            }
+        }
+        throw new IllegalArgumentException("no listener " + listenerName);
+    }
+
+    public int port() {
+        return listenerInfos.get(0).port();
+    }
+
+    public Upstreams upstreams() {
+        return upstreams;
+    }
+
+    public List<VllmSimulator> simulators() {
+        return simulators;
+    }
+
+    @Override
+    public Collection<BackendPool> pools() {
+        return upstreams.pools();
+    }
+
+    @Override
+    public List<ListenerInfo> listeners() {
+        return listenerInfos;
+    }
+
+    @Override
+    public long startedAtMillis() {
+        return startedAt;
+    }
+
+    @Override
+    public String version() {
+        String v = SluiceServer.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    @Override
+    public void close() {
+        for (Channel ch : serverChannels) {
+            ch.close().syncUninterruptibly();
+        }
+        health.close();
+        long graceMs = config.server().shutdownGrace().toMillis();
+        workers.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        boss.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        for (VllmSimulator sim : simulators) {
+            sim.close();
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package io.sluice.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code sluice --check FILE}: 0 for a valid file, 2 with file:line:column for an invalid one. */
+class MainCheckTest {
+
+    @Test
+    void theShippedConfigsAreValid() {
+        assertEquals(0, run("--check", "../config/sluice.yaml").code);
+        assertEquals(0, run("--check", "../config/vllm.yaml").code);
+    }
+
+    @Test
+    void anInvalidFileExitsWith2AndNamesTheLine(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("bad.yaml");
+        Files.writeString(f, """
+                listeners:
+                  - port: 8000
+                    routes:
+                      - { path: /v1/, pool: vlm }
+                pools:
+                  vllm:
+                    backends:
+                      - url: http://127.0.0.1:8001
+                """);
+        Result r = run("--check", f.toString());
+        assertEquals(Main.EXIT_CONFIG, r.code);
+        assertTrue(r.err.contains("bad.yaml:4:"), r.err);
+        assertTrue(r.err.contains("no pool named 'vlm'"), r.err);
+        assertTrue(r.err.contains("listeners[0].routes[0].pool"), r.err);
+    }
+
+    @Test
+    void aStartAttemptWithAnInvalidFileAlsoExitsWith2(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("bad.yaml");
+        Files.writeString(f, "listeners: []\nbogus: 1\n");
+        Result r = run("--config", f.toString());
+        assertEquals(Main.EXIT_CONFIG, r.code);
+        assertTrue(r.err.contains("bad.yaml:2:"), r.err);
+    }
+
+    private record Result(int code, String err) {
+    }
+
+    private static Result run(String... args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = new CommandLine(new Main()).execute(args);
+            return new Result(code, err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setErr(old);
+        }
+    }
+}

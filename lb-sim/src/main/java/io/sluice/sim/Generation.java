@@ -1,0 +1,197 @@
+package io.sluice.sim;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One sequence being "decoded": a timer on the connection's event loop emits a token every
+ * inter-token interval after the time to first token, so thousands of streams cost a scheduled task
+ * each and no threads.
+ *
+ * <p>All state except the admission flags is confined to the connection's event loop.
+ */
+final class Generation implements Runnable {
+    private final VllmSimulator sim;
+    private final SimHandler owner;
+    private final ChannelHandlerContext ctx;
+    private final boolean chat;
+    private final boolean stream;
+    private final boolean includeUsage;
+    final boolean keepAlive;
+    private final boolean resetMidStream;
+    private final int promptTokens;
+    /** Tokens to generate; when finishing with "stop" the last one is the EOS, which has no text. */
+    private final int total;
+    final boolean length;
+    private final String id;
+    private final String model;
+    private final long created;
+    private final byte[] head;
+
+    boolean queued;   // guarded by the simulator's lock
+    boolean admitted; // guarded by the simulator's lock
+
+    private int emitted;
+    private long deadline;
+    private ScheduledFuture<?> timer;
+    private boolean paused;
+    private boolean done;
+
+    Generation(VllmSimulator sim, SimHandler owner, ChannelHandlerContext ctx, boolean chat, boolean stream,
+               boolean includeUsage, boolean keepAlive, boolean resetMidStream, int promptTokens, int total,
+               boolean length, String id, String model) {
+        this.sim = sim;
+        this.owner = owner;
+        this.ctx = ctx;
+        this.chat = chat;
+        this.stream = stream;
+        this.includeUsage = includeUsage;
+        this.keepAlive = keepAlive;
+        this.resetMidStream = resetMidStream;
+        this.promptTokens = promptTokens;
+        this.total = total;
+        this.length = length;
+        this.id = id;
+        this.model = model;
+        this.created = Wire.epochSeconds();
+        this.head = stream ? Wire.chunkHead(id, chat ? "chat.completion.chunk" : "text_completion", created, model)
+                : null;
+    }
+
+    /** Called once admitted (possibly from another loop, when a slot frees up elsewhere). */
+    void startSoon() {
+        EventLoop loop = ctx.channel().eventLoop();
+        if (loop.inEventLoop()) {
+            start();
+            return;
+        }
+        try {
+            loop.execute(this::start);
+        } catch (RejectedExecutionException e) { // shutting down; the connection is being closed too
+            abort(true);
+        }
+    }
+
+    private void start() {
+        if (done) {
+            return;
+        }
+        long ttft = sim.options().ttft().toNanos();
+        deadline = System.nanoTime() + ttft;
+        timer = ctx.executor().schedule(this, ttft, TimeUnit.NANOSECONDS);
+    }
+
+    /** Emits the next token. Deadlines advance from the schedule, not from when we ran, so jitter does not add up. */
+    @Override
+    public void run() {
+        timer = null;
+        if (done) {
+            return;
+        }
+        if (stream && !ctx.channel().isWritable()) { // the client reads slower than we generate: wait for it
+            paused = true;
+            return;
+        }
+        if (emitted == 0) {
+            sim.countPromptTokens(promptTokens);
+        }
+        if (resetMidStream && (emitted == sim.options().resetAfterTokens() || emitted == total - 1)) {
+            reset();
+            return;
+        }
+        if (stream) {
+            writeToken(emitted);
+        }
+        sim.countGenerationToken();
+        if (++emitted == total) {
+            finish();
+            return;
+        }
+        deadline += sim.options().itl().toNanos();
+        timer = ctx.executor().schedule(this, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    /** The channel drained below its high-water mark: continue where we paused, one interval at a time again. */
+    void resume() {
+        if (paused && !done) {
+            paused = false;
+            deadline = System.nanoTime();
+            run();
+        }
+    }
+
+    /** The connection closed before the response completed; vLLM aborts the request and frees its slot. */
+    void abort(boolean serverClosed) {
+        if (done) {
+            return;
+        }
+        done = true;
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+        sim.release(this, serverClosed ? VllmSimulator.Outcome.DROPPED : VllmSimulator.Outcome.ABORTED);
+    }
+
+    private void writeToken(int i) {
+        if (i == 0 && chat) {
+            write(head, Wire.CHAT_ROLE, Wire.EMPTY, Wire.EMPTY);
+        }
+        boolean last = i == total - 1;
+        byte[] text = last && !length ? Wire.EMPTY : Wire.tokenBytes(i);
+        byte[] end;
+        if (!last) {
+            end = chat ? Wire.CHAT_END : Wire.TEXT_END;
+        } else if (length) {
+            end = chat ? Wire.CHAT_END_LENGTH : Wire.TEXT_END_LENGTH;
+        } else {
+            end = chat ? Wire.CHAT_END_STOP : Wire.TEXT_END_STOP;
+        }
+        write(head, chat ? Wire.CHAT_MID : Wire.TEXT_MID, text, end);
+    }
+
+    private void write(byte[] a, byte[] b, byte[] c, byte[] d) {
+        ByteBuf buf = ctx.alloc().directBuffer(a.length + b.length + c.length + d.length);
+        buf.writeBytes(a).writeBytes(b).writeBytes(c).writeBytes(d);
+        ctx.writeAndFlush(new DefaultHttpContent(buf), ctx.voidPromise());
+    }
+
+    private void finish() {
+        done = true;
+        ChannelFuture last;
+        if (stream) {
+            if (includeUsage) {
+                write(head, Wire.usageTail(promptTokens, total), Wire.EMPTY, Wire.EMPTY);
+            }
+            write(Wire.DONE, Wire.EMPTY, Wire.EMPTY, Wire.EMPTY);
+            last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        } else {
+            StringBuilder text = new StringBuilder();
+            for (int i = 0, visible = length ? total : total - 1; i < visible; i++) {
+                text.append(Wire.token(i));
+            }
+            String finish = length ? "length" : "stop";
+            String body = chat
+                    ? Wire.chatCompletion(id, created, model, text.toString(), finish, promptTokens, total)
+                    : Wire.textCompletion(id, created, model, text.toString(), finish, promptTokens, total);
+            last = SimHandler.respond(ctx, HttpResponseStatus.OK, SimHandler.JSON, body, keepAlive);
+        }
+        sim.release(this, VllmSimulator.Outcome.COMPLETED);
+        owner.finished(ctx, this, last);
+    }
+
+    /** The backend "dies" where the next token was due: RST instead of FIN, so clients see a reset, not an EOF. */
+    private void reset() {
+        done = true;
+        sim.release(this, VllmSimulator.Outcome.DROPPED);
+        SimHandler.reset(ctx.channel());
+    }
+}
