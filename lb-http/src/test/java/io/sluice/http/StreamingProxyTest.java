@@ -117,6 +117,9 @@ class StreamingProxyTest {
             assertNotNull(err.get("message"));
             assertEquals("not_found_error", err.get("type").asText());
             assertEquals("route_not_found", err.get("code").asText());
+            assertNotNull(g.header("x-request-id"));
+            // a gateway error keeps the connection usable
+            assertEquals(200, c.get("/v1/models").exchange().status());
         }
     }
 

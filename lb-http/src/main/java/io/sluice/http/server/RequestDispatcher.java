@@ -112,7 +112,9 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         log.info("request {} {} {}: {} {}", requestId, req.method(), req.uri(), status.code(), msg);
         discarding = !(req instanceof LastHttpContent);
         ReferenceCountUtil.release(req);
-        ctx.writeAndFlush(GatewayErrors.response(ctx.alloc(), status, code, msg));
+        // Through our own write(), like every other response, so the exchange is seen to end.
+        write(ctx, GatewayErrors.response(ctx.alloc(), status, code, msg), ctx.newPromise());
+        ctx.flush();
     }
 
     @Override
