@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.core.observe.Exchange;
 import io.sluice.http.pool.BackendConnections;
 import io.sluice.sim.SimulatorOptions;
 import java.time.Duration;
@@ -167,6 +168,45 @@ class StreamingProxyTest {
             }
         }
         return n;
+    }
+
+    @Test
+    void everyExchangeIsReportedOnceWithWhatHappened() throws Exception {
+        java.util.concurrent.BlockingQueue<Exchange> seen = new java.util.concurrent.LinkedBlockingQueue<>();
+        sluice.server().addObserver(e -> {
+            if (e.requestId != null && e.requestId.startsWith("obs-")) {
+                seen.add(e);
+            }
+        });
+        try (RawHttp c = new RawHttp(sluice.port())) {
+            c.post("/v1/chat/completions", RawHttp.chatBody("demo", true, 3), "X-Request-Id: obs-1").exchange();
+            c.get("/elsewhere", "X-Request-Id: obs-2").exchange();
+        }
+        Exchange ok = seen.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals("obs-1", ok.requestId);
+        assertEquals(200, ok.status);
+        assertEquals(Exchange.Outcome.COMPLETED, ok.outcome);
+        assertEquals("vllm", ok.pool);
+        assertEquals("/v1/chat/completions", ok.path);
+        assertNotNull(ok.backend);
+        assertTrue(ok.bytesIn > 0 && ok.bytesOut > 0, ok.bytesIn + "/" + ok.bytesOut);
+        assertTrue(ok.ttfbMicros() > 0 && ok.durationMicros() >= ok.ttfbMicros());
+        assertEquals("127.0.0.1", ok.clientIp);
+
+        Exchange notFound = seen.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals("obs-2", notFound.requestId);
+        assertEquals(404, notFound.status);
+        assertEquals("route_not_found", notFound.gatewayError);
+
+        RawHttp c = new RawHttp(sluice.port());
+        c.post("/v1/chat/completions", RawHttp.chatBody("demo", true, 500), "X-Request-Id: obs-3");
+        c.readHead();
+        c.readChunk();
+        c.close();
+        Exchange aborted = seen.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals("obs-3", aborted.requestId);
+        assertEquals(Exchange.Outcome.CLIENT_ABORTED, aborted.outcome);
+        assertNull(seen.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS), "reported more than once");
     }
 
     @Test

@@ -23,6 +23,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.admin.GatewayErrors;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.config.RouteConfig;
+import io.sluice.core.observe.Exchange;
 import io.sluice.core.pool.BackendPool;
 import io.sluice.core.route.Router;
 import io.sluice.http.pool.UpstreamHandler;
@@ -62,6 +63,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     private List<HttpObject> pending;     // request parts read while the upstream connection opens
     private ScheduledFuture<?> headTimeout;
     private String requestId;
+    private Exchange exchange;
     private boolean requestDone;
     private boolean responseStarted;
     private boolean informational;
@@ -112,6 +114,10 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         }
         headRequest = HttpMethod.HEAD.equals(req.method());
         Headers.toUpstream(req.headers(), clientIp(), proto);
+        exchange = ctx.channel().attr(Exchange.KEY).get();
+        if (exchange != null) {
+            exchange.backend = backend.id();
+        }
         lease = backend.lease();
         requestDone = false;
         responseStarted = false;
@@ -120,6 +126,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         if (ch != null) {
             attach(ch);
             upstream.write(req);
+            sent();
             armHeadTimeout(pool);
             return;
         }
@@ -159,8 +166,15 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             upstream.write(part);
         }
         upstream.flush();
+        sent();
         armHeadTimeout(pool);
         ctx.channel().config().setAutoRead(upstream.isWritable());
+    }
+
+    private void sent() {
+        if (exchange != null) {
+            exchange.upstreamSentNanos = System.nanoTime();
+        }
     }
 
     private void attach(Channel ch) {
@@ -279,6 +293,9 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             // Mid-response: the only honest signal left on HTTP/1.1 is to end the connection
             // without the terminating chunk, so the client knows the answer was cut off.
             log.warn("request {}: backend {} closed mid-response; aborting client connection", requestId, b);
+            if (exchange != null) {
+                exchange.outcome = Exchange.Outcome.UPSTREAM_ABORTED;
+            }
             endExchange();
             ctx.flush();
             ctx.close();
@@ -339,6 +356,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         }
         upstreamPool = null;
         informational = false;
+        exchange = null;
     }
 
     private void cancelHeadTimeout() {

@@ -12,6 +12,8 @@ import io.sluice.core.config.RouteConfig;
 import io.sluice.core.route.Router;
 import io.sluice.http.pool.Upstreams;
 import io.sluice.http.proxy.ProxyHandler;
+import io.sluice.core.observe.ExchangeObserver;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -25,8 +27,11 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final AdminRoutes adminRoutes;
     private final Upstreams upstreams;
     private final boolean hasAdmin;
+    private final List<ExchangeObserver> observers;
 
-    ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams) {
+    ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams,
+                        List<ExchangeObserver> observers) {
+        this.observers = observers;
         this.config = config;
         this.router = new Router(config.routes());
         this.adminRoutes = adminRoutes;
@@ -45,7 +50,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
                         .setMaxInitialLineLength((int) config.maxInitialLine())
                         .setMaxHeaderSize((int) config.maxHeaderSize())
                         .setMaxChunkSize(64 * 1024)))
-                .addLast("dispatch", new RequestDispatcher(router));
+                .addLast("dispatch", new RequestDispatcher(router, config.name(), observers));
         if (hasAdmin) {
             ch.pipeline().addLast("admin", new AdminHandler(adminRoutes));
         }

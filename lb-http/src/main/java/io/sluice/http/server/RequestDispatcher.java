@@ -23,7 +23,12 @@ import io.sluice.admin.GatewayErrors;
 import io.sluice.core.config.RouteConfig;
 import io.sluice.core.route.Router;
 import io.sluice.http.proxy.Headers;
+import io.sluice.core.observe.Exchange;
+import io.sluice.core.observe.ExchangeObserver;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,15 +45,20 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
 
     private final Router router;
+    private final String listener;
+    private final List<ExchangeObserver> observers;
     private final ArrayDeque<Object> held = new ArrayDeque<>(2);
     private boolean inExchange;     // a request was dispatched and its response has not ended
     private boolean discarding;     // dropping the body of a request answered here
     private boolean keepAlive;
     private boolean http10;
     private String requestId;
+    private Exchange current;
 
-    RequestDispatcher(Router router) {
+    RequestDispatcher(Router router, String listener, List<ExchangeObserver> observers) {
         this.router = router;
+        this.listener = listener;
+        this.observers = observers;
     }
 
     @Override
@@ -70,12 +80,20 @@ final class RequestDispatcher extends ChannelDuplexHandler {
             ReferenceCountUtil.release(msg);
             ctx.close();
         } else if (discarding) {
+            countIn(msg);
             if (msg instanceof LastHttpContent) {
                 discarding = false;
             }
             ReferenceCountUtil.release(msg);
         } else {
+            countIn(msg);
             ctx.fireChannelRead(msg);
+        }
+    }
+
+    private void countIn(Object msg) {
+        if (current != null && msg instanceof HttpContent) {
+            current.bytesIn += ((HttpContent) msg).content().readableBytes();
         }
     }
 
@@ -89,7 +107,16 @@ final class RequestDispatcher extends ChannelDuplexHandler {
             requestId = newRequestId();
             h.set(Headers.X_REQUEST_ID, requestId);
         }
+        Exchange ex = new Exchange();
+        ex.listener = listener;
+        ex.protocol = req.protocolVersion().text();
+        ex.clientIp = clientIp(ctx);
+        ex.requestId = requestId;
+        ex.method = req.method().name();
+        current = ex;
+        ctx.channel().attr(Exchange.KEY).set(ex);
         if (req.decoderResult().isFailure()) {
+            ex.path = "-";
             keepAlive = false; // the byte stream can no longer be trusted
             answer(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request",
                     "malformed request: " + req.decoderResult().cause().getMessage());
@@ -98,11 +125,14 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         String uri = req.uri();
         int q = uri.indexOf('?');
         String path = q < 0 ? uri : uri.substring(0, q);
+        ex.path = path;
         RouteConfig route = router.match(path);
         if (route == null) {
             answer(ctx, req, HttpResponseStatus.NOT_FOUND, "route_not_found", "no route for path " + path);
             return;
         }
+        ex.route = route.pathPrefix();
+        ex.pool = route.pool();
         ctx.channel().attr(Router.ROUTE).set(route);
         log.debug("request {} {} {} -> {}", requestId, req.method(), path, route.admin() ? "admin" : route.pool());
         ctx.fireChannelRead(req);
@@ -127,6 +157,11 @@ final class RequestDispatcher extends ChannelDuplexHandler {
             }
             HttpHeaders h = resp.headers();
             h.set(Headers.X_REQUEST_ID, requestId);
+            if (current != null) {
+                current.status = resp.status().code();
+                current.responseHeadNanos = System.nanoTime();
+                current.gatewayError = h.get(GatewayErrors.ERROR_HEADER);
+            }
             if (http10 && HttpUtil.isTransferEncodingChunked(resp)) {
                 // HTTP/1.0 has no chunked framing: send the body raw and mark its end by closing.
                 h.remove(HttpHeaderNames.TRANSFER_ENCODING);
@@ -138,6 +173,9 @@ final class RequestDispatcher extends ChannelDuplexHandler {
                 h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             }
         }
+        if (current != null && msg instanceof HttpContent) {
+            current.bytesOut += ((HttpContent) msg).content().readableBytes();
+        }
         ctx.write(msg, promise);
         if (msg instanceof LastHttpContent && inExchange) {
             responseEnded(ctx);
@@ -147,6 +185,8 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private void responseEnded(ChannelHandlerContext ctx) {
         inExchange = false;
         ctx.channel().attr(Router.ROUTE).set(null);
+        ctx.channel().attr(Exchange.KEY).set(null);
+        endExchange(Exchange.Outcome.COMPLETED);
         if (!keepAlive) {
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             return;
@@ -182,8 +222,37 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         ctx.fireUserEventTriggered(evt);
     }
 
+    /** Tells the observers once; an outcome set earlier (by the proxy) is kept. */
+    private void endExchange(Exchange.Outcome outcome) {
+        Exchange ex = current;
+        if (ex == null) {
+            return;
+        }
+        current = null;
+        ex.endNanos = System.nanoTime();
+        if (ex.outcome == null) {
+            ex.outcome = outcome;
+        }
+        for (int i = 0; i < observers.size(); i++) {
+            try {
+                observers.get(i).onExchangeEnd(ex);
+            } catch (RuntimeException e) {
+                log.warn("exchange observer {} failed", observers.get(i), e);
+            }
+        }
+    }
+
+    private static String clientIp(ChannelHandlerContext ctx) {
+        SocketAddress a = ctx.channel().remoteAddress();
+        if (a == null && ctx.channel().parent() != null) {
+            a = ctx.channel().parent().remoteAddress(); // an HTTP/2 stream: its connection's peer
+        }
+        return a instanceof InetSocketAddress ? ((InetSocketAddress) a).getAddress().getHostAddress() : String.valueOf(a);
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        endExchange(Exchange.Outcome.CLIENT_ABORTED);
         held.forEach(ReferenceCountUtil::release);
         held.clear();
         ctx.fireChannelInactive();

@@ -26,6 +26,8 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import io.sluice.core.observe.ExchangeObserver;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +46,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final List<Channel> serverChannels = new ArrayList<>();
     private final List<ListenerInfo> listenerInfos = new ArrayList<>();
     private final long startedAt = System.currentTimeMillis();
+    /** Told about every finished exchange (access log, metrics); copy-on-write, read per request. */
+    private final List<ExchangeObserver> observers = new CopyOnWriteArrayList<>();
 
     private SluiceServer(SluiceConfig config) {
         this.config = config;
@@ -116,7 +120,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                    .childHandler(new ListenerInitializer(lc, adminRoutes, upstreams));
+                    .childHandler(new ListenerInitializer(lc, adminRoutes, upstreams, observers));
             Channel ch = b.bind(lc.host(), lc.port()).sync().channel();
             serverChannels.add(ch);
             int port = ((InetSocketAddress) ch.localAddress()).getPort();
@@ -139,6 +143,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
 
     public int port() {
         return listenerInfos.get(0).port();
+    }
+
+    /** Adds an observer of finished exchanges; it runs on event loops and must not block. */
+    public void addObserver(ExchangeObserver observer) {
+        observers.add(observer);
     }
 
     public Upstreams upstreams() {

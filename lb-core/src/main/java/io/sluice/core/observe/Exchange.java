@@ -1,0 +1,55 @@
+package io.sluice.core.observe;
+
+import io.netty.util.AttributeKey;
+
+/**
+ * What happened to one request, filled in along the data path and handed to each
+ * {@link ExchangeObserver} once when the exchange ends (access log, metrics).
+ *
+ * <p>Mutable and unsynchronised on purpose: one exchange lives on one event loop. Times are
+ * {@link System#nanoTime()} values; 0 means "did not happen".
+ */
+public final class Exchange {
+    /** The exchange a channel (HTTP/1.1 connection or HTTP/2 stream) is currently serving. */
+    public static final AttributeKey<Exchange> KEY = AttributeKey.valueOf("sluice.exchange");
+
+    public enum Outcome {
+        /** The response was delivered to its end. */
+        COMPLETED,
+        /** The client went away before the response ended. */
+        CLIENT_ABORTED,
+        /** The upstream failed after the response had started; the client saw a cut-off answer. */
+        UPSTREAM_ABORTED
+    }
+
+    public final long startMillis = System.currentTimeMillis();
+    public final long startNanos = System.nanoTime();
+    public String listener;
+    public String protocol;
+    public String clientIp;
+    public String requestId;
+    public String method;
+    public String path;
+    /** The matched route's prefix, or null when no route matched. */
+    public String route;
+    public String pool;
+    public String backend;
+    public long upstreamSentNanos;
+    public long responseHeadNanos;
+    public long endNanos;
+    public int status;
+    public long bytesIn;
+    public long bytesOut;
+    /** Set when Sluice answered itself: the X-Sluice-Error code. */
+    public String gatewayError;
+    public Outcome outcome;
+
+    public long durationMicros() {
+        return endNanos == 0 ? -1 : (endNanos - startNanos) / 1000;
+    }
+
+    /** Time to the first byte of the response head, from when the request arrived. */
+    public long ttfbMicros() {
+        return responseHeadNanos == 0 ? -1 : (responseHeadNanos - startNanos) / 1000;
+    }
+}
