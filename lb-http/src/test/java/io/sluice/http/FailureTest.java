@@ -27,6 +27,7 @@ class FailureTest {
             pools:
               main:
                 health: { interval: 1h, timeout: 1s }   # passive detection is what is tested here
+                retries: { attempts: 0 }                # so that the 502 reaches the client
                 backends:
                   - url: http://127.0.0.1:${SIM0}
                   - url: http://127.0.0.1:${SIM1}

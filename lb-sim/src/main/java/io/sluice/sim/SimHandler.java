@@ -135,6 +135,13 @@ final class SimHandler extends ChannelInboundHandlerAdapter {
                 parked = true;
                 ctx.close();
                 return;
+            case ERROR_500:
+                if (!path.equals("/health")) {
+                    error(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "EngineCore encountered an issue.",
+                            "InternalServerError", null, keepAlive);
+                    return;
+                }
+                break;
             default:
                 break;
         }

@@ -24,6 +24,11 @@ public final class Backend {
     private final int weight;
 
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger consecutiveErrors = new AtomicInteger();
+    private final LongAdder ejections = new LongAdder();
+    private volatile int ejectionStreak;
+    private volatile long ejectedUntilNanos;
+    private volatile Runnable releaseListener;
     private final LongAdder requests = new LongAdder();
     private final LongAdder failures = new LongAdder();
 
@@ -74,6 +79,56 @@ public final class Backend {
     }
 
     /**
+     * Passive health: feeds one request's outcome (a 5xx or a connection failure is not ok; a 4xx is)
+     * to outlier detection.
+     *
+     * @return the ejection time when this outcome ejected the backend, else null
+     */
+    public java.time.Duration recordOutcome(boolean ok, io.sluice.core.config.OutlierConfig outlier) {
+        if (ok) {
+            if (consecutiveErrors.get() != 0) {
+                consecutiveErrors.set(0);
+            }
+            return null;
+        }
+        int n = consecutiveErrors.incrementAndGet();
+        if (!outlier.enabled() || n < outlier.consecutiveFailures() || state != State.HEALTHY) {
+            return null;
+        }
+        // Each repeat doubles the ejection, up to the maximum.
+        int streak = ejectionStreak;
+        long nanos = Math.min(outlier.ejection().toNanos() << Math.min(streak, 20), outlier.maxEjection().toNanos());
+        java.time.Duration d = java.time.Duration.ofNanos(nanos);
+        if (!transition(State.UNHEALTHY, "ejected for " + io.sluice.core.config.Durations.format(d)
+                + " after " + n + " consecutive failures")) {
+            return null;
+        }
+        ejectionStreak = streak + 1;
+        ejectedUntilNanos = System.nanoTime() + nanos;
+        ejections.increment();
+        consecutiveErrors.set(0);
+        consecutiveOk = 0;
+        return d;
+    }
+
+    /** For pools without active checks: an ejection simply ends when its time is over. */
+    public void readmitIfEjectionOver() {
+        if (state == State.UNHEALTHY && ejectedUntilNanos != 0 && System.nanoTime() - ejectedUntilNanos >= 0) {
+            ejectedUntilNanos = 0;
+            transition(State.HEALTHY, "ejection over");
+        }
+    }
+
+    public long ejections() {
+        return ejections.sum();
+    }
+
+    /** Called after every lease release; used by a pool with a wait queue. */
+    public void onRelease(Runnable listener) {
+        this.releaseListener = listener;
+    }
+
+    /**
      * Applies one active check: a healthy backend goes down after {@code fall} failures in a row,
      * an unhealthy one comes back after {@code rise} successes in a row.
      */
@@ -81,8 +136,13 @@ public final class Backend {
         lastHealth = result;
         if (result.ok()) {
             consecutiveFail = 0;
+            long until = ejectedUntilNanos;
+            if (until != 0 && System.nanoTime() - until < 0) {
+                return; // still ejected: good checks count only once the ejection is over
+            }
             int ok = ++consecutiveOk;
             if (state != State.HEALTHY && ok >= rise) {
+                ejectedUntilNanos = 0;
                 transition(State.HEALTHY, ok + " good check(s): " + result.detail());
             }
         } else {
@@ -146,6 +206,10 @@ public final class Backend {
             }
             backend = null;
             b.inFlight.decrementAndGet();
+            Runnable r = b.releaseListener;
+            if (r != null) {
+                r.run();
+            }
             return true;
         }
 

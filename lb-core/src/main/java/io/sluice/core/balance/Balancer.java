@@ -7,7 +7,15 @@ import java.util.List;
 public interface Balancer {
 
     /** @return the chosen backend, or null when no backend is eligible */
-    Backend choose(List<Backend> backends);
+    default Backend choose(List<Backend> backends) {
+        return choose(backends, 0, null);
+    }
+
+    /**
+     * @param maxInFlight backends with this many requests in flight are full (0: no limit)
+     * @param exclude     backends already tried for this request, or null
+     */
+    Backend choose(List<Backend> backends, int maxInFlight, List<Backend> exclude);
 
     static Balancer named(String name) {
         if ("least-connections".equals(name)) {

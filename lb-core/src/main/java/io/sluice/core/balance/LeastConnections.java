@@ -14,17 +14,21 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class LeastConnections implements Balancer {
 
     @Override
-    public Backend choose(List<Backend> backends) {
+    public Backend choose(List<Backend> backends, int maxInFlight, List<Backend> exclude) {
         Backend best = null;
         long bestLoad = 0;
         int bestWeight = 1;
         int ties = 0;
         for (int i = 0, n = backends.size(); i < n; i++) {
             Backend b = backends.get(i);
-            if (!b.isHealthy()) {
+            if (!b.isHealthy() || (exclude != null && exclude.contains(b))) {
                 continue;
             }
-            long load = b.inFlight() + 1L;
+            int inFlight = b.inFlight();
+            if (maxInFlight > 0 && inFlight >= maxInFlight) {
+                continue;
+            }
+            long load = inFlight + 1L;
             int weight = b.weight();
             if (best == null) {
                 best = b;

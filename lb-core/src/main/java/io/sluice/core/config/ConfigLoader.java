@@ -91,11 +91,12 @@ public final class ConfigLoader {
         if (top == null) {
             return null;
         }
-        Obj s = child(top, "server", "transport", "io-threads", "shutdown-grace");
+        Obj s = child(top, "server", "transport", "io-threads", "shutdown-grace", "max-connections");
         ServerConfig server = s == null ? ServerConfig.DEFAULT : new ServerConfig(
                 value(s, "transport", "auto", "a string", oneOf("transport", TRANSPORTS)),
                 value(s, "io-threads", 0, "a number", integer(0, 4096)),
-                value(s, "shutdown-grace", ServerConfig.DEFAULT.shutdownGrace(), "a duration", duration(false)));
+                value(s, "shutdown-grace", ServerConfig.DEFAULT.shutdownGrace(), "a duration", duration(false)),
+                value(s, "max-connections", 0, "a number", integer(0, 10_000_000)));
         Map<String, PoolConfig> pools = pools(top);
         List<ListenerConfig> listeners = listeners(top);
         return new SluiceConfig(server, listeners, pools, source);
@@ -115,7 +116,8 @@ public final class ConfigLoader {
         for (Entry e : m.entries().values()) {
             poolNames.add(e.key());
             Obj o = obj(e.value(), "pools." + e.key(), e.line(), e.column(), "balancer", "connect-timeout",
-                    "response-timeout", "max-idle-per-backend", "health", "backends");
+                    "response-timeout", "max-idle-per-backend", "health", "backends", "stream-idle-timeout",
+                    "request-timeout", "retries", "outlier", "max-in-flight-per-backend", "queue");
             if (o != null) {
                 pools.put(e.key(), pool(e.key(), o));
             }
@@ -142,7 +144,28 @@ public final class ConfigLoader {
                 }
             }
         }
-        return new PoolConfig(name, balancer, connect, response, maxIdle, health, backends);
+        Duration streamIdle = value(o, "stream-idle-timeout", Duration.ofSeconds(120), "a duration", duration(true));
+        Duration whole = value(o, "request-timeout", Duration.ofMinutes(30), "a duration", duration(false));
+        Obj r = child(o, "retries", "attempts", "budget-percent", "non-idempotent", "replay-body-limit");
+        RetryConfig rd = RetryConfig.DEFAULT;
+        RetryConfig retry = r == null ? rd : new RetryConfig(
+                value(r, "attempts", rd.attempts(), "a number", integer(0, 10)),
+                value(r, "budget-percent", rd.budgetPercent(), "a number", integer(0, 100)),
+                value(r, "non-idempotent", rd.nonIdempotent(), "true or false", ConfigLoader::bool),
+                value(r, "replay-body-limit", rd.replayBodyLimit(), "a size", size()));
+        Obj ol = child(o, "outlier", "enabled", "consecutive-failures", "ejection", "max-ejection");
+        OutlierConfig od = OutlierConfig.DEFAULT;
+        OutlierConfig outlier = ol == null ? od : new OutlierConfig(
+                value(ol, "enabled", od.enabled(), "true or false", ConfigLoader::bool),
+                value(ol, "consecutive-failures", od.consecutiveFailures(), "a number", integer(1, 1000)),
+                value(ol, "ejection", od.ejection(), "a duration", duration(true)),
+                value(ol, "max-ejection", od.maxEjection(), "a duration", duration(true)));
+        int maxInFlight = value(o, "max-in-flight-per-backend", 0, "a number", integer(0, 1_000_000));
+        Obj q = child(o, "queue", "size", "timeout");
+        int queueSize = q == null ? 0 : value(q, "size", 0, "a number", integer(0, 1_000_000));
+        Duration queueTimeout = q == null ? Duration.ofSeconds(30) : value(q, "timeout", Duration.ofSeconds(30), "a duration", duration(true));
+        return new PoolConfig(name, balancer, connect, response, maxIdle, health, backends,
+                streamIdle, whole, retry, outlier, maxInFlight, queueSize, queueTimeout);
     }
 
     private HealthConfig health(Obj o) {
@@ -229,7 +252,8 @@ public final class ConfigLoader {
         for (int i = 0; i < list.items().size(); i++) {
             Node n = list.items().get(i);
             Obj o = obj(n, "listeners[" + i + "]", n.line(), n.column(), "name", "host", "port",
-                    "max-header-size", "max-initial-line", "idle-timeout", "routes");
+                    "max-header-size", "max-initial-line", "idle-timeout", "routes", "header-timeout",
+                    "max-request-body", "max-headers", "max-connections");
             if (o == null) {
                 continue;
             }
@@ -255,7 +279,12 @@ public final class ConfigLoader {
                 }
             }
             bound.add(new Bound(name, host, port == null ? 0 : port, n.line()));
-            listeners.add(new ListenerConfig(name, host, port == null ? 0 : port, maxHeader, maxInitial, idle, routes));
+            Duration headerTimeout = value(o, "header-timeout", Duration.ofSeconds(10), "a duration", duration(false));
+            long maxBody = value(o, "max-request-body", 32L * 1024 * 1024, "a size", size());
+            int maxHeaders = value(o, "max-headers", 100, "a number", integer(1, 10_000));
+            int maxConns = value(o, "max-connections", 0, "a number", integer(0, 10_000_000));
+            listeners.add(new ListenerConfig(name, host, port == null ? 0 : port, maxHeader, maxInitial, idle, routes,
+                    headerTimeout, maxBody, maxHeaders, maxConns));
         }
         return listeners;
     }

@@ -11,9 +11,22 @@ import java.util.Objects;
  * @param port           0 binds an ephemeral port (tests)
  * @param idleTimeout    how long an idle client keep-alive connection is kept; zero disables the timeout
  * @param routes         in file order; {@link #route} picks the longest matching prefix, so order does not matter
+ * @param headerTimeout  time a client has to send a whole request head (slowloris); zero for none
+ * @param maxRequestBody larger bodies are refused with 413
+ * @param maxHeaders     more header fields are refused with 431
+ * @param maxConnections concurrent client connections on this listener; zero for no limit
  */
 public record ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
-                             Duration idleTimeout, List<RouteConfig> routes) {
+                             Duration idleTimeout, List<RouteConfig> routes, Duration headerTimeout,
+                             long maxRequestBody, int maxHeaders, int maxConnections) {
+
+    /** The core settings, limits at their defaults. */
+    public ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
+                          Duration idleTimeout, List<RouteConfig> routes) {
+        this(name, host, port, maxHeaderSize, maxInitialLine, idleTimeout, routes,
+                Duration.ofSeconds(10), 32L * 1024 * 1024, 100, 0);
+    }
+
     public ListenerConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(host, "host");

@@ -9,9 +9,25 @@ import java.util.Objects;
  *
  * @param responseTimeout   time until the upstream response head; long, because a prefill can take minutes
  * @param maxIdlePerBackend idle keep-alive upstream connections kept per backend per event loop
+ * @param streamIdleTimeout longest silence between two parts of a response once it has started
+ * @param requestTimeout    the whole exchange, first byte to last; zero for none
+ * @param maxInFlightPerBackend requests one backend may have in flight; zero for no limit
+ * @param queueSize         requests that may wait for a free backend when all are at their limit
+ * @param queueTimeout      how long such a request waits before a 503 with Retry-After
  */
 public record PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
-                         int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends) {
+                         int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
+                         Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
+                         OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout) {
+
+    /** The core settings, everything else at its default. */
+    public PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
+                      int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends) {
+        this(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, backends,
+                Duration.ofSeconds(120), Duration.ofMinutes(30), RetryConfig.DEFAULT, OutlierConfig.DEFAULT,
+                0, 0, Duration.ofSeconds(30));
+    }
+
     public PoolConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(balancer, "balancer");

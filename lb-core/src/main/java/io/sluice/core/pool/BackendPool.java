@@ -4,7 +4,9 @@ import io.sluice.core.backend.Backend;
 import io.sluice.core.balance.Balancer;
 import io.sluice.core.config.PoolConfig;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** A named set of backends and the policy that spreads requests over them. */
 public final class BackendPool {
@@ -12,11 +14,21 @@ public final class BackendPool {
     private final Balancer balancer;
     // Copy-on-write: read on every request, changed only by admin actions and reloads.
     private final List<Backend> backends = new CopyOnWriteArrayList<>();
+    private final AtomicInteger activeRetries = new AtomicInteger();
+    private final ConcurrentLinkedDeque<Runnable> waiters = new ConcurrentLinkedDeque<>();
+    private final AtomicInteger waiting = new AtomicInteger();
 
     public BackendPool(PoolConfig config, List<Backend> backends) {
         this.config = config;
         this.balancer = Balancer.named(config.balancer());
-        this.backends.addAll(backends);
+        backends.forEach(this::add);
+    }
+
+    public void add(Backend b) {
+        if (config.queueSize() > 0) {
+            b.onRelease(this::wakeOne);
+        }
+        backends.add(b);
     }
 
     public String name() {
@@ -33,7 +45,95 @@ public final class BackendPool {
 
     /** @return the backend for a new request, or null when none is healthy */
     public Backend choose() {
-        return balancer.choose(backends);
+        return balancer.choose(backends, config.maxInFlightPerBackend(), null);
+    }
+
+    /** A backend for a retry, other than those already tried. */
+    public Backend choose(List<Backend> exclude) {
+        return balancer.choose(backends, config.maxInFlightPerBackend(), exclude);
+    }
+
+    /**
+     * Takes a retry from the budget: at most {@code budget-percent} of the pool's in-flight
+     * requests may be retries at once (but always 3), so a failing pool is not hammered.
+     */
+    public boolean tryStartRetry() {
+        int inFlight = 0;
+        for (Backend b : backends) {
+            inFlight += b.inFlight();
+        }
+        int allowed = Math.max(3, inFlight * config.retry().budgetPercent() / 100);
+        while (true) {
+            int n = activeRetries.get();
+            if (n >= allowed) {
+                return false;
+            }
+            if (activeRetries.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    public void endRetry() {
+        activeRetries.decrementAndGet();
+    }
+
+    /**
+     * Queues a request that found every backend at its in-flight limit; {@code wake} runs (on any
+     * thread) when a backend frees a slot. False when the queue is full.
+     */
+    public boolean enqueue(Runnable wake) {
+        if (waiting.incrementAndGet() > config.queueSize()) {
+            waiting.decrementAndGet();
+            return false;
+        }
+        waiters.addLast(wake);
+        return true;
+    }
+
+    /** A queued request that gave up (timeout, client gone). */
+    public boolean dequeue(Runnable wake) {
+        if (waiters.remove(wake)) {
+            waiting.decrementAndGet();
+            return true;
+        }
+        return false;
+    }
+
+    /** A waiter that woke but still found no room goes back to the front of the line. */
+    public void requeueFirst(Runnable wake) {
+        waiting.incrementAndGet();
+        waiters.addFirst(wake);
+    }
+
+    public int queued() {
+        return waiting.get();
+    }
+
+    private void wakeOne() {
+        Runnable w = waiters.pollFirst();
+        if (w != null) {
+            waiting.decrementAndGet();
+            w.run();
+        }
+    }
+
+    /** Some backend is healthy but every healthy one is at its in-flight limit. */
+    public boolean allFull() {
+        int max = config.maxInFlightPerBackend();
+        if (max == 0) {
+            return false;
+        }
+        boolean anyHealthy = false;
+        for (Backend b : backends) {
+            if (b.isHealthy()) {
+                anyHealthy = true;
+                if (b.inFlight() < max) {
+                    return false;
+                }
+            }
+        }
+        return anyHealthy;
     }
 
     public int healthyCount() {

@@ -14,11 +14,13 @@ public final class BackendConnections {
     private final Class<? extends Channel> channelClass;
     private final int connectTimeoutMillis;
     private final int maxIdle;
+    private final long streamIdleMillis;
     private final ConcurrentHashMap<EventLoop, UpstreamPool> byLoop = new ConcurrentHashMap<>();
     private final AtomicLong opened = new AtomicLong();
 
     public BackendConnections(Backend backend, Class<? extends Channel> channelClass,
-                              int connectTimeoutMillis, int maxIdle) {
+                              int connectTimeoutMillis, int maxIdle, long streamIdleMillis) {
+        this.streamIdleMillis = streamIdleMillis;
         this.backend = backend;
         this.address = new InetSocketAddress(backend.host(), backend.port());
         this.channelClass = channelClass;
@@ -33,7 +35,7 @@ public final class BackendConnections {
     public UpstreamPool on(EventLoop loop) {
         UpstreamPool p = byLoop.get(loop);
         return p != null ? p : byLoop.computeIfAbsent(loop,
-                l -> new UpstreamPool(this, l, channelClass, address, connectTimeoutMillis, maxIdle));
+                l -> new UpstreamPool(this, l, channelClass, address, connectTimeoutMillis, maxIdle, streamIdleMillis));
     }
 
     void countOpened() {

@@ -2,6 +2,7 @@ package io.sluice.http.pool;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 
@@ -18,6 +19,9 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         void onUpstreamReadComplete();
 
         void onUpstreamWritabilityChanged(boolean writable);
+
+        /** Nothing was read for the stream-idle timeout while this listener owned the connection. */
+        void onUpstreamIdle();
 
         /** The connection closed or failed while bound; {@code cause} is null for a plain close. */
         void onUpstreamClosed(Throwable cause);
@@ -82,8 +86,14 @@ public final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent && owner == null) {
-            ctx.close(); // idle in the pool for too long; a long prefill on a bound connection is fine
+        if (evt instanceof IdleStateEvent) {
+            Listener o = owner;
+            IdleState state = ((IdleStateEvent) evt).state();
+            if (o == null && state == IdleState.ALL_IDLE) {
+                ctx.close(); // idle in the pool for too long
+            } else if (o != null && state == IdleState.READER_IDLE) {
+                o.onUpstreamIdle(); // the listener decides: a long prefill is fine, a stalled stream is not
+            }
         } else {
             ReferenceCountUtil.release(evt);
         }

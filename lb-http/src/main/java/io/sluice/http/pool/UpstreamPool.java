@@ -35,7 +35,7 @@ public final class UpstreamPool {
     private final ArrayDeque<Channel> idle = new ArrayDeque<>();
 
     UpstreamPool(BackendConnections parent, EventLoop loop, Class<? extends Channel> channelClass,
-                 InetSocketAddress address, int connectTimeoutMillis, int maxIdle) {
+                 InetSocketAddress address, int connectTimeoutMillis, int maxIdle, long streamIdleMillis) {
         this.parent = parent;
         this.loop = loop;
         this.address = address;
@@ -50,7 +50,8 @@ public final class UpstreamPool {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline()
-                                .addLast("idle", new IdleStateHandler(0, 0, IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS))
+                                .addLast("idle", new IdleStateHandler(streamIdleMillis, 0,
+                                        IDLE_TIMEOUT_SECONDS * 1000L, TimeUnit.MILLISECONDS))
                                 .addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(8192)
                                         .setMaxHeaderSize(64 * 1024)

@@ -39,6 +39,7 @@ public final class Upstreams {
 
     private BackendConnections connectionsFor(Backend b, BackendPool pool) {
         return connections.computeIfAbsent(b, k -> new BackendConnections(k, channelClass,
-                (int) pool.config().connectTimeout().toMillis(), pool.config().maxIdlePerBackend()));
+                (int) pool.config().connectTimeout().toMillis(), pool.config().maxIdlePerBackend(),
+                pool.config().streamIdleTimeout().toMillis()));
     }
 }

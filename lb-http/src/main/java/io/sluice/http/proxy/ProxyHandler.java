@@ -1,11 +1,15 @@
 package io.sluice.http.proxy;
 
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -21,7 +25,9 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.admin.GatewayErrors;
+import io.sluice.admin.Json;
 import io.sluice.core.backend.Backend;
+import io.sluice.core.config.PoolConfig;
 import io.sluice.core.config.RouteConfig;
 import io.sluice.core.observe.Exchange;
 import io.sluice.core.pool.BackendPool;
@@ -31,6 +37,7 @@ import io.sluice.http.pool.UpstreamPool;
 import io.sluice.http.pool.Upstreams;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +54,11 @@ import org.slf4j.LoggerFactory;
  * closes the other. The upstream connection lives on this channel's event loop, so everything here
  * runs on one thread. A client that goes away closes its upstream connection at once, so vLLM
  * aborts the generation, whether it is streaming tokens or still in prefill.
+ *
+ * <p>A request is held until it is complete or larger than the replay limit (an LLM request is one
+ * small JSON body, usually in the same read as its head), so a failed attempt can be replayed on
+ * another backend: always after a connect failure, and after a reset before any response byte when
+ * the method (or the pool's config) says a replay is safe. Nothing is retried once a response started.
  */
 public final class ProxyHandler extends ChannelInboundHandlerAdapter implements UpstreamHandler.Listener {
     private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
@@ -56,20 +68,35 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     private ChannelHandlerContext ctx;
     private String clientIp;
 
-    // The current exchange; all null/false between exchanges.
+    // The current request; all null/false between exchanges.
+    private BackendPool pool;
+    private PoolConfig config;
+    private HttpRequest request;
+    private Exchange exchange;
+    private String requestId;
+    private List<HttpObject> pending;     // parts not yet written upstream (we own them)
+    private List<HttpObject> replay;      // the whole request, kept until a response starts
+    private long heldBytes;
+    private boolean holding;              // still collecting the request before choosing a backend
+    private boolean requestDone;
+    private boolean discarding;           // dropping the rest of a request that got an early answer
+    private boolean headRequest;
+    private List<Backend> tried;
+    private int retries;
+    private boolean retryBudgetTaken;
+    private Runnable waiter;
+    private ScheduledFuture<?> queueTimeout;
+    private ScheduledFuture<?> requestTimeout;
+
+    // The current attempt on one backend.
     private Backend.Lease lease;
     private UpstreamPool upstreamPool;
     private Channel upstream;
-    private List<HttpObject> pending;     // request parts read while the upstream connection opens
     private ScheduledFuture<?> headTimeout;
-    private String requestId;
-    private Exchange exchange;
-    private boolean requestDone;
     private boolean responseStarted;
     private boolean informational;
-    private boolean headRequest;
     private boolean upstreamKeepAlive;
-    private boolean discarding;           // dropping the rest of a request that got an early answer
+    private boolean sse;
 
     public ProxyHandler(Upstreams upstreams, String proto) {
         this.upstreams = upstreams;
@@ -84,13 +111,12 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest) {
-            start((HttpRequest) msg); // takes ownership, also of a FullHttpRequest's body
-            if (msg instanceof LastHttpContent) {
-                requestDone = true;
-                discarding = false;
+            start((HttpRequest) msg);
+            if (msg instanceof HttpContent) {
+                forwardRequestContent((HttpContent) msg, true);
             }
         } else if (msg instanceof HttpContent) {
-            forwardRequestContent((HttpContent) msg);
+            forwardRequestContent((HttpContent) msg, false);
         } else {
             ReferenceCountUtil.release(msg);
         }
@@ -99,100 +125,42 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     private void start(HttpRequest req) {
         discarding = false;
         RouteConfig route = ctx.channel().attr(Router.ROUTE).get();
-        BackendPool pool = route == null ? null : upstreams.pool(route.pool());
+        pool = route == null ? null : upstreams.pool(route.pool());
         requestId = req.headers().get(Headers.X_REQUEST_ID);
-        Backend backend = pool == null ? null : pool.choose();
-        if (backend == null) {
-            String why = pool == null ? "no route to a pool for " + req.uri()
-                    : "no healthy backend in pool '" + pool.name() + "'";
-            log.warn("request {} {} {}: 503 {}", requestId, req.method(), req.uri(), why);
+        exchange = ctx.channel().attr(Exchange.KEY).get();
+        if (pool == null) {
+            // Only reachable through a misconfiguration the loader prevents; answer rather than hang.
             ReferenceCountUtil.release(req);
-            ctx.writeAndFlush(GatewayErrors.response(ctx.alloc(), HttpResponseStatus.SERVICE_UNAVAILABLE,
-                    "no_healthy_backend", why));
-            discarding = true;
+            request = null;
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no_healthy_backend", "no pool for " + req.uri(), false);
+            discarding = !(req instanceof LastHttpContent);
             return;
         }
+        config = pool.config();
+        request = req;
         headRequest = HttpMethod.HEAD.equals(req.method());
         Headers.toUpstream(req.headers(), clientIp(), proto);
-        exchange = ctx.channel().attr(Exchange.KEY).get();
-        if (exchange != null) {
-            exchange.backend = backend.id();
-        }
-        lease = backend.lease();
         requestDone = false;
-        responseStarted = false;
-        upstreamPool = upstreams.connections(backend).on(ctx.channel().eventLoop());
-        Channel ch = upstreamPool.acquireIdle(this);
-        if (ch != null) {
-            attach(ch);
-            upstream.write(req);
-            sent();
-            armHeadTimeout(pool);
-            return;
-        }
         pending = new ArrayList<>(4);
-        pending.add(req);
-        ctx.channel().config().setAutoRead(false);
-        ChannelFuture connect = upstreamPool.connect();
-        connect.addListener(f -> onConnected(connect, pool));
-    }
-
-    private void onConnected(ChannelFuture connect, BackendPool pool) {
-        Channel ch = connect.channel();
-        if (lease == null || pending == null) {
-            // The client left while we were connecting: nothing to send.
-            ch.close();
-            return;
+        heldBytes = 0;
+        holding = true;
+        retries = 0;
+        tried = null;
+        long whole = config.requestTimeout().toMillis();
+        if (whole > 0) {
+            requestTimeout = ctx.executor().schedule(this::onRequestTimeout, whole, TimeUnit.MILLISECONDS);
         }
-        if (!connect.isSuccess()) {
-            Backend b = lease.backend();
-            Throwable cause = connect.cause();
-            b.recordFailure();
-            if (cause instanceof ConnectException || cause instanceof ConnectTimeoutException) {
-                b.markDown("connect failed: " + cause.getMessage());
-            }
-            log.warn("request {}: connect to {} failed: {}", requestId, b, cause.toString());
-            endExchange();
-            fail(HttpResponseStatus.BAD_GATEWAY, "upstream_connect_failed",
-                    "could not connect to backend " + b.id() + " in pool '" + pool.name() + "'");
-            ctx.channel().config().setAutoRead(true);
-            return;
-        }
-        UpstreamPool.bind(ch, this);
-        attach(ch);
-        List<HttpObject> parts = pending;
-        pending = null;
-        for (HttpObject part : parts) {
-            upstream.write(part);
-        }
-        upstream.flush();
-        sent();
-        armHeadTimeout(pool);
-        ctx.channel().config().setAutoRead(upstream.isWritable());
-    }
-
-    private void sent() {
-        if (exchange != null) {
-            exchange.upstreamSentNanos = System.nanoTime();
+        if (!(req instanceof HttpContent)) {
+            pending.add(req);
         }
     }
 
-    private void attach(Channel ch) {
-        upstream = ch;
-        upstreamKeepAlive = true;
-    }
-
-    private void armHeadTimeout(BackendPool pool) {
-        long ms = pool.config().responseTimeout().toMillis();
-        if (ms > 0) {
-            headTimeout = ctx.executor().schedule(this::onHeadTimeout, ms, TimeUnit.MILLISECONDS);
-        }
-    }
-
-    private void forwardRequestContent(HttpContent content) {
+    private void forwardRequestContent(HttpContent content, boolean isHead) {
         boolean last = content instanceof LastHttpContent;
-        if (discarding || lease == null) {
-            content.release();
+        if (discarding || request == null) {
+            if (!isHead) {
+                content.release();
+            }
             if (last) {
                 discarding = false;
             }
@@ -201,14 +169,105 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         if (last) {
             requestDone = true;
         }
-        if (pending != null) {
+        if (holding) {
             pending.add(content);
+            heldBytes += content.content().readableBytes();
+            if (last || heldBytes > config.retry().replayBodyLimit()) {
+                holding = false;
+                if (last && heldBytes <= config.retry().replayBodyLimit()) {
+                    replay = pending; // the whole request is here: keep it for a replay
+                }
+                attempt();
+            }
+            return;
+        }
+        if (upstream == null) {
+            pending.add(content); // connecting (or queued)
             return;
         }
         upstream.write(content);
         if (!upstream.isWritable()) {
             ctx.channel().config().setAutoRead(false);
         }
+    }
+
+    /** Picks a backend and sends the request to it; may queue when every backend is full. */
+    private void attempt() {
+        Backend backend = tried == null ? pool.choose() : pool.choose(tried);
+        if (backend == null) {
+            if (pool.allFull() && config.queueSize() > 0 && waiter == null) {
+                enqueue();
+                return;
+            }
+            String why = pool.allFull() ? "every backend of pool '" + pool.name() + "' is at its in-flight limit"
+                    : "no healthy backend in pool '" + pool.name() + "'";
+            log.warn("request {} {} {}: 503 {}", requestId, request.method(), request.uri(), why);
+            endRequest();
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no_healthy_backend", why, true);
+            return;
+        }
+        if (tried == null) {
+            tried = new ArrayList<>(2);
+        }
+        tried.add(backend);
+        if (exchange != null) {
+            exchange.backend = backend.id();
+            exchange.pool = pool.name();
+        }
+        lease = backend.lease();
+        responseStarted = false;
+        sse = false;
+        upstreamPool = upstreams.connections(backend).on(ctx.channel().eventLoop());
+        Channel ch = upstreamPool.acquireIdle(this);
+        if (ch != null) {
+            attach(ch);
+            return;
+        }
+        ctx.channel().config().setAutoRead(false);
+        ChannelFuture connect = upstreamPool.connect();
+        Backend.Lease forAttempt = lease;
+        connect.addListener(f -> onConnected(connect, forAttempt));
+    }
+
+    private void onConnected(ChannelFuture connect, Backend.Lease forAttempt) {
+        Channel ch = connect.channel();
+        if (lease != forAttempt) {
+            ch.close(); // the client left, or the exchange moved on, while we were connecting
+            return;
+        }
+        if (!connect.isSuccess()) {
+            Backend b = lease.backend();
+            Throwable cause = connect.cause();
+            b.recordFailure();
+            outcome(b, false);
+            if (cause instanceof ConnectException || cause instanceof ConnectTimeoutException) {
+                b.markDown("connect failed: " + cause.getMessage());
+            }
+            log.warn("request {}: connect to {} failed: {}", requestId, b, cause.toString());
+            retryOrFail(true, HttpResponseStatus.BAD_GATEWAY, "upstream_connect_failed",
+                    "could not connect to backend " + b.id() + " in pool '" + pool.name() + "'");
+            return;
+        }
+        UpstreamPool.bind(ch, this);
+        attach(ch);
+    }
+
+    private void attach(Channel ch) {
+        upstream = ch;
+        upstreamKeepAlive = true;
+        List<HttpObject> parts = pending;
+        pending = null;
+        for (HttpObject part : parts) {
+            // A kept request is written as duplicates so that the originals can be sent again.
+            upstream.write(replay != null && part instanceof HttpContent ? ((HttpContent) part).retainedDuplicate() : part);
+        }
+        upstream.flush();
+        if (exchange != null) {
+            exchange.upstreamSentNanos = System.nanoTime();
+        }
+        long ms = config.responseTimeout().toMillis();
+        headTimeout = ctx.executor().schedule(this::onHeadTimeout, ms, TimeUnit.MILLISECONDS);
+        ctx.channel().config().setAutoRead(upstream.isWritable());
     }
 
     @Override
@@ -233,9 +292,14 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
                 ctx.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, resp.status()));
                 return;
             }
-            cancelHeadTimeout();
+            cancel(headTimeout);
+            headTimeout = null;
             responseStarted = true;
+            dropReplay();
+            outcome(lease.backend(), resp.status().code() < 500);
             upstreamKeepAlive = HttpUtil.isKeepAlive(resp);
+            String type = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
+            sse = type != null && type.startsWith("text/event-stream");
             Headers.toClient(resp.headers());
             if (!(msg instanceof LastHttpContent) && !headRequest && mayHaveBody(resp.status())
                     && !HttpUtil.isContentLengthSet(resp) && !HttpUtil.isTransferEncodingChunked(resp)) {
@@ -276,30 +340,37 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     }
 
     @Override
+    public void onUpstreamIdle() {
+        if (lease != null && responseStarted) {
+            // Before the head, the response timeout is the judge (a long prefill is normal).
+            abortMidResponse("backend " + lease.backend().id() + " sent nothing for "
+                    + io.sluice.core.config.Durations.format(config.streamIdleTimeout()));
+        }
+    }
+
+    @Override
     public void onUpstreamClosed(Throwable cause) {
         if (lease == null) {
             return;
         }
         Backend b = lease.backend();
         b.recordFailure();
-        upstream = null; // already closed; do not return it to the pool
+        upstream = null; // already closed; never pooled
         if (!responseStarted) {
+            outcome(b, false);
             log.warn("request {}: backend {} closed before responding{}", requestId, b,
                     cause == null ? "" : ": " + cause);
-            endExchange();
-            fail(HttpResponseStatus.BAD_GATEWAY, "upstream_reset",
+            boolean replayable = replay != null && (isIdempotent(request.method()) || config.retry().nonIdempotent());
+            retryOrFail(replayable, HttpResponseStatus.BAD_GATEWAY, "upstream_reset",
                     "backend " + b.id() + " closed the connection before responding");
         } else {
-            // Mid-response: the only honest signal left on HTTP/1.1 is to end the connection
-            // without the terminating chunk, so the client knows the answer was cut off.
-            log.warn("request {}: backend {} closed mid-response; aborting client connection", requestId, b);
-            if (exchange != null) {
-                exchange.outcome = Exchange.Outcome.UPSTREAM_ABORTED;
-            }
-            endExchange();
-            ctx.flush();
-            ctx.close();
+            abortMidResponse("backend " + b.id() + " closed the connection mid-response");
         }
+    }
+
+    private static boolean isIdempotent(HttpMethod m) {
+        return m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD) || m.equals(HttpMethod.OPTIONS)
+                || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.DELETE);
     }
 
     private void onHeadTimeout() {
@@ -309,71 +380,210 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         }
         Backend b = lease.backend();
         b.recordFailure();
-        log.warn("request {}: no response head from {} within the response timeout", requestId, b);
-        Channel ch = upstream;
-        upstream = null;
-        if (ch != null) {
-            UpstreamPool.discard(ch);
-        }
-        endExchange();
+        outcome(b, false);
+        log.warn("request {}: no response head from {} within {}", requestId, b,
+                io.sluice.core.config.Durations.format(config.responseTimeout()));
+        // Not retried: a slow backend is usually a loaded one, and a replay would double the load.
+        endAttempt(false);
+        endRequest();
         fail(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout",
-                "backend " + b.id() + " did not start responding within the response timeout");
+                "backend " + b.id() + " did not start responding within "
+                        + io.sluice.core.config.Durations.format(config.responseTimeout()), false);
+    }
+
+    private void onRequestTimeout() {
+        requestTimeout = null;
+        if (request == null) {
+            return;
+        }
+        String why = "request took longer than " + io.sluice.core.config.Durations.format(config.requestTimeout());
+        if (responseStarted) {
+            abortMidResponse(why);
+            return;
+        }
+        log.warn("request {}: {}", requestId, why);
+        endAttempt(false);
+        endRequest();
+        fail(HttpResponseStatus.GATEWAY_TIMEOUT, "request_timeout", why, false);
+    }
+
+    /**
+     * The response started but cannot be finished. The client must be able to tell the answer was
+     * cut off: an SSE stream gets an error event in vLLM's in-band shape (which OpenAI SDKs raise),
+     * then the response ends abnormally (no terminating chunk on HTTP/1.1, RST_STREAM on HTTP/2).
+     */
+    private void abortMidResponse(String why) {
+        log.warn("request {}: {}; aborting the response", requestId, why);
+        if (exchange != null) {
+            exchange.outcome = Exchange.Outcome.UPSTREAM_ABORTED;
+        }
+        if (sse && ctx.channel().isActive()) {
+            String event = "data: {\"error\":{\"message\":" + Json.quote(why + "; the response is incomplete")
+                    + ",\"type\":\"gateway_error\",\"param\":null,\"code\":502}}\n\n";
+            ctx.write(new DefaultHttpContent(ByteBufUtil.writeUtf8(ctx.alloc(), event)));
+        }
+        endAttempt(false);
+        endRequest();
+        ctx.flush();
+        ctx.close();
+    }
+
+    private void retryOrFail(boolean retryable, HttpResponseStatus status, String code, String message) {
+        endAttempt(false);
+        if (retryable && retries < config.retry().attempts() && ctx.channel().isActive()
+                && (retryBudgetTaken || pool.tryStartRetry())) {
+            retryBudgetTaken = true;
+            retries++;
+            if (replay != null) {
+                pending = replay; // same list: attach() writes duplicates, the originals stay owned by replay
+            }
+            log.info("request {}: retry {} of {} on another backend", requestId, retries, config.retry().attempts());
+            attempt();
+            return;
+        }
+        endRequest();
+        fail(status, code, message, false);
     }
 
     private void completeExchange() {
         ctx.flush(); // the upstream may go back to the pool before its read batch completes
+        endAttempt(requestDone && upstreamKeepAlive);
+        if (!requestDone) {
+            discarding = true; // answered before the body was all sent: drop the rest of it
+            ctx.channel().config().setAutoRead(true);
+        }
+        endRequest();
+    }
+
+    /** Ends the attempt on the current backend: the lease (in-flight count) is released here only. */
+    private void endAttempt(boolean reuseConnection) {
+        cancel(headTimeout);
+        headTimeout = null;
+        if (lease != null) {
+            lease.release();
+            lease = null;
+        }
         Channel ch = upstream;
         upstream = null;
         if (ch != null) {
-            if (requestDone && upstreamKeepAlive) {
+            if (reuseConnection) {
                 upstreamPool.release(ch);
             } else {
                 UpstreamPool.discard(ch);
             }
         }
-        if (!requestDone) {
-            discarding = true; // answered before the body was all sent: drop the rest of it
-            ctx.channel().config().setAutoRead(true);
-        }
-        endExchange();
-    }
-
-    /** Ends the exchange exactly once: the lease (in-flight count) is released here and only here. */
-    private void endExchange() {
-        cancelHeadTimeout();
-        if (lease != null) {
-            lease.release();
-            lease = null;
-        }
-        if (pending != null) {
-            pending.forEach(ReferenceCountUtil::release);
-            pending = null;
-        }
-        Channel ch = upstream;
-        upstream = null;
-        if (ch != null) {
-            UpstreamPool.discard(ch);
-        }
         upstreamPool = null;
         informational = false;
-        exchange = null;
     }
 
-    private void cancelHeadTimeout() {
-        if (headTimeout != null) {
-            headTimeout.cancel(false);
-            headTimeout = null;
+    /** Ends the request: everything it held is released. Call after {@link #endAttempt}. */
+    private void endRequest() {
+        cancel(requestTimeout);
+        requestTimeout = null;
+        cancelWait();
+        if (pending != null) {
+            if (pending != replay) {
+                pending.forEach(ReferenceCountUtil::release);
+            }
+            pending = null;
+        }
+        dropReplay();
+        if (retryBudgetTaken) {
+            retryBudgetTaken = false;
+            pool.endRetry();
+        }
+        request = null;
+        exchange = null;
+        tried = null;
+        holding = false;
+    }
+
+    private void dropReplay() {
+        if (replay != null) {
+            List<HttpObject> r = replay;
+            replay = null;
+            if (pending == r) {
+                pending = null;
+            }
+            r.forEach(ReferenceCountUtil::release);
         }
     }
 
-    private void fail(HttpResponseStatus status, String code, String message) {
+    private void outcome(Backend b, boolean ok) {
+        Duration ejected = b.recordOutcome(ok, config.outlier());
+        if (ejected != null && !config.health().enabled()) {
+            ctx.executor().schedule(b::readmitIfEjectionOver, ejected.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    // ---- waiting for a free backend ----
+
+    private void enqueue() {
+        EventLoop loop = ctx.channel().eventLoop();
+        Runnable w = () -> loop.execute(this::onWake);
+        if (!pool.enqueue(w)) {
+            endRequest();
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "queue_full",
+                    "every backend of pool '" + pool.name() + "' is busy and the wait queue is full", true);
+            return;
+        }
+        waiter = w;
+        ctx.channel().config().setAutoRead(false);
+        queueTimeout = ctx.executor().schedule(this::onQueueTimeout, config.queueTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void onWake() {
+        if (waiter == null || request == null) {
+            return;
+        }
+        Backend b = pool.choose();
+        if (b == null && pool.allFull()) {
+            pool.requeueFirst(waiter); // another request took the slot first
+            return;
+        }
+        cancelWait();
+        attempt();
+    }
+
+    private void onQueueTimeout() {
+        queueTimeout = null;
+        if (waiter == null || !pool.dequeue(waiter)) {
+            return;
+        }
+        waiter = null;
+        endRequest();
+        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "queue_timeout", "no backend of pool '" + pool.name()
+                + "' became free within " + io.sluice.core.config.Durations.format(config.queueTimeout()), true);
+    }
+
+    private void cancelWait() {
+        if (waiter != null) {
+            pool.dequeue(waiter);
+            waiter = null;
+        }
+        cancel(queueTimeout);
+        queueTimeout = null;
+    }
+
+    private static void cancel(ScheduledFuture<?> f) {
+        if (f != null) {
+            f.cancel(false);
+        }
+    }
+
+    private void fail(HttpResponseStatus status, String code, String message, boolean retryAfter) {
+        ctx.channel().config().setAutoRead(true);
         if (!ctx.channel().isActive()) {
             return;
         }
         if (!requestDone) {
             discarding = true;
         }
-        ctx.writeAndFlush(GatewayErrors.response(ctx.alloc(), status, code, message));
+        FullHttpResponse r = GatewayErrors.response(ctx.alloc(), status, code, message);
+        if (retryAfter) {
+            r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+        }
+        ctx.writeAndFlush(r);
     }
 
     // ---- client side ----
@@ -392,8 +602,19 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             // Closing the upstream connection is how vLLM learns to abort the generation.
             log.debug("request {}: client went away; aborting upstream request", requestId);
         }
-        endExchange();
+        endAttempt(false);
+        endRequest();
         ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == AbortRequest.INSTANCE) {
+            endAttempt(false); // the client's request turned out malformed: forget it silently
+            endRequest();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override
@@ -404,10 +625,17 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     private String clientIp() {
         if (clientIp == null) {
-            clientIp = ctx.channel().remoteAddress() instanceof InetSocketAddress
-                    ? ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress().getHostAddress()
-                    : "unknown";
+            java.net.SocketAddress a = ctx.channel().remoteAddress();
+            if (a == null && ctx.channel().parent() != null) {
+                a = ctx.channel().parent().remoteAddress();
+            }
+            clientIp = a instanceof InetSocketAddress ? ((InetSocketAddress) a).getAddress().getHostAddress() : "unknown";
         }
         return clientIp;
+    }
+
+    /** Fired by the dispatcher when the request being proxied turned out malformed mid-body. */
+    public enum AbortRequest {
+        INSTANCE
     }
 }
