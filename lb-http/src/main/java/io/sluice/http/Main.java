@@ -46,8 +46,10 @@ public final class Main implements Callable<Integer> {
         SluiceServer server = SluiceServer.start(cfg);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
+            server.drainAndClose();
             stopped.countDown();
+            // SIGTERM is the normal way to stop a server: a clean drain exits 0, not 143.
+            Runtime.getRuntime().halt(0);
         }, "sluice-shutdown"));
         stopped.await();
         return 0;

@@ -22,7 +22,11 @@ import io.netty.util.ReferenceCountUtil;
 import io.sluice.admin.GatewayErrors;
 import io.sluice.core.config.RouteConfig;
 import io.sluice.core.route.Router;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.sluice.core.config.ListenerConfig;
 import io.sluice.http.proxy.Headers;
+import io.sluice.http.proxy.ProxyHandler;
 import io.sluice.core.observe.Exchange;
 import io.sluice.core.observe.ExchangeObserver;
 import java.net.InetSocketAddress;
@@ -45,6 +49,8 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
 
     private final Router router;
+    private final ListenerConfig config;
+    private final RequestGuard guard;
     private final String listener;
     private final List<ExchangeObserver> observers;
     private final ArrayDeque<Object> held = new ArrayDeque<>(2);
@@ -54,10 +60,15 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private boolean http10;
     private String requestId;
     private Exchange current;
+    private long bodyBytes;
+    private boolean draining;
 
-    RequestDispatcher(Router router, String listener, List<ExchangeObserver> observers) {
+    /** @param guard the raw-bytes guard of an HTTP/1.1 connection, or null (HTTP/2 streams) */
+    RequestDispatcher(Router router, ListenerConfig config, RequestGuard guard, List<ExchangeObserver> observers) {
         this.router = router;
-        this.listener = listener;
+        this.config = config;
+        this.guard = guard;
+        this.listener = config.name();
         this.observers = observers;
     }
 
@@ -78,16 +89,39 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         } else if (msg instanceof HttpObject && ((HttpObject) msg).decoderResult().isFailure()) {
             // A broken body (bad chunk framing): the connection cannot be resynchronised.
             ReferenceCountUtil.release(msg);
-            ctx.close();
+            badBody(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed request body");
+            return;
         } else if (discarding) {
             countIn(msg);
             if (msg instanceof LastHttpContent) {
                 discarding = false;
             }
             ReferenceCountUtil.release(msg);
+        } else if (msg instanceof HttpContent && inExchange
+                && (bodyBytes += ((HttpContent) msg).content().readableBytes()) > config.maxRequestBody()) {
+            ReferenceCountUtil.release(msg);
+            badBody(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                    "request body larger than " + config.maxRequestBody() + " bytes");
+            return;
         } else {
             countIn(msg);
             ctx.fireChannelRead(msg);
+        }
+        if (msg instanceof LastHttpContent && guard != null) {
+            guard.nextHead();
+        }
+    }
+
+    /** The body of a request being handled went wrong: answer if nothing was sent yet, then close. */
+    private void badBody(ChannelHandlerContext ctx, HttpResponseStatus status, String code, String message) {
+        log.debug("request {}: {} {}", requestId, status.code(), message);
+        keepAlive = false;
+        ctx.fireUserEventTriggered(ProxyHandler.AbortRequest.INSTANCE);
+        if (inExchange && current != null && current.responseHeadNanos == 0) {
+            write(ctx, GatewayErrors.response(ctx.alloc(), status, code, message), ctx.newPromise());
+            ctx.flush();
+        } else {
+            ctx.close();
         }
     }
 
@@ -98,8 +132,10 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     }
 
     private void onRequest(ChannelHandlerContext ctx, HttpRequest req) {
+        boolean folded = guard != null && guard.headDecoded();
         inExchange = true;
-        keepAlive = HttpUtil.isKeepAlive(req);
+        bodyBytes = 0;
+        keepAlive = HttpUtil.isKeepAlive(req) && !draining;
         http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
         HttpHeaders h = req.headers();
         requestId = h.get(Headers.X_REQUEST_ID);
@@ -118,14 +154,40 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         if (req.decoderResult().isFailure()) {
             ex.path = "-";
             keepAlive = false; // the byte stream can no longer be trusted
-            answer(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request",
-                    "malformed request: " + req.decoderResult().cause().getMessage());
+            Throwable cause = req.decoderResult().cause();
+            if (cause instanceof TooLongHttpLineException) {
+                answer(ctx, req, HttpResponseStatus.REQUEST_URI_TOO_LONG, "uri_too_long",
+                        "request line longer than " + config.maxInitialLine() + " bytes");
+            } else if (cause instanceof TooLongHttpHeaderException) {
+                answer(ctx, req, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
+                        "request headers larger than " + config.maxHeaderSize() + " bytes");
+            } else {
+                answer(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed request: " + cause.getMessage());
+            }
             return;
         }
         String uri = req.uri();
         int q = uri.indexOf('?');
         String path = q < 0 ? uri : uri.substring(0, q);
         ex.path = path;
+        if (h.size() > config.maxHeaders()) {
+            keepAlive = false;
+            answer(ctx, req, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "too_many_headers",
+                    "more than " + config.maxHeaders() + " header fields");
+            return;
+        }
+        String problem = folded ? "obsolete line folding in the request head" : RequestChecks.problem(req, path);
+        if (problem != null) {
+            keepAlive = false;
+            answer(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request", problem);
+            return;
+        }
+        if (HttpUtil.getContentLength(req, 0L) > config.maxRequestBody()) {
+            keepAlive = false; // the body will not be read
+            answer(ctx, req, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                    "request body larger than " + config.maxRequestBody() + " bytes");
+            return;
+        }
         RouteConfig route = router.match(path);
         if (route == null) {
             answer(ctx, req, HttpResponseStatus.NOT_FOUND, "route_not_found", "no route for path " + path);
@@ -139,7 +201,8 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     }
 
     private void answer(ChannelHandlerContext ctx, HttpRequest req, HttpResponseStatus status, String code, String msg) {
-        log.info("request {} {} {}: {} {}", requestId, req.method(), req.uri(), status.code(), msg);
+        // Debug, not info: a client sending garbage must not be able to flood the log.
+        log.debug("request {} {} {}: {} {}", requestId, req.method(), req.uri(), status.code(), msg);
         discarding = !(req instanceof LastHttpContent);
         ReferenceCountUtil.release(req);
         // Through our own write(), like every other response, so the exchange is seen to end.
@@ -213,6 +276,15 @@ final class RequestDispatcher extends ChannelDuplexHandler {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == Drain.INSTANCE) {
+            draining = true;
+            if (!inExchange) {
+                ctx.close();
+            } else {
+                keepAlive = false; // close once the response in progress has ended
+            }
+            return;
+        }
         if (evt instanceof IdleStateEvent) {
             if (!inExchange) {
                 ctx.close(); // idle keep-alive connection; a long prefill is not idleness
@@ -262,6 +334,11 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("connection {} failed: {}", ctx.channel(), cause.toString());
         ctx.close();
+    }
+
+    /** Fired at every client connection when the server starts draining for shutdown. */
+    enum Drain {
+        INSTANCE
     }
 
     private static String newRequestId() {

@@ -29,6 +29,10 @@ import java.util.List;
 import io.sluice.core.observe.ExchangeObserver;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +50,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final List<Channel> serverChannels = new ArrayList<>();
     private final List<ListenerInfo> listenerInfos = new ArrayList<>();
     private final long startedAt = System.currentTimeMillis();
+    private final AtomicInteger totalConnections = new AtomicInteger();
+    private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     /** Told about every finished exchange (access log, metrics); copy-on-write, read per request. */
     private final List<ExchangeObserver> observers = new CopyOnWriteArrayList<>();
 
@@ -120,7 +126,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                    .childHandler(new ListenerInitializer(lc, adminRoutes, upstreams, observers));
+                    .childHandler(new ListenerInitializer(lc, adminRoutes, upstreams, observers,
+                            totalConnections, config.server().maxConnections(), clients));
             Channel ch = b.bind(lc.host(), lc.port()).sync().channel();
             serverChannels.add(ch);
             int port = ((InetSocketAddress) ch.localAddress()).getPort();
@@ -177,6 +184,44 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     public String version() {
         String v = SluiceServer.class.getPackage().getImplementationVersion();
         return v == null ? "dev" : v;
+    }
+
+    /**
+     * Graceful stop: stop accepting, close idle client connections, let exchanges in progress finish
+     * (each connection closes after its response), and after {@code shutdown-grace} close whatever is left.
+     */
+    public void drainAndClose() {
+        for (Channel ch : serverChannels) {
+            ch.close().syncUninterruptibly();
+        }
+        int open = clients.size();
+        clients.forEach(ch -> ch.eventLoop().execute(() -> ch.pipeline().fireUserEventTriggered(RequestDispatcher.Drain.INSTANCE)));
+        long deadline = System.nanoTime() + config.server().shutdownGrace().toNanos();
+        log.info("draining: {} client connection(s), {} request(s) in flight, up to {}", open, inFlight(),
+                io.sluice.core.config.Durations.format(config.server().shutdownGrace()));
+        while (inFlight() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int left = inFlight();
+        if (left > 0) {
+            log.warn("drain deadline reached; closing {} request(s) still in flight", left);
+        }
+        close();
+    }
+
+    private int inFlight() {
+        int n = 0;
+        for (BackendPool p : upstreams.pools()) {
+            for (Backend b : p.backends()) {
+                n += b.inFlight();
+            }
+        }
+        return n;
     }
 
     @Override

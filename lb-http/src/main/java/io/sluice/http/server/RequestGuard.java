@@ -1,0 +1,103 @@
+package io.sluice.http.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sits before the HTTP decoder and watches the raw bytes of each request head, for two things the
+ * decoder cannot see: a client that trickles its head (slowloris: the head must be complete within
+ * the header timeout, counted from its first byte, so idle keep-alive connections are not affected),
+ * and obsolete line folding (RFC 9112 §5.2), which Netty unfolds silently but an edge must refuse.
+ * The dispatcher tells it when a head was decoded and when the next one is due.
+ */
+final class RequestGuard extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(RequestGuard.class);
+
+    private final long headerTimeoutMillis;
+    private ChannelHandlerContext ctx;
+    private ScheduledFuture<?> timer;
+    private boolean expectingHead = true;
+    private boolean scanning = true;
+    private boolean afterLf;
+    private boolean folded;
+
+    RequestGuard(long headerTimeoutMillis) {
+        this.headerTimeoutMillis = headerTimeoutMillis;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (expectingHead && msg instanceof ByteBuf) {
+            ByteBuf buf = (ByteBuf) msg;
+            if (timer == null && headerTimeoutMillis > 0 && buf.isReadable()) {
+                timer = ctx.executor().schedule(this::onTimeout, headerTimeoutMillis, TimeUnit.MILLISECONDS);
+            }
+            if (scanning) {
+                scan(buf);
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    private void scan(ByteBuf buf) {
+        for (int i = buf.readerIndex(), end = buf.writerIndex(); i < end && scanning; i++) {
+            byte b = buf.getByte(i);
+            if (afterLf) {
+                if (b == ' ' || b == '\t') {
+                    folded = true;
+                    scanning = false;
+                } else if (b == '\r' || b == '\n') {
+                    scanning = false; // the blank line: the head is over
+                }
+            }
+            afterLf = b == '\n';
+        }
+    }
+
+    /** A request head was decoded; @return whether it used obsolete line folding. */
+    boolean headDecoded() {
+        expectingHead = false;
+        cancelTimer();
+        boolean f = folded;
+        folded = false;
+        return f;
+    }
+
+    /** The current request has been read in full: the next bytes start a new head. */
+    void nextHead() {
+        expectingHead = true;
+        scanning = true;
+        afterLf = false;
+    }
+
+    private void onTimeout() {
+        timer = null;
+        if (expectingHead) {
+            log.debug("{}: request head not complete within {} ms; closing", ctx.channel(), headerTimeoutMillis);
+            ctx.close();
+        }
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimer();
+        ctx.fireChannelInactive();
+    }
+}
