@@ -87,6 +87,9 @@ final class RawHttp implements AutoCloseable {
     /** Reads a whole response body; for chunked bodies, each chunk with its arrival time. */
     Body readBody(Head head) throws IOException {
         List<Chunk> chunks = new ArrayList<>();
+        if (head.status == 204 || head.status == 304) {
+            return new Body(chunks, true); // never a body (RFC 9110 §15.3.5, §15.4.5)
+        }
         if ("chunked".equalsIgnoreCase(head.headers.get("transfer-encoding"))) {
             while (true) {
                 String size = line();

@@ -253,7 +253,7 @@ public final class ConfigLoader {
             Node n = list.items().get(i);
             Obj o = obj(n, "listeners[" + i + "]", n.line(), n.column(), "name", "host", "port",
                     "max-header-size", "max-initial-line", "idle-timeout", "routes", "header-timeout",
-                    "max-request-body", "max-headers", "max-connections");
+                    "max-request-body", "max-headers", "max-connections", "auth", "rate-limits", "cors");
             if (o == null) {
                 continue;
             }
@@ -283,10 +283,92 @@ public final class ConfigLoader {
             long maxBody = value(o, "max-request-body", 32L * 1024 * 1024, "a size", size());
             int maxHeaders = value(o, "max-headers", 100, "a number", integer(1, 10_000));
             int maxConns = value(o, "max-connections", 0, "a number", integer(0, 10_000_000));
+            AccessConfig access = access(o);
             listeners.add(new ListenerConfig(name, host, port == null ? 0 : port, maxHeader, maxInitial, idle, routes,
-                    headerTimeout, maxBody, maxHeaders, maxConns));
+                    headerTimeout, maxBody, maxHeaders, maxConns, access));
         }
         return listeners;
+    }
+
+    private AccessConfig access(Obj o) {
+        AccessConfig.Auth auth = o.has("auth") ? auth(child(o, "auth", "keys-file", "keys-env")) : null;
+        AccessConfig.Limit perKey = null;
+        AccessConfig.Limit perIp = null;
+        if (o.has("rate-limits")) {
+            Obj r = child(o, "rate-limits", "per-key", "per-ip");
+            if (r != null) {
+                perKey = r.has("per-key") ? limit(child(r, "per-key", "requests-per-minute", "tokens-per-minute")) : null;
+                perIp = r.has("per-ip") ? limit(child(r, "per-ip", "requests-per-minute", "tokens-per-minute")) : null;
+            }
+        }
+        AccessConfig.Cors cors = null;
+        if (o.has("cors")) {
+            Obj c = child(o, "cors", "origins", "methods", "headers", "credentials", "max-age");
+            if (c != null) {
+                List<String> origins = strings(c, "origins", List.of());
+                if (origins.isEmpty()) {
+                    problem(c, "cors needs at least one entry in origins (\"*\" for any)");
+                }
+                boolean credentials = value(c, "credentials", false, "true or false", ConfigLoader::bool);
+                if (credentials && origins.contains("*")) {
+                    problem(c.get("credentials"), c.path("credentials"), "credentials cannot be allowed for any origin (\"*\"); list the origins");
+                }
+                cors = new AccessConfig.Cors(origins,
+                        strings(c, "methods", List.of("GET", "POST", "OPTIONS")),
+                        strings(c, "headers", List.of("authorization", "content-type", "x-request-id")),
+                        credentials, value(c, "max-age", Duration.ofMinutes(10), "a duration", duration(false)));
+            }
+        }
+        return auth == null && perKey == null && perIp == null && cors == null ? AccessConfig.NONE
+                : new AccessConfig(auth, perKey, perIp, cors);
+    }
+
+    private AccessConfig.Auth auth(Obj a) {
+        if (a == null) {
+            return null;
+        }
+        String file = value(a, "keys-file", null, "a file path", ConfigLoader::nonEmpty);
+        String envName = value(a, "keys-env", null, "an environment variable name", ConfigLoader::nonEmpty);
+        if (file == null && envName == null) {
+            problem(a, "auth needs keys-file, keys-env or both");
+        }
+        if (file != null && !java.nio.file.Files.isReadable(java.nio.file.Path.of(file))) {
+            problem(a.get("keys-file"), a.path("keys-file"), "cannot read keys file '" + file + "'");
+        }
+        if (envName != null && (env.apply(envName) == null || env.apply(envName).isBlank())) {
+            problem(a.get("keys-env"), a.path("keys-env"), "environment variable " + envName + " is not set");
+        }
+        return new AccessConfig.Auth(file, envName);
+    }
+
+    private AccessConfig.Limit limit(Obj l) {
+        if (l == null) {
+            return null;
+        }
+        return new AccessConfig.Limit(
+                value(l, "requests-per-minute", 0, "a number", integer(0, Integer.MAX_VALUE)),
+                value(l, "tokens-per-minute", 0, "a number", integer(0, Integer.MAX_VALUE)));
+    }
+
+    private List<String> strings(Obj o, String key, List<String> dflt) {
+        Node n = o.get(key);
+        if (n == null) {
+            return dflt;
+        }
+        if (!(n instanceof ListNode l)) {
+            problem(n, o.path(key), "expected a list, got " + describe(n));
+            return dflt;
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < l.items().size(); i++) {
+            Node item = l.items().get(i);
+            if (item instanceof Scalar sc && sc.text() != null) {
+                out.add(substitute(sc.text(), env));
+            } else {
+                problem(item, o.path(key) + "[" + i + "]", "expected a string, got " + describe(item));
+            }
+        }
+        return out;
     }
 
     private List<RouteConfig> routes(Obj listener) {
@@ -298,7 +380,8 @@ public final class ConfigLoader {
         Map<String, Integer> paths = new HashMap<>();
         for (int i = 0; i < list.items().size(); i++) {
             Node n = list.items().get(i);
-            Obj o = obj(n, listener.path("routes") + "[" + i + "]", n.line(), n.column(), "path", "pool", "admin");
+            Obj o = obj(n, listener.path("routes") + "[" + i + "]", n.line(), n.column(), "path", "pool", "admin",
+                    "auth", "public");
             if (o == null) {
                 continue;
             }
@@ -322,8 +405,10 @@ public final class ConfigLoader {
                 if (first != null) {
                     problem(o.get("path"), o.path("path"), "duplicate route path '" + prefix + "' (line " + first + ")");
                 }
+                AccessConfig.Auth auth = o.has("auth") ? auth(child(o, "auth", "keys-file", "keys-env")) : null;
+                boolean open = value(o, "public", false, "true or false", ConfigLoader::bool);
                 if (valid) {
-                    routes.add(new RouteConfig(prefix, admin ? null : pool, admin));
+                    routes.add(new RouteConfig(prefix, admin ? null : pool, admin, auth, open));
                 }
             }
         }

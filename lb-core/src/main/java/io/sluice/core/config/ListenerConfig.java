@@ -15,16 +15,17 @@ import java.util.Objects;
  * @param maxRequestBody larger bodies are refused with 413
  * @param maxHeaders     more header fields are refused with 431
  * @param maxConnections concurrent client connections on this listener; zero for no limit
+ * @param access         API keys, rate limits and CORS
  */
 public record ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
                              Duration idleTimeout, List<RouteConfig> routes, Duration headerTimeout,
-                             long maxRequestBody, int maxHeaders, int maxConnections) {
+                             long maxRequestBody, int maxHeaders, int maxConnections, AccessConfig access) {
 
     /** The core settings, limits at their defaults. */
     public ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
                           Duration idleTimeout, List<RouteConfig> routes) {
         this(name, host, port, maxHeaderSize, maxInitialLine, idleTimeout, routes,
-                Duration.ofSeconds(10), 32L * 1024 * 1024, 100, 0);
+                Duration.ofSeconds(10), 32L * 1024 * 1024, 100, 0, AccessConfig.NONE);
     }
 
     public ListenerConfig {

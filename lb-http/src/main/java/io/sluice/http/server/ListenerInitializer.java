@@ -9,6 +9,8 @@ import io.sluice.admin.AdminRoutes;
 import io.sluice.core.config.ListenerConfig;
 import io.sluice.core.config.RouteConfig;
 import io.sluice.core.route.Router;
+import io.sluice.http.access.AccessHandler;
+import io.sluice.http.access.AccessPolicy;
 import io.sluice.http.pool.Upstreams;
 import io.sluice.http.proxy.ProxyHandler;
 import io.sluice.core.observe.ExchangeObserver;
@@ -19,7 +21,7 @@ import io.netty.channel.group.ChannelGroup;
 
 /**
  * The pipeline of a plain HTTP/1.1 connection:
- * {@code idle -> guard -> codec -> dispatch -> admin -> proxy}. The dispatcher routes; the admin handler takes
+ * {@code idle -> guard -> codec -> dispatch -> [access] -> [admin] -> proxy}. The dispatcher routes; the admin handler takes
  * {@code admin: true} routes and passes the rest on to the proxy.
  */
 final class ListenerInitializer extends ChannelInitializer<Channel> {
@@ -34,10 +36,12 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final AtomicInteger totalConnections;
     private final int maxTotal;
     private final ChannelGroup clients;
+    private final AccessPolicy access;
 
     ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams,
                         List<ExchangeObserver> observers, AtomicInteger totalConnections, int maxTotal,
-                        ChannelGroup clients) {
+                        ChannelGroup clients) throws java.io.IOException {
+        this.access = AccessPolicy.of(config);
         this.observers = observers;
         this.totalConnections = totalConnections;
         this.maxTotal = maxTotal;
@@ -74,6 +78,9 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
                         .setMaxHeaderSize((int) config.maxHeaderSize())
                         .setMaxChunkSize(64 * 1024)))
                 .addLast("dispatch", new RequestDispatcher(router, config, guard, observers));
+        if (access != null) {
+            ch.pipeline().addLast("access", new AccessHandler(access));
+        }
         if (hasAdmin) {
             ch.pipeline().addLast("admin", new AdminHandler(adminRoutes));
         }

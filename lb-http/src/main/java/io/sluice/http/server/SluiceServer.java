@@ -115,7 +115,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return sim;
     }
 
-    private void startListeners() throws InterruptedException {
+    private void startListeners() throws InterruptedException, java.io.IOException {
         AdminRoutes adminRoutes = new StatusEndpoints(this).register(new AdminRoutes());
         for (ListenerConfig lc : config.listeners()) {
             ServerBootstrap b = new ServerBootstrap()

@@ -1,0 +1,53 @@
+package io.sluice.http.access;
+
+import io.sluice.core.auth.ApiKeys;
+import io.sluice.core.config.AccessConfig;
+import io.sluice.core.config.ListenerConfig;
+import io.sluice.core.config.RouteConfig;
+import io.sluice.core.ratelimit.RateLimiter;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/** A listener's access rules, loaded once: key sets (hashed), rate limiters, CORS. Shared by its connections. */
+public final class AccessPolicy {
+    final ApiKeys listenerKeys;
+    final Map<String, ApiKeys> routeKeys = new HashMap<>();
+    final RateLimiter perKey;
+    final RateLimiter perIp;
+    final AccessConfig.Cors cors;
+
+    private AccessPolicy(ListenerConfig config) throws IOException {
+        AccessConfig a = config.access();
+        listenerKeys = a.auth() == null ? null : load(a.auth());
+        for (RouteConfig r : config.routes()) {
+            if (r.auth() != null) {
+                routeKeys.put(r.pathPrefix(), load(r.auth()));
+            }
+        }
+        perKey = a.perKey() == null ? null : new RateLimiter(a.perKey().requestsPerMinute(), a.perKey().tokensPerMinute());
+        perIp = a.perIp() == null ? null : new RateLimiter(a.perIp().requestsPerMinute(), a.perIp().tokensPerMinute());
+        cors = a.cors();
+    }
+
+    /** @return null when the listener has no access rules at all (no handler in its pipeline) */
+    public static AccessPolicy of(ListenerConfig config) throws IOException {
+        boolean routeAuth = config.routes().stream().anyMatch(r -> r.auth() != null);
+        return config.access() == AccessConfig.NONE && !routeAuth ? null : new AccessPolicy(config);
+    }
+
+    private static ApiKeys load(AccessConfig.Auth auth) throws IOException {
+        return ApiKeys.load(auth.keysFile() == null ? null : Path.of(auth.keysFile()),
+                auth.keysEnv() == null ? null : System.getenv(auth.keysEnv()));
+    }
+
+    /** The keys a route requires, or null when it is open. */
+    ApiKeys keysFor(RouteConfig route) {
+        if (route.admin() || route.open()) {
+            return null; // the admin API has its own access control
+        }
+        ApiKeys k = routeKeys.get(route.pathPrefix());
+        return k != null ? k : listenerKeys;
+    }
+}
