@@ -35,6 +35,7 @@ class BadInputTest {
                 header-timeout: 300ms
                 routes: [ { path: /v1/, pool: vllm } ]
               - { name: small, port: 0, host: 127.0.0.1, max-connections: 3, routes: [ { path: /v1/, pool: vllm } ] }
+              - { name: idle, port: 0, host: 127.0.0.1, idle-timeout: 300ms, routes: [ { path: /v1/, pool: vllm } ] }
             pools:
               vllm:
                 backends: [ { url: "http://127.0.0.1:${SIM0}" } ]
@@ -102,6 +103,16 @@ class BadInputTest {
             assertEquals(-1, slow.socket.getInputStream().read(), "a trickled head must be cut off");
             // the header timeout (300ms) has passed several times over for the idle connection by now
             assertEquals(200, idle.get("/v1/models").exchange().status(), "an idle keep-alive connection is not a slow head");
+        }
+    }
+
+    @Test
+    void idleKeepAliveConnectionsAreClosedAfterTheIdleTimeout() throws Exception {
+        try (RawHttp c = new RawHttp(sluice.server().port("idle"))) {
+            assertEquals(200, c.get("/v1/models").exchange().status());
+            long t0 = System.nanoTime();
+            assertEquals(-1, c.socket.getInputStream().read(), "the idle connection must be closed");
+            System.out.println("idle keep-alive connection closed after " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         }
     }
 
