@@ -1,0 +1,117 @@
+package io.sluice.bench;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Two simulated vLLM backends and a Sluice in front of them, each in its own process, as in
+ * production: Sluice's CPU time and RSS can then be read from /proc without the load client's, and
+ * the 20,000 open-files cap per process is shared out (a proxied stream costs Sluice two sockets).
+ */
+public final class Fixture implements AutoCloseable {
+    static final Path ROOT = Path.of(System.getProperty("sluice.root", "."));
+    final List<Process> processes = new ArrayList<>();
+    final int[] simPorts = new int[2];
+    final int sluicePort;
+    final Process sluice;
+
+    public Fixture(String itl, String ttft) throws Exception {
+        for (int i = 0; i < 2; i++) {
+            simPorts[i] = freePort();
+            processes.add(start(List.of("java", "-Xmx1g", "-jar", jar("lb-sim/target/lb-sim.jar").toString(),
+                    "--port", String.valueOf(simPorts[i]), "--model", "demo", "--ttft", ttft, "--itl", itl,
+                    "--max-num-seqs", "100000", "--io-threads", "1"), "sim-" + i));
+        }
+        sluicePort = freePort();
+        Path config = Files.createTempFile("sluice-bench", ".yaml");
+        config.toFile().deleteOnExit();
+        Files.writeString(config, """
+                server: { shutdown-grace: 1s }
+                listeners:
+                  - { port: %d, host: 127.0.0.1, header-timeout: 60s, routes: [ { path: /, pool: vllm } ] }
+                pools:
+                  vllm:
+                    max-idle-per-backend: 1024
+                    backends: [ { url: "http://127.0.0.1:%d" }, { url: "http://127.0.0.1:%d" } ]
+                """.formatted(sluicePort, simPorts[0], simPorts[1]));
+        sluice = start(List.of("java", "-Xms256m", "-Xmx1g", "-XX:+UseParallelGC", "-jar",
+                jar("lb-http/target/sluice.jar").toString(), "--config", config.toString()), "sluice");
+        processes.add(sluice);
+        for (int p : new int[] {simPorts[0], simPorts[1], sluicePort}) {
+            awaitListening(p);
+        }
+    }
+
+    private static Path jar(String relative) {
+        Path p = ROOT.resolve(relative);
+        if (!Files.exists(p)) {
+            throw new IllegalStateException(p.toAbsolutePath() + " is missing: run `mvn -DskipTests install` first");
+        }
+        return p;
+    }
+
+    private Process start(List<String> cmd, String name) throws IOException {
+        Path log = Files.createTempFile("bench-" + name, ".log");
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void awaitListening(int port) throws Exception {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+                return;
+            } catch (IOException notYet) {
+                Thread.sleep(100);
+            }
+        }
+        throw new IllegalStateException("nothing listens on " + port);
+    }
+
+    /** User + system CPU time of a process, from /proc/PID/stat, in milliseconds. */
+    static long cpuMillis(Process p) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + p.pid() + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+        return ticks * 10; // USER_HZ is 100 on Linux
+    }
+
+    /** Resident set size in KiB, from /proc/PID/status. */
+    static long rssKib(Process p) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + p.pid() + "/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public void close() {
+        for (Process p : processes) {
+            p.destroy();
+        }
+        for (Process p : processes) {
+            try {
+                if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

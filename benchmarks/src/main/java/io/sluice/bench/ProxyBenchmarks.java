@@ -1,0 +1,289 @@
+package io.sluice.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.sluice.core.net.Transport;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.HdrHistogram.Histogram;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Sluice measured over real loopback sockets against the same backends reached directly, in the same
+ * run with the same client. JMH only runs each scenario once (single shot): the load comes from the
+ * Netty clients, and the figures, written to {@code benchmarks/results/<scenario>.json}, are theirs.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 0)
+@Measurement(iterations = 1)
+@Fork(1)
+public class ProxyBenchmarks {
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Param("64")
+    int connections;
+    @Param("4")
+    double seconds;
+    @Param("3")
+    int rounds;
+    @Param("1000")
+    int streams;
+    @Param("50")
+    int tokens;
+    @Param("20ms")
+    String itl;
+    @Param("2000")
+    int idleConnections;
+
+    /** Small requests: throughput, latency and Sluice's CPU per request, via Sluice and direct. */
+    @Benchmark
+    public Map<String, Object> requestResponse() throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        try (Fixture f = new Fixture("1ms", "0ms"); LoadClient client = new LoadClient(1)) {
+            client.run(f.simPorts[0], "/v1/models", connections, 2, 0); // warm-up: JITs, pools
+            client.run(f.sluicePort, "/v1/models", connections, 2, 0);
+            List<Double> ratios = new ArrayList<>();
+            List<Map<String, Object>> runs = new ArrayList<>();
+            double directBest = 0;
+            for (int r = 0; r < rounds; r++) {
+                LoadClient.Result direct = client.run(f.simPorts[r % 2], "/v1/models", connections, seconds, 0);
+                long cpu0 = Fixture.cpuMillis(f.sluice);
+                LoadClient.Result via = client.run(f.sluicePort, "/v1/models", connections, seconds, 0);
+                long cpu = Fixture.cpuMillis(f.sluice) - cpu0;
+                ratios.add(via.throughput() / direct.throughput());
+                directBest = Math.max(directBest, direct.throughput());
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("direct", summary(direct));
+                run.put("sluice", summary(via));
+                run.put("sluice_cpu_us_per_request", via.requests() == 0 ? -1 : cpu * 1000.0 / via.requests());
+                runs.add(run);
+            }
+            // Open loop at half the direct throughput: latency without coordinated omission.
+            double rate = directBest / 2;
+            out.put("closed_loop_rounds", runs);
+            out.put("throughput_ratio_median", median(ratios));
+            out.put("open_loop_rate_per_s", Math.round(rate));
+            out.put("open_loop_direct", summary(client.run(f.simPorts[0], "/v1/models", connections, seconds, rate)));
+            out.put("open_loop_sluice", summary(client.run(f.sluicePort, "/v1/models", connections, seconds, rate)));
+        }
+        write("request-response", out);
+        return out;
+    }
+
+    /** K concurrent SSE streams: time to first chunk and chunk gaps added by Sluice, and errors. */
+    @Benchmark
+    public Map<String, Object> streaming() throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        try (Fixture f = new Fixture(itl, "0ms"); SseClient client = new SseClient(2)) {
+            client.run(f.simPorts, Math.min(streams, 100), 5, 1000, 60); // warm-up
+            client.run(new int[] {f.sluicePort}, Math.min(streams, 100), 5, 1000, 60);
+            double timeout = 60 + tokens * parseMillis(itl) / 1000.0 + streams / 1000.0;
+            SseClient.Result direct = client.run(f.simPorts, streams, tokens, 3000, timeout);
+            long cpu0 = Fixture.cpuMillis(f.sluice);
+            SseClient.Result via = client.run(new int[] {f.sluicePort}, streams, tokens, 3000, timeout);
+            long cpu = Fixture.cpuMillis(f.sluice) - cpu0;
+            out.put("streams", streams);
+            out.put("tokens", tokens);
+            out.put("itl", itl);
+            out.put("direct", summary(direct));
+            out.put("sluice", summary(via));
+            out.put("sluice_cpu_ms_per_1k_events", via.events() == 0 ? -1 : cpu * 1000.0 / via.events());
+            out.put("added_ttfc_p50_ms", (via.ttfcMicros().getValueAtPercentile(50) - direct.ttfcMicros().getValueAtPercentile(50)) / 1000.0);
+            out.put("added_gap_p99_ms", (via.gapMicros().getValueAtPercentile(99) - direct.gapMicros().getValueAtPercentile(99)) / 1000.0);
+        }
+        write("streaming-" + streams, out);
+        return out;
+    }
+
+    /** Hold C idle keep-alive connections: how many held, Sluice's RSS and heap per connection. */
+    @Benchmark
+    public Map<String, Object> idleConnections() throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        Transport t = Transport.select("auto");
+        EventLoopGroup group = t.newGroup(2, "idle-clients");
+        try (Fixture f = new Fixture("1ms", "0ms"); LoadClient warm = new LoadClient(1)) {
+            warm.run(f.sluicePort, "/v1/models", 16, 3, 0); // warm: JIT, pools, buffers; the baseline is after this
+            long rssBefore = Fixture.rssKib(f.sluice);
+            long heapBefore = heapUsedKib(f.sluice);
+            List<Channel> channels = new ArrayList<>();
+            AtomicInteger answered = new AtomicInteger();
+            CountDownLatch firstRound = new CountDownLatch(idleConnections);
+            java.util.concurrent.atomic.AtomicReference<CountDownLatch> round = new java.util.concurrent.atomic.AtomicReference<>(firstRound);
+            long t0 = System.nanoTime();
+            for (int i = 0; i < idleConnections; i++) {
+                // Spread over 127.0.0.2-9 so that the client side never runs out of ephemeral ports.
+                String source = "127.0.0." + (2 + i % 8);
+                Channel ch = new Bootstrap().group(group).channel(t.clientChannel())
+                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+                        .handler(new ChannelInitializer<Channel>() {
+                            @Override
+                            protected void initChannel(Channel c) {
+                                c.pipeline().addLast(new HttpClientCodec(), new SimpleChannelInboundHandler<HttpObject>() {
+                                    @Override
+                                    protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+                                        if (msg instanceof LastHttpContent) {
+                                            answered.incrementAndGet();
+                                            round.get().countDown();
+                                        }
+                                    }
+                                });
+                            }
+                        })
+                        .connect(new java.net.InetSocketAddress("127.0.0.1", f.sluicePort),
+                                new java.net.InetSocketAddress(source, 0)).sync().channel();
+                ch.writeAndFlush(get(f.sluicePort));
+                channels.add(ch);
+                if (i % 400 == 399) {
+                    firstRound.await(30, TimeUnit.SECONDS); // bounded ramp: not more than ~400 connecting at once
+                }
+            }
+            firstRound.await(120, TimeUnit.SECONDS);
+            double openSeconds = (System.nanoTime() - t0) / 1e9;
+            Thread.sleep(5000); // hold
+            long rssHeld = Fixture.rssKib(f.sluice);
+            long heapHeld = heapUsedKib(f.sluice);
+            int firstAnswers = answered.get();
+            CountDownLatch secondRound = new CountDownLatch(channels.size());
+            round.set(secondRound);
+            for (Channel ch : channels) {
+                ch.writeAndFlush(get(f.sluicePort)); // a closed one simply never answers
+            }
+            secondRound.await(60, TimeUnit.SECONDS);
+            long held = channels.size() - secondRound.getCount();
+            out.put("connections", idleConnections);
+            out.put("answered_first", firstAnswers);
+            out.put("held_and_answered_again", held);
+            out.put("open_seconds", openSeconds);
+            out.put("sluice_rss_before_kib", rssBefore);
+            out.put("sluice_rss_held_kib", rssHeld);
+            out.put("rss_per_connection_kib", held == 0 ? -1 : (rssHeld - rssBefore) / (double) held);
+            out.put("sluice_heap_before_kib", heapBefore);
+            out.put("sluice_heap_held_kib", heapHeld);
+            out.put("heap_per_connection_kib", held == 0 || heapBefore < 0 ? -1 : (heapHeld - heapBefore) / (double) held);
+            for (Channel ch : channels) {
+                ch.close();
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+        write("idle-connections-" + idleConnections, out);
+        return out;
+    }
+
+    private static DefaultFullHttpRequest get(int port) {
+        DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/v1/models",
+                Unpooled.EMPTY_BUFFER);
+        req.headers().set(HttpHeaderNames.HOST, "127.0.0.1:" + port);
+        return req;
+    }
+
+    /** Used heap after a full GC, via jcmd (the JDK's own tool), in KiB; -1 when jcmd is unavailable. */
+    static long heapUsedKib(Process p) {
+        try {
+            Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+            run(jcmd.toString(), String.valueOf(p.pid()), "GC.run");
+            String info = run(jcmd.toString(), String.valueOf(p.pid()), "GC.heap_info");
+            // Sum the heap spaces' "used" (ParallelGC: PSYoungGen + ParOldGen; G1: garbage-first heap), not metaspace.
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile("(PSYoungGen|ParOldGen|garbage-first heap|def new generation|tenured generation)[^\\n]*?used (\\d+)K")
+                    .matcher(info);
+            long used = 0;
+            boolean found = false;
+            while (m.find()) {
+                used += Long.parseLong(m.group(2));
+                found = true;
+            }
+            return found ? used : -1;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor(30, TimeUnit.SECONDS);
+        return out;
+    }
+
+    static Map<String, Object> summary(LoadClient.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("requests", r.requests());
+        m.put("errors", r.errors());
+        m.put("throughput_per_s", Math.round(r.throughput()));
+        m.putAll(percentiles("latency_us", r.latencyMicros()));
+        return m;
+    }
+
+    static Map<String, Object> summary(SseClient.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("streams", r.streams());
+        m.put("completed", r.completed());
+        m.put("errors", r.errors());
+        m.put("error_kinds", r.errorKinds());
+        m.put("events", r.events());
+        m.put("gaps_under_1ms_share", r.gaps() == 0 ? 0 : r.gapsUnder1ms() / (double) r.gaps());
+        m.putAll(percentiles("ttfc_us", r.ttfcMicros()));
+        m.putAll(percentiles("gap_us", r.gapMicros()));
+        return m;
+    }
+
+    static Map<String, Object> percentiles(String name, Histogram h) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(name + "_p50", h.getValueAtPercentile(50));
+        m.put(name + "_p99", h.getValueAtPercentile(99));
+        m.put(name + "_p999", h.getValueAtPercentile(99.9));
+        m.put(name + "_max", h.getMaxValue());
+        return m;
+    }
+
+    private static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        s.sort(Double::compare);
+        return s.get(s.size() / 2);
+    }
+
+    private static long parseMillis(String d) {
+        return io.sluice.core.config.Durations.parse(d).toMillis();
+    }
+
+    private static void write(String name, Map<String, Object> result) throws Exception {
+        Path dir = Fixture.ROOT.resolve("benchmarks/results");
+        Files.createDirectories(dir);
+        JSON.writeValue(dir.resolve(name + ".json").toFile(), result);
+        System.out.println(name + ": " + JSON.writeValueAsString(result));
+    }
+}
