@@ -196,13 +196,17 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         ex.route = route.pathPrefix();
         ex.pool = route.pool();
         ctx.channel().attr(Router.ROUTE).set(route);
-        log.debug("request {} {} {} -> {}", requestId, req.method(), path, route.admin() ? "admin" : route.pool());
+        if (log.isDebugEnabled()) { // four arguments would allocate a varargs array on every request
+            log.debug("request {} {} {} -> {}", requestId, req.method(), path, route.admin() ? "admin" : route.pool());
+        }
         ctx.fireChannelRead(req);
     }
 
     private void answer(ChannelHandlerContext ctx, HttpRequest req, HttpResponseStatus status, String code, String msg) {
         // Debug, not info: a client sending garbage must not be able to flood the log.
-        log.debug("request {} {} {}: {} {}", requestId, req.method(), req.uri(), status.code(), msg);
+        if (log.isDebugEnabled()) {
+            log.debug("request {} {} {}: {} {}", requestId, req.method(), req.uri(), status.code(), msg);
+        }
         discarding = !(req instanceof LastHttpContent);
         ReferenceCountUtil.release(req);
         // Through our own write(), like every other response, so the exchange is seen to end.

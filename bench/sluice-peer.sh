@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sluice as the EXTRA proxy of ../shared/bench/peers.sh (see its README): a config made from the
+# BENCH_* variables the harness exports, a least-connections pool of its two backends, every path
+# forwarded; Sluice in the foreground so the harness can stop it with SIGTERM.
+#   EXTRA_NAME=sluice EXTRA_CMD="$PWD/bench/sluice-peer.sh" EXTRA_PORT=18080 ../shared/bench/peers.sh
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+dir="${BENCH_RUN_DIR:-/tmp}/sluice-$BENCH_POOL"; mkdir -p "$dir"
+backends=""; IFS=',' read -ra ups <<< "$BENCH_UPSTREAMS"
+for u in "${ups[@]}"; do backends+="      - url: http://$u"$'\n'; done
+cat > "$dir/sluice.yaml" <<YAML
+server: { shutdown-grace: 1s }
+listeners:
+  - port: $BENCH_LISTEN_PORT
+    host: 127.0.0.1
+    idle-timeout: 300s
+    header-timeout: 60s
+    routes: [ { path: /, pool: bench } ]
+pools:
+  bench:
+    max-idle-per-backend: 1024
+    health: { path: /health, interval: 5s, timeout: 1s }
+    backends:
+$backends
+YAML
+exec java ${SLUICE_JAVA_OPTS:--Xms512m -Xmx1g -XX:+UseParallelGC} -jar "$root/lb-http/target/sluice.jar" --config "$dir/sluice.yaml"
