@@ -110,6 +110,8 @@ public final class SseClient implements AutoCloseable {
         private final CountDownLatch done;
         private final long connectAt = System.nanoTime();
         private long lastEvent;
+        private final byte[] tail = new byte[DONE.length - 1]; // the previous part's last bytes: events may straddle parts
+        private int tailLength;
         private boolean sawDone;
         private boolean finished;
         private boolean failed;
@@ -147,6 +149,9 @@ public final class SseClient implements AutoCloseable {
             if (msg instanceof HttpContent) {
                 ByteBuf b = ((HttpContent) msg).content();
                 long now = System.nanoTime();
+                if (!sawDone && straddles(b)) {
+                    sawDone = true;
+                }
                 int n = count(b);
                 if (n > 0) {
                     if (lastEvent == 0) {
@@ -171,6 +176,7 @@ public final class SseClient implements AutoCloseable {
                         sawDone = true;
                     }
                 }
+                keepTail(b);
             }
             if (msg instanceof LastHttpContent) {
                 if (sawDone && !failed) {
@@ -181,6 +187,28 @@ public final class SseClient implements AutoCloseable {
                 }
                 finish();
                 ctx.close();
+            }
+        }
+
+        /** Whether "data: [DONE]" spans the previous part's end and this part's start. */
+        private boolean straddles(ByteBuf b) {
+            int head = Math.min(b.readableBytes(), DONE.length - 1);
+            byte[] seam = new byte[tailLength + head];
+            System.arraycopy(tail, 0, seam, 0, tailLength);
+            b.getBytes(b.readerIndex(), seam, tailLength, head);
+            return indexOf(io.netty.buffer.Unpooled.wrappedBuffer(seam), DONE, 0) >= 0;
+        }
+
+        private void keepTail(ByteBuf b) {
+            int n = Math.min(b.readableBytes(), tail.length);
+            if (n == tail.length) {
+                b.getBytes(b.writerIndex() - n, tail, 0, n);
+                tailLength = n;
+            } else {
+                int keep = Math.min(tailLength, tail.length - n);
+                System.arraycopy(tail, tailLength - keep, tail, 0, keep);
+                b.getBytes(b.writerIndex() - n, tail, keep, n);
+                tailLength = keep + n;
             }
         }
 

@@ -1,0 +1,42 @@
+package io.sluice.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Keeps the socket benchmarks working: each scenario once, with tiny parameters, against real
+ * processes. Figures are not checked here (that is what bin/bench is for), only that the load got through.
+ */
+class ProxyBenchmarksSmokeTest {
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void everyScenarioRunsWithTinyParameters() throws Exception {
+        ProxyBenchmarks b = new ProxyBenchmarks();
+        b.connections = 4;
+        b.seconds = 0.5;
+        b.rounds = 1;
+        b.streams = 20;
+        b.tokens = 3;
+        b.itl = "5ms";
+        b.idleConnections = 50;
+
+        Map<String, Object> rr = b.requestResponse();
+        Map<String, Object> round = ((List<Map<String, Object>>) rr.get("closed_loop_rounds")).get(0);
+        Map<String, Object> via = (Map<String, Object>) round.get("sluice");
+        assertTrue(((Number) via.get("requests")).longValue() > 0, rr.toString());
+        assertEquals(0L, ((Number) via.get("errors")).longValue(), rr.toString());
+
+        Map<String, Object> st = b.streaming();
+        Map<String, Object> streams = (Map<String, Object>) st.get("sluice");
+        assertEquals(20L, ((Number) streams.get("completed")).longValue(), st.toString());
+        assertEquals(0L, ((Number) streams.get("errors")).longValue(), st.toString());
+
+        Map<String, Object> idle = b.idleConnections();
+        assertEquals(50L, ((Number) idle.get("held_and_answered_again")).longValue(), idle.toString());
+    }
+}
