@@ -11,14 +11,25 @@ import java.util.Objects;
  * @param port           0 binds an ephemeral port (tests)
  * @param idleTimeout    how long an idle client keep-alive connection is kept; zero disables the timeout
  * @param routes         in file order; {@link #route} picks the longest matching prefix, so order does not matter
+ * @param tls            null for a plain listener
+ * @param redirectToHttps the HTTPS port a plain listener redirects every request to (308), ACME challenges
+ *                       excepted; 0 when it proxies instead
  */
 public record ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
-                             Duration idleTimeout, List<RouteConfig> routes) {
+                             Duration idleTimeout, List<RouteConfig> routes, TlsConfig tls, Http2Config http2,
+                             int redirectToHttps) {
     public ListenerConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(idleTimeout, "idleTimeout");
+        Objects.requireNonNull(http2, "http2");
         routes = List.copyOf(routes);
+    }
+
+    /** A plain listener with default HTTP/2 (h2c prior knowledge) settings. */
+    public ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
+                          Duration idleTimeout, List<RouteConfig> routes) {
+        this(name, host, port, maxHeaderSize, maxInitialLine, idleTimeout, routes, null, Http2Config.DEFAULT, 0);
     }
 
     /** The route with the longest prefix matching {@code path} (without query string), or null for none; allocation-free for the request path. */
