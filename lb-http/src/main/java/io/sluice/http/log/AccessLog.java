@@ -56,6 +56,11 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
         return new AccessLog(config.queueSize(), new BufferedOutputStream(new FileOutputStream(config.output(), true), 64 * 1024), true);
     }
 
+    /** To any stream (tests; embedding); {@code out} is not closed. */
+    public static AccessLog to(OutputStream out, int queueSize) {
+        return new AccessLog(queueSize, out, false);
+    }
+
     /** Never blocks: a full queue drops the line. */
     @Override
     public void onExchangeEnd(Exchange exchange) {
