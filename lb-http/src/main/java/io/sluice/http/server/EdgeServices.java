@@ -5,8 +5,11 @@ import io.sluice.core.config.SluiceConfig;
 import io.sluice.core.observe.ExchangeObserver;
 import io.sluice.http.log.AccessLog;
 import io.sluice.http.tls.AcmeChallenges;
+import io.sluice.http.tls.AcmeManager;
 import io.sluice.http.tls.CertificateStore;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -20,6 +23,7 @@ import java.util.function.Consumer;
 final class EdgeServices implements AutoCloseable {
     private final AcmeChallenges challenges = new AcmeChallenges();
     private final Map<String, CertificateStore> stores = new HashMap<>();
+    private final List<AcmeManager> acme = new ArrayList<>();
     private ScheduledExecutorService scheduler;
     private AccessLog accessLog;
 
@@ -41,6 +45,11 @@ final class EdgeServices implements AutoCloseable {
             }
             CertificateStore store = new CertificateStore(lc.name(), lc.tls(), lc.http2().enabled(), scheduler);
             stores.put(lc.name(), store);
+            if (lc.tls().acme() != null) {
+                AcmeManager m = new AcmeManager(lc.name(), lc.tls().acme(), store, challenges);
+                acme.add(m);
+                m.start();
+            }
         }
     }
 
@@ -61,8 +70,14 @@ final class EdgeServices implements AutoCloseable {
         return (lc.tls() != null ? "tls: " : "") + h2 + "http/1.1";
     }
 
+    /** The ACME managers, in listener order (tests watch renewals through them). */
+    List<AcmeManager> acme() {
+        return acme;
+    }
+
     @Override
     public void close() {
+        acme.forEach(AcmeManager::close);
         stores.values().forEach(CertificateStore::close);
         if (scheduler != null) {
             scheduler.shutdownNow();

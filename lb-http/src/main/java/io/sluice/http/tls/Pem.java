@@ -81,7 +81,7 @@ public final class Pem {
     }
 
     /** The DNS names a certificate is valid for (SANs, else the CN), lower-case. */
-    static List<String> names(X509Certificate cert) {
+    public static List<String> names(X509Certificate cert) {
         List<String> names = new ArrayList<>();
         try {
             Collection<List<?>> sans = cert.getSubjectAlternativeNames();
