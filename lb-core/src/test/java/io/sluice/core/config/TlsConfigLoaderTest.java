@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -160,6 +161,15 @@ class TlsConfigLoaderTest {
                     http2: { initial-window-size: 1KiB }
                     routes: [{ path: /, pool: p }]
                 """, "tls.yaml:3:35: listeners[0].http2.initial-window-size: must be at least 16KiB");
+    }
+
+    @Test
+    void httpsExampleIsValid() throws Exception {
+        SluiceConfig c = ConfigLoader.load(Path.of("../config/https.yaml"),
+                Map.of("DOMAIN", "llm.example.com", "EMAIL", "ops@example.com")::get);
+        assertEquals(List.of("llm.example.com"), c.listeners().get(0).tls().acme().domains());
+        assertEquals(443, c.listeners().get(1).redirectToHttps());
+        assertEquals("stdout", c.accessLog().output());
     }
 
     @Test
