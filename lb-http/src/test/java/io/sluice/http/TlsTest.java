@@ -149,6 +149,21 @@ class TlsTest {
     }
 
     @Test
+    void h2loadManyStreamsOverOneTlsConnection() throws Exception {
+        assumeTrue(TestTls.available("h2load"), "h2load (nghttp2-client) not installed; bin/test installs it");
+        Path body = Files.createTempFile("sluice-h2load", ".json");
+        Files.writeString(body, RawHttp.chatBody("demo", true, 5));
+        TestTls.Result r = TestTls.run(List.of("h2load", "-n", "500", "-c", "1", "-m", "100",
+                "-d", body.toString(), "-H", "content-type: application/json",
+                "https://127.0.0.1:" + port() + "/v1/chat/completions"), Duration.ofSeconds(120));
+        Files.deleteIfExists(body);
+        assertTrue(r.out().contains("Application protocol: h2"), r.out());
+        assertTrue(r.out().contains("500 succeeded"), r.out());
+        assertTrue(r.out().contains("500 2xx"), r.out());
+        System.out.println("h2load over TLS, 1 connection, 100 concurrent streams:\n" + r.out());
+    }
+
+    @Test
     void changedCertificateServedToNewHandshakesWhileOldConnectionStreams() throws Exception {
         int tokens = 150; // about 3 s of streaming at 20 ms per token
         HttpClient client = TestTls.client(HttpClient.Version.HTTP_2);

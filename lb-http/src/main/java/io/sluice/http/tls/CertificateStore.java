@@ -44,6 +44,7 @@ public final class CertificateStore implements AutoCloseable {
     private final String listener;
     private final ScheduledExecutorService scheduler;
     private final Map<String, Entry> entries = new LinkedHashMap<>(); // guarded by this; first added is the default
+    private final List<SslContext> retiring = new ArrayList<>();      // guarded by this; released after the grace period or at close
     private final List<CertificateConfig> files;
     private final boolean http2;
     private volatile Mapping<String, SslContext> mapping;
@@ -72,7 +73,10 @@ public final class CertificateStore implements AutoCloseable {
 
     /** Resolves SNI names; a handshake without SNI (or with an unknown name) gets the first certificate. */
     public SniHandler newSniHandler() {
-        return new SniHandler(hostname -> mapping.map(hostname), 16 * 1024, 10_000);
+        return new SniHandler(hostname -> {
+            Mapping<String, SslContext> m = mapping;
+            return m == null ? null : m.map(hostname); // no certificate (yet): the handshake fails
+        }, 16 * 1024, 10_000);
     }
 
     /** The certificate a handshake for {@code hostname} would get now, or null if there is none yet. */
@@ -126,10 +130,27 @@ public final class CertificateStore implements AutoCloseable {
     }
 
     private void releaseLater(SslContext ctx) {
-        try {
-            scheduler.schedule(() -> ReferenceCountUtil.release(ctx), RELEASE_GRACE_SECONDS, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            ReferenceCountUtil.release(ctx); // shutting down
+        synchronized (this) {
+            if (!closed) {
+                retiring.add(ctx);
+                try {
+                    scheduler.schedule(() -> retire(ctx), RELEASE_GRACE_SECONDS, TimeUnit.SECONDS);
+                    return;
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    retiring.remove(ctx); // shutting down
+                }
+            }
+        }
+        ReferenceCountUtil.release(ctx);
+    }
+
+    private void retire(SslContext ctx) {
+        boolean mine;
+        synchronized (this) {
+            mine = retiring.remove(ctx); // else close() released it already
+        }
+        if (mine) {
+            ReferenceCountUtil.release(ctx);
         }
     }
 
@@ -174,6 +195,8 @@ public final class CertificateStore implements AutoCloseable {
             }
             entries.values().forEach(e -> contexts.add(e.context()));
             entries.clear();
+            contexts.addAll(retiring);
+            retiring.clear();
         }
         contexts.forEach(ReferenceCountUtil::release);
     }
