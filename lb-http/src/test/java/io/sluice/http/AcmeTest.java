@@ -112,9 +112,18 @@ class AcmeTest {
     }
 
     static SluiceServer sluice(String renewBefore) throws Exception {
+        return sluice(renewBefore, "http-01", "acme", """
+                  - name: http
+                    host: 127.0.0.1
+                    port: ${HTTP}
+                    redirect-to-https: ${HTTPS}
+                """);
+    }
+
+    static SluiceServer sluice(String renewBefore, String challenge, String storage, String moreListeners) throws Exception {
         Map<String, String> env = Map.of("DIR", dir.toString(), "PEBBLE", String.valueOf(pebblePort),
                 "HTTP", String.valueOf(httpPort), "HTTPS", String.valueOf(httpsPort), "SIM", String.valueOf(sim.port()),
-                "RENEW", renewBefore);
+                "RENEW", renewBefore, "CHALLENGE", challenge, "STORAGE", storage);
         SluiceConfig config = ConfigLoader.parse("""
                 listeners:
                   - name: https
@@ -125,15 +134,13 @@ class AcmeTest {
                         directory: "https://127.0.0.1:${PEBBLE}/dir"
                         email: ops@sluice.test
                         domains: [sluice.test]
-                        storage: "${DIR}/acme"
+                        storage: "${DIR}/${STORAGE}"
+                        challenge: ${CHALLENGE}
                         trusted-ca: "${DIR}/pebble.crt"
                         renew-before: ${RENEW}
                         check-interval: 1s
                     routes: [{ path: /v1/, pool: vllm }]
-                  - name: http
-                    host: 127.0.0.1
-                    port: ${HTTP}
-                    redirect-to-https: ${HTTPS}
+                """ + moreListeners + """
                 pools:
                   vllm: { backends: [{ url: "http://127.0.0.1:${SIM}" }] }
                 """, "acme.yaml", env::get);
@@ -187,5 +194,16 @@ class AcmeTest {
             assertEquals(renewed, TestTls.handshake(httpsPort, DOMAIN).getSerialNumber());
             assertTrue(Files.exists(dir.resolve("acme/account.pem")));
         }
+    }
+
+    @Test
+    void tlsAlpn01WithoutAPlainListener() throws Exception {
+        try (SluiceServer s = sluice("1d", "tls-alpn-01", "acme-alpn", "")) {
+            Await.until("a certificate from Pebble is served (validated over TLS-ALPN-01)", Duration.ofSeconds(90),
+                    () -> fromPebble(served()));
+            HttpClient client = TestTls.client(HttpClient.Version.HTTP_2);
+            assertEquals(200, client.send(TlsTest.chat(httpsPort, 2), HttpResponse.BodyHandlers.ofString()).statusCode());
+        }
+        assertTrue(Files.exists(dir.resolve("acme-alpn/sluice.test.crt.pem")));
     }
 }

@@ -14,10 +14,14 @@ import java.util.Objects;
  * @param renewBefore   renew once the certificate expires within this (Let's Encrypt's 90-day certificates: 30d)
  * @param checkInterval how often expiry is checked (and a failed order retried)
  * @param trustedCa     a PEM bundle trusted for the CA's own HTTPS (test CAs such as Pebble), or null for the JDK's
+ * @param challenge     {@code http-01} (through a redirect-to-https listener on port 80) or {@code tls-alpn-01}
+ *                      (answered by this TLS listener itself, which must be reachable on port 443)
  */
 public record AcmeConfig(String directory, String email, List<String> domains, String storage,
-                         Duration renewBefore, Duration checkInterval, String trustedCa) {
+                         Duration renewBefore, Duration checkInterval, String trustedCa, String challenge) {
     public static final String LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
+    public static final String HTTP_01 = "http-01";
+    public static final String TLS_ALPN_01 = "tls-alpn-01";
 
     public AcmeConfig {
         Objects.requireNonNull(directory, "directory");
@@ -25,5 +29,6 @@ public record AcmeConfig(String directory, String email, List<String> domains, S
         Objects.requireNonNull(storage, "storage");
         Objects.requireNonNull(renewBefore, "renewBefore");
         Objects.requireNonNull(checkInterval, "checkInterval");
+        Objects.requireNonNull(challenge, "challenge");
     }
 }

@@ -316,7 +316,7 @@ public final class ConfigLoader {
     }
 
     private AcmeConfig acme(Obj tls) {
-        Obj o = child(tls, "acme", "directory", "email", "domains", "storage", "renew-before", "check-interval", "trusted-ca");
+        Obj o = child(tls, "acme", "directory", "email", "domains", "storage", "renew-before", "check-interval", "trusted-ca", "challenge");
         if (o == null) {
             return null;
         }
@@ -345,7 +345,8 @@ public final class ConfigLoader {
                 storage == null ? "" : storage,
                 value(o, "renew-before", Duration.ofDays(30), "a duration", duration(true)),
                 value(o, "check-interval", Duration.ofHours(12), "a duration", duration(true)),
-                value(o, "trusted-ca", null, "a file path", ConfigLoader::readableFile));
+                value(o, "trusted-ca", null, "a file path", ConfigLoader::readableFile),
+                value(o, "challenge", AcmeConfig.HTTP_01, "a string", oneOf("challenge", List.of(AcmeConfig.HTTP_01, AcmeConfig.TLS_ALPN_01))));
     }
 
     private Http2Config http2(Obj listener) {

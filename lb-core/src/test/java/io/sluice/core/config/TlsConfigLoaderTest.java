@@ -51,6 +51,7 @@ class TlsConfigLoaderTest {
                         storage: /var/lib/sluice
                         renew-before: 10d
                         check-interval: 1m
+                        challenge: tls-alpn-01
                     http2: { max-concurrent-streams: 50, initial-window-size: 1MiB, max-header-list-size: 8KiB }
                     routes: [{ path: /, pool: p }]
                   - name: http
@@ -60,7 +61,7 @@ class TlsConfigLoaderTest {
         ListenerConfig https = c.listeners().get(0);
         assertEquals(new TlsConfig(List.of(new CertificateConfig(cert.toString(), key.toString())), true,
                 new AcmeConfig("https://127.0.0.1:14000/dir", "ops@example.com", List.of("example.com", "*.example.org"),
-                        "/var/lib/sluice", Duration.ofDays(10), Duration.ofMinutes(1), null),
+                        "/var/lib/sluice", Duration.ofDays(10), Duration.ofMinutes(1), null, "tls-alpn-01"),
                 Duration.ofSeconds(1), Duration.ofDays(365)), https.tls());
         assertEquals(new Http2Config(true, 50, 1024 * 1024, 8192), https.http2());
         assertEquals(0, https.redirectToHttps());

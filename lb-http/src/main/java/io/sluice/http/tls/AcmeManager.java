@@ -29,6 +29,7 @@ import org.shredzone.acme4j.Order;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.Status;
 import org.shredzone.acme4j.challenge.Http01Challenge;
+import org.shredzone.acme4j.challenge.TlsAlpn01Challenge;
 import org.shredzone.acme4j.connector.NetworkSettings;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.provider.GenericAcmeProvider;
@@ -39,7 +40,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Automatic certificates for one TLS listener, as Caddy does them: an ACME account, an order for
  * the configured domains validated over HTTP-01 (answered by a {@code redirect-to-https}
- * listener through {@link AcmeChallenges}), the certificate and its key kept on disk, and renewal
+ * listener through {@link AcmeChallenges}) or TLS-ALPN-01 (answered by this listener's own
+ * handshakes, see {@link AcmeAwareSniHandler}), the certificate and its key kept on disk, and renewal
  * once expiry is within {@code renew-before}. A new certificate goes into the
  * {@link CertificateStore}, so new handshakes get it while open connections keep theirs.
  *
@@ -168,7 +170,11 @@ public final class AcmeManager implements AutoCloseable {
         issued++;
     }
 
-    private void authorize(Authorization auth) throws AcmeException, InterruptedException {
+    private void authorize(Authorization auth) throws AcmeException, InterruptedException, IOException, GeneralSecurityException {
+        if (AcmeConfig.TLS_ALPN_01.equals(config.challenge())) {
+            authorizeTlsAlpn(auth);
+            return;
+        }
         Http01Challenge challenge = auth.findChallenge(Http01Challenge.class).orElseThrow(() ->
                 new AcmeException("the CA offers no http-01 challenge for " + auth.getIdentifier()));
         challenges.put(challenge.getToken(), challenge.getAuthorization());
@@ -181,6 +187,25 @@ public final class AcmeManager implements AutoCloseable {
             }
         } finally {
             challenges.remove(challenge.getToken());
+        }
+    }
+
+    /** RFC 8737: the CA handshakes with this listener offering ALPN acme-tls/1 and checks the certificate it gets. */
+    private void authorizeTlsAlpn(Authorization auth) throws AcmeException, InterruptedException, IOException, GeneralSecurityException {
+        TlsAlpn01Challenge challenge = auth.findChallenge(TlsAlpn01Challenge.class).orElseThrow(() ->
+                new AcmeException("the CA offers no tls-alpn-01 challenge for " + auth.getIdentifier()));
+        String domain = auth.getIdentifier().getDomain();
+        KeyPair kp = KeyPairUtils.createKeyPair(2048); // acme4j signs the challenge certificate with SHA256withRSA
+        store.putAlpnChallenge(domain, kp.getPrivate(), challenge.createCertificate(kp, auth.getIdentifier()));
+        try {
+            challenge.trigger();
+            Status s = challenge.waitForCompletion(Duration.ofMinutes(2));
+            if (s != Status.VALID) {
+                throw new AcmeException("tls-alpn-01 for " + domain + " ended " + s
+                        + challenge.getError().map(p -> ": " + p).orElse(""));
+            }
+        } finally {
+            store.removeAlpnChallenge(domain);
         }
     }
 

@@ -22,7 +22,9 @@ public final class AlpnHandler extends ApplicationProtocolNegotiationHandler {
 
     @Override
     protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
-        if (ApplicationProtocolNames.HTTP_2.equals(protocol) && http2 != null) {
+        if (AcmeAwareSniHandler.ACME_TLS_1.equals(protocol)) {
+            ctx.close(); // a TLS-ALPN-01 validation: the handshake was all the CA wanted
+        } else if (ApplicationProtocolNames.HTTP_2.equals(protocol) && http2 != null) {
             http2.accept(ctx.pipeline());
         } else {
             http1.accept(ctx.pipeline());

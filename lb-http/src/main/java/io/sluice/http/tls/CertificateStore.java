@@ -48,6 +48,8 @@ public final class CertificateStore implements AutoCloseable {
     private final List<CertificateConfig> files;
     private final boolean http2;
     private volatile Mapping<String, SslContext> mapping;
+    /** TLS-ALPN-01 challenge certificates being validated, by domain. */
+    private final java.util.concurrent.ConcurrentHashMap<String, SslContext> alpnChallenges = new java.util.concurrent.ConcurrentHashMap<>();
     private ScheduledFuture<?> watch;
     private boolean closed;
 
@@ -73,10 +75,10 @@ public final class CertificateStore implements AutoCloseable {
 
     /** Resolves SNI names; a handshake without SNI (or with an unknown name) gets the first certificate. */
     public SniHandler newSniHandler() {
-        return new SniHandler(hostname -> {
+        return new AcmeAwareSniHandler(hostname -> {
             Mapping<String, SslContext> m = mapping;
             return m == null ? null : m.map(hostname); // no certificate (yet): the handshake fails
-        }, 16 * 1024, 10_000);
+        }, alpnChallenges::get);
     }
 
     /** The certificate a handshake for {@code hostname} would get now, or null if there is none yet. */
@@ -110,6 +112,21 @@ public final class CertificateStore implements AutoCloseable {
                 chain[0].getSerialNumber().toString(16), chain[0].getNotAfter().toInstant());
         if (old != null) {
             releaseLater(old.context());
+        }
+    }
+
+    /** Serves {@code cert} to ACME TLS-ALPN-01 validation handshakes for {@code domain} (until removed). */
+    public void putAlpnChallenge(String domain, PrivateKey key, X509Certificate cert) throws IOException {
+        SslContext old = alpnChallenges.put(domain, Tls.acmeChallengeContext(key, cert));
+        if (old != null) {
+            releaseLater(old);
+        }
+    }
+
+    public void removeAlpnChallenge(String domain) {
+        SslContext old = alpnChallenges.remove(domain);
+        if (old != null) {
+            releaseLater(old);
         }
     }
 
@@ -197,6 +214,8 @@ public final class CertificateStore implements AutoCloseable {
             entries.clear();
             contexts.addAll(retiring);
             retiring.clear();
+            contexts.addAll(alpnChallenges.values());
+            alpnChallenges.clear();
         }
         contexts.forEach(ReferenceCountUtil::release);
     }

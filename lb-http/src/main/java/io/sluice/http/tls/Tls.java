@@ -52,6 +52,19 @@ public final class Tls {
         return p;
     }
 
+    /** The context of a TLS-ALPN-01 validation handshake (RFC 8737): ALPN acme-tls/1 only. */
+    static SslContext acmeChallengeContext(PrivateKey key, X509Certificate cert) throws SSLException {
+        return SslContextBuilder.forServer(key, cert)
+                .sslProvider(provider())
+                .protocols(PROTOCOLS)
+                .applicationProtocolConfig(new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        AcmeAwareSniHandler.ACME_TLS_1))
+                .build();
+    }
+
     /** A server context for one certificate; the caller owns one reference. */
     public static SslContext serverContext(boolean http2, PrivateKey key, X509Certificate... chain) throws SSLException {
         String[] alpn = http2 ? new String[] {ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1}
