@@ -60,7 +60,7 @@ class AccessLogTest {
             assertEquals("/v1/chat/completions", chat.get("path").asText());
             assertEquals(200, chat.get("status").asInt());
             assertEquals("127.0.0.1", chat.get("client_ip").asText());
-            assertEquals("HTTP/1.1", chat.get("proto").asText()); // the stream's request, as converted from h2
+            assertEquals("HTTP/2", chat.get("proto").asText());
             assertEquals("127.0.0.1:" + sim.port(), chat.get("upstream").asText());
             assertTrue(chat.get("bytes_in").asLong() > 50, lines.get(0));
             assertTrue(chat.get("bytes_out").asLong() > 200, lines.get(0));
@@ -70,6 +70,7 @@ class AccessLogTest {
             JsonNode nope = JSON.readTree(lines.get(1));
             assertEquals(404, nope.get("status").asInt());
             assertEquals("/nope", nope.get("path").asText());
+            assertEquals("HTTP/1.1", nope.get("proto").asText());
             assertEquals("route_not_found", nope.get("error").asText());
         }
     }

@@ -67,10 +67,14 @@ public final class Tls {
 
     /** A server context for one certificate; the caller owns one reference. */
     public static SslContext serverContext(boolean http2, PrivateKey key, X509Certificate... chain) throws SSLException {
+        return serverContext(provider(), http2, key, chain);
+    }
+
+    static SslContext serverContext(SslProvider provider, boolean http2, PrivateKey key, X509Certificate... chain) throws SSLException {
         String[] alpn = http2 ? new String[] {ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1}
                 : new String[] {ApplicationProtocolNames.HTTP_1_1};
         return SslContextBuilder.forServer(key, chain)
-                .sslProvider(provider())
+                .sslProvider(provider)
                 .protocols(PROTOCOLS)
                 .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
                 .applicationProtocolConfig(new ApplicationProtocolConfig(
