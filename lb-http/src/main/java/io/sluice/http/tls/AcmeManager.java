@@ -94,7 +94,8 @@ public final class AcmeManager implements AutoCloseable {
         if (Files.exists(certFile()) && Files.exists(keyFile())) {
             X509Certificate[] chain = Pem.readChain(certFile());
             store.put(ID, Pem.readKey(keyFile()), chain, null);
-            current = chain[0];
+            // Served meanwhile either way; ordered again at once if the domains in the config changed.
+            current = Pem.names(chain[0]).containsAll(config.domains()) ? chain[0] : null;
         } else {
             SelfSigned.Certificate tmp = SelfSigned.create(config.domains(), Duration.ofDays(7));
             store.put(ID, tmp.keys().getPrivate(), new X509Certificate[] {tmp.cert()}, null);
