@@ -68,6 +68,8 @@ class Http2Test {
             long pausedBytes = paused.text().length() - pausedAt;
             assertTrue(pausedBytes <= 4096 + 1024, "paused stream received " + pausedBytes + " bytes while paused");
             assertTrue(paused.ended.getCount() == 1, "paused stream must not have ended");
+            System.out.printf("paused/active: active %d events over %d ms (generation >= %d ms); paused stream got %d bytes while paused%n",
+                    active.events(), spreadMs, (tokens - 1) * ITL_MS, pausedBytes);
             long before = paused.events();
             paused.resume();
             Await.until("the resumed stream moves again", Duration.ofSeconds(20), () -> paused.events() > before + 10);
