@@ -87,7 +87,7 @@ public final class ConfigLoader {
             problem(0, 0, "", "the file is empty (at least listeners: is required)");
             return null;
         }
-        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools");
+        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "access-log");
         if (top == null) {
             return null;
         }
@@ -99,7 +99,15 @@ public final class ConfigLoader {
                 value(s, "max-connections", 0, "a number", integer(0, 10_000_000)));
         Map<String, PoolConfig> pools = pools(top);
         List<ListenerConfig> listeners = listeners(top);
-        return new SluiceConfig(server, listeners, pools, source);
+        AccessLogConfig accessLog = null;
+        if (top.entries.containsKey("access-log")) { // "access-log:" alone means stdout
+            Obj a = child(top, "access-log", "output", "queue-size");
+            if (a != null) {
+                accessLog = new AccessLogConfig(value(a, "output", "stdout", "stdout or a file path", ConfigLoader::nonEmpty),
+                        value(a, "queue-size", 65536, "a number", integer(16, 1 << 24)));
+            }
+        }
+        return new SluiceConfig(server, listeners, pools, source, accessLog);
     }
 
     private Map<String, PoolConfig> pools(Obj top) {
@@ -252,8 +260,8 @@ public final class ConfigLoader {
         for (int i = 0; i < list.items().size(); i++) {
             Node n = list.items().get(i);
             Obj o = obj(n, "listeners[" + i + "]", n.line(), n.column(), "name", "host", "port",
-                    "max-header-size", "max-initial-line", "idle-timeout", "routes", "header-timeout",
-                    "max-request-body", "max-headers", "max-connections", "auth", "rate-limits", "cors");
+                    "max-header-size", "max-initial-line", "idle-timeout", "routes", "tls", "http2", "redirect-to-https",
+                    "header-timeout", "max-request-body", "max-headers", "max-connections", "auth", "rate-limits", "cors");
             if (o == null) {
                 continue;
             }
@@ -266,7 +274,14 @@ public final class ConfigLoader {
             long maxHeader = value(o, "max-header-size", 16L * 1024, "a size", size());
             long maxInitial = value(o, "max-initial-line", 8L * 1024, "a size", size());
             Duration idle = value(o, "idle-timeout", Duration.ofSeconds(120), "a duration", duration(false));
-            List<RouteConfig> routes = routes(o);
+            int redirect = value(o, "redirect-to-https", 0, "a port number", integer(1, 65535));
+            TlsConfig tls = o.entries.containsKey("tls") ? tls(o) : null;
+            if (tls != null && redirect != 0) {
+                problem(o.get("redirect-to-https"), o.path("redirect-to-https"), "a TLS listener cannot redirect to HTTPS; put redirect-to-https on a plain listener");
+            }
+            Http2Config http2 = http2(o);
+            // A redirecting listener answers everything itself: routes are optional there.
+            List<RouteConfig> routes = redirect != 0 && !o.has("routes") ? List.of() : routes(o);
             for (Bound b : bound) {
                 if (port != null && port != 0 && port == b.port() && clash(host, b.host())) {
                     problem(o.get("port"), o.path("port"), "port " + port + " is already used by listener '" + b.name() + "' (line " + b.line() + ")");
@@ -285,7 +300,7 @@ public final class ConfigLoader {
             int maxConns = value(o, "max-connections", 0, "a number", integer(0, 10_000_000));
             AccessConfig access = access(o);
             listeners.add(new ListenerConfig(name, host, port == null ? 0 : port, maxHeader, maxInitial, idle, routes,
-                    headerTimeout, maxBody, maxHeaders, maxConns, access));
+                    tls, http2, redirect, headerTimeout, maxBody, maxHeaders, maxConns, access));
         }
         return listeners;
     }
@@ -369,6 +384,96 @@ public final class ConfigLoader {
             }
         }
         return out;
+    }
+
+    private TlsConfig tls(Obj listener) {
+        Obj o = child(listener, "tls", "certificates", "self-signed", "acme", "reload-interval", "hsts");
+        if (o == null) {
+            return null;
+        }
+        List<CertificateConfig> certs = new ArrayList<>();
+        Node n = o.get("certificates");
+        if (n != null && !(n instanceof ListNode)) {
+            problem(n, o.path("certificates"), "expected a list of { cert: FILE, key: FILE }, got " + describe(n));
+        } else if (n != null) {
+            List<Node> items = ((ListNode) n).items();
+            for (int i = 0; i < items.size(); i++) {
+                Node item = items.get(i);
+                Obj c = obj(item, o.path("certificates") + "[" + i + "]", item.line(), item.column(), "cert", "key");
+                if (c == null) {
+                    continue;
+                }
+                String cert = value(c, "cert", null, "a file path", ConfigLoader::readableFile);
+                String key = value(c, "key", null, "a file path", ConfigLoader::readableFile);
+                if (!c.has("cert")) {
+                    missing(c, "cert");
+                }
+                if (!c.has("key")) {
+                    missing(c, "key");
+                }
+                if (cert != null && key != null) {
+                    certs.add(new CertificateConfig(cert, key));
+                }
+            }
+        }
+        boolean selfSigned = value(o, "self-signed", false, "true or false", ConfigLoader::bool);
+        AcmeConfig acme = o.entries.containsKey("acme") ? acme(o) : null;
+        if (n == null && !selfSigned && acme == null) {
+            problem(o, "tls needs certificates:, acme: or self-signed: true");
+        }
+        return new TlsConfig(certs, selfSigned, acme,
+                value(o, "reload-interval", TlsConfig.DEFAULT_RELOAD, "a duration", duration(true)),
+                value(o, "hsts", Duration.ZERO, "a duration", duration(false)));
+    }
+
+    private AcmeConfig acme(Obj tls) {
+        Obj o = child(tls, "acme", "directory", "email", "domains", "storage", "renew-before", "check-interval", "trusted-ca", "challenge");
+        if (o == null) {
+            return null;
+        }
+        URI dir = value(o, "directory", URI.create(AcmeConfig.LETS_ENCRYPT), "a URL", ConfigLoader::acmeUrl);
+        List<String> domains = new ArrayList<>();
+        ListNode list = items(o, "domains", "acme needs at least one domain");
+        if (list != null) {
+            for (int i = 0; i < list.items().size(); i++) {
+                Node d = list.items().get(i);
+                if (!(d instanceof Scalar s) || s.text() == null) {
+                    problem(d, o.path("domains") + "[" + i + "]", "expected a domain name, got " + describe(d));
+                    continue;
+                }
+                try {
+                    domains.add(domainName(substitute(s.text(), env)));
+                } catch (IllegalArgumentException e) {
+                    problem(d, o.path("domains") + "[" + i + "]", e.getMessage());
+                }
+            }
+        }
+        String storage = value(o, "storage", null, "a directory path", ConfigLoader::nonEmpty);
+        if (!o.has("storage")) {
+            missing(o, "storage");
+        }
+        return new AcmeConfig(dir.toString(), value(o, "email", null, "an email address", ConfigLoader::email), domains,
+                storage == null ? "" : storage,
+                value(o, "renew-before", Duration.ofDays(30), "a duration", duration(true)),
+                value(o, "check-interval", Duration.ofHours(12), "a duration", duration(true)),
+                value(o, "trusted-ca", null, "a file path", ConfigLoader::readableFile),
+                value(o, "challenge", AcmeConfig.HTTP_01, "a string", oneOf("challenge", List.of(AcmeConfig.HTTP_01, AcmeConfig.TLS_ALPN_01))));
+    }
+
+    private Http2Config http2(Obj listener) {
+        Obj o = child(listener, "http2", "enabled", "max-concurrent-streams", "initial-window-size", "max-header-list-size");
+        if (o == null) {
+            return Http2Config.DEFAULT;
+        }
+        Http2Config d = Http2Config.DEFAULT;
+        long window = value(o, "initial-window-size", (long) d.initialWindowSize(), "a size", size());
+        if (window < 16 * 1024) {
+            problem(o.get("initial-window-size"), o.path("initial-window-size"), "must be at least 16KiB");
+        }
+        long headers = value(o, "max-header-list-size", d.maxHeaderListSize(), "a size", size());
+        return new Http2Config(value(o, "enabled", d.enabled(), "true or false", ConfigLoader::bool),
+                value(o, "max-concurrent-streams", d.maxConcurrentStreams(), "a number", integer(1, 10000)),
+                (int) window, headers);
     }
 
     private List<RouteConfig> routes(Obj listener) {
@@ -651,6 +756,46 @@ public final class ConfigLoader {
             throw new IllegalArgumentException("'" + s + "' must start with '/'");
         }
         return s;
+    }
+
+    private static String readableFile(String s) {
+        Path p = Path.of(s);
+        if (!Files.isRegularFile(p)) {
+            throw new IllegalArgumentException("'" + s + "': no such file");
+        }
+        if (!Files.isReadable(p)) {
+            throw new IllegalArgumentException("'" + s + "': not readable");
+        }
+        return s;
+    }
+
+    private static final Pattern DOMAIN = Pattern.compile("(\\*\\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+
+    private static String domainName(String s) {
+        String d = s.strip().toLowerCase(Locale.ROOT);
+        if (!DOMAIN.matcher(d).matches() || d.length() > 253) {
+            throw new IllegalArgumentException("'" + s + "' is not a domain name");
+        }
+        return d;
+    }
+
+    private static String email(String s) {
+        if (!s.matches("[^@\\s]+@[^@\\s]+")) {
+            throw new IllegalArgumentException("'" + s + "' is not an email address");
+        }
+        return s.strip();
+    }
+
+    static URI acmeUrl(String s) {
+        try {
+            URI u = new URI(s.strip());
+            if (("https".equalsIgnoreCase(u.getScheme()) || "http".equalsIgnoreCase(u.getScheme())) && u.getHost() != null) {
+                return u;
+            }
+        } catch (URISyntaxException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("'" + s + "' is not an https URL of an ACME directory");
     }
 
     /** Listeners bind literal addresses only: a bind that depends on DNS fails late and unclearly. */

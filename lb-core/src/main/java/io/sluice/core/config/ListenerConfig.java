@@ -11,6 +11,9 @@ import java.util.Objects;
  * @param port           0 binds an ephemeral port (tests)
  * @param idleTimeout    how long an idle client keep-alive connection is kept; zero disables the timeout
  * @param routes         in file order; {@link #route} picks the longest matching prefix, so order does not matter
+ * @param tls            null for a plain listener
+ * @param redirectToHttps the HTTPS port a plain listener redirects every request to (308), ACME challenges
+ *                       excepted; 0 when it proxies instead
  * @param headerTimeout  time a client has to send a whole request head (slowloris); zero for none
  * @param maxRequestBody larger bodies are refused with 413
  * @param maxHeaders     more header fields are refused with 431
@@ -18,21 +21,30 @@ import java.util.Objects;
  * @param access         API keys, rate limits and CORS
  */
 public record ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
-                             Duration idleTimeout, List<RouteConfig> routes, Duration headerTimeout,
-                             long maxRequestBody, int maxHeaders, int maxConnections, AccessConfig access) {
-
-    /** The core settings, limits at their defaults. */
-    public ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
-                          Duration idleTimeout, List<RouteConfig> routes) {
-        this(name, host, port, maxHeaderSize, maxInitialLine, idleTimeout, routes,
-                Duration.ofSeconds(10), 32L * 1024 * 1024, 100, 0, AccessConfig.NONE);
-    }
-
+                             Duration idleTimeout, List<RouteConfig> routes, TlsConfig tls, Http2Config http2,
+                             int redirectToHttps, Duration headerTimeout, long maxRequestBody, int maxHeaders,
+                             int maxConnections, AccessConfig access) {
     public ListenerConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(idleTimeout, "idleTimeout");
+        Objects.requireNonNull(http2, "http2");
+        Objects.requireNonNull(access, "access");
         routes = List.copyOf(routes);
+    }
+
+    /** A plain listener with default HTTP/2 (h2c prior knowledge) settings and default limits. */
+    public ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
+                          Duration idleTimeout, List<RouteConfig> routes) {
+        this(name, host, port, maxHeaderSize, maxInitialLine, idleTimeout, routes, null, Http2Config.DEFAULT, 0);
+    }
+
+    /** With TLS and HTTP/2 settings, limits at their defaults. */
+    public ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
+                          Duration idleTimeout, List<RouteConfig> routes, TlsConfig tls, Http2Config http2,
+                          int redirectToHttps) {
+        this(name, host, port, maxHeaderSize, maxInitialLine, idleTimeout, routes, tls, http2, redirectToHttps,
+                Duration.ofSeconds(10), 32L * 1024 * 1024, 100, 0, AccessConfig.NONE);
     }
 
     /** The route with the longest prefix matching {@code path} (without query string), or null for none; allocation-free for the request path. */

@@ -11,8 +11,14 @@ import java.util.Objects;
  *
  * @param pools  by name, in file order (order matters for logs and the admin API, not for routing)
  * @param source where it was read from, for logs and the admin API
+ * @param accessLog null when requests are not logged
  */
-public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools, String source) {
+public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools, String source,
+                           AccessLogConfig accessLog) {
+    public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools, String source) {
+        this(server, listeners, pools, source, null);
+    }
+
     public SluiceConfig {
         Objects.requireNonNull(server, "server");
         listeners = List.copyOf(listeners);

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.admin.GatewayErrors;
@@ -145,7 +146,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         }
         Exchange ex = new Exchange();
         ex.listener = listener;
-        ex.protocol = req.protocolVersion().text();
+        ex.protocol = ctx.channel() instanceof Http2StreamChannel ? "HTTP/2" : req.protocolVersion().text(); // streams arrive converted to 1.1
         ex.clientIp = clientIp(ctx);
         ex.requestId = requestId;
         ex.method = req.method().name();

@@ -54,6 +54,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     /** Told about every finished exchange (access log, metrics); copy-on-write, read per request. */
     private final List<ExchangeObserver> observers = new CopyOnWriteArrayList<>();
+    /** What a Caddy in front used to do: certificates, ACME, the access log. */
+    private final EdgeServices edge = new EdgeServices();
 
     private SluiceServer(SluiceConfig config) {
         this.config = config;
@@ -69,6 +71,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         SluiceServer s = new SluiceServer(config);
         try {
             s.startPools();
+            s.edge.start(config, s::addObserver);
             s.startListeners();
         } catch (Exception | Error e) {
             s.close();
@@ -127,13 +130,14 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                     .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
                     .childHandler(new ListenerInitializer(lc, adminRoutes, upstreams, observers,
-                            totalConnections, config.server().maxConnections(), clients));
+                            totalConnections, config.server().maxConnections(), clients,
+                            edge.certificates(lc), edge.challenges()));
             Channel ch = b.bind(lc.host(), lc.port()).sync().channel();
             serverChannels.add(ch);
             int port = ((InetSocketAddress) ch.localAddress()).getPort();
             List<RouteInfo> routes = new ArrayList<>();
             lc.routes().forEach(r -> routes.add(new RouteInfo(r.pathPrefix(), r.pool(), r.admin())));
-            listenerInfos.add(new ListenerInfo(lc.name(), lc.host(), port, "http/1.1", List.copyOf(routes)));
+            listenerInfos.add(new ListenerInfo(lc.name(), lc.host(), port, EdgeServices.protocols(lc), List.copyOf(routes)));
             log.info("listener {} on {}:{} routes {}", lc.name(), lc.host(), port, routes);
         }
     }
@@ -230,6 +234,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             ch.close().syncUninterruptibly();
         }
         health.close();
+        edge.close();
         long graceMs = config.server().shutdownGrace().toMillis();
         workers.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();

@@ -1,0 +1,28 @@
+package io.sluice.http.h2;
+
+import io.netty.channel.ChannelHandler.Sharable;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames;
+
+/**
+ * Removes the {@code x-http2-*} headers the HTTP/2-to-HTTP/1.1 conversion adds (stream id,
+ * scheme, ...): they describe the client's hop and must not reach the upstream.
+ */
+@Sharable
+final class StreamRequestCleaner extends ChannelInboundHandlerAdapter {
+    static final StreamRequestCleaner INSTANCE = new StreamRequestCleaner();
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest req) {
+            HttpHeaders h = req.headers();
+            for (ExtensionHeaderNames n : ExtensionHeaderNames.values()) {
+                h.remove(n.text());
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+}

@@ -1,0 +1,89 @@
+package io.sluice.http.server;
+
+import io.sluice.core.config.ListenerConfig;
+import io.sluice.core.config.SluiceConfig;
+import io.sluice.core.observe.ExchangeObserver;
+import io.sluice.http.log.AccessLog;
+import io.sluice.http.tls.AcmeChallenges;
+import io.sluice.http.tls.AcmeManager;
+import io.sluice.http.tls.CertificateStore;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Consumer;
+
+/**
+ * The services around the listeners that used to be Caddy's: certificates per TLS listener (files,
+ * development, ACME), the ACME challenge answers, and the access log. Their slow work (file reads,
+ * ACME round trips, log writes) runs on their own threads, never on an event loop.
+ */
+final class EdgeServices implements AutoCloseable {
+    private final AcmeChallenges challenges = new AcmeChallenges();
+    private final Map<String, CertificateStore> stores = new HashMap<>();
+    private final List<AcmeManager> acme = new ArrayList<>();
+    private ScheduledExecutorService scheduler;
+    private AccessLog accessLog;
+
+    void start(SluiceConfig config, Consumer<ExchangeObserver> observers) throws Exception {
+        if (config.accessLog() != null) {
+            accessLog = AccessLog.open(config.accessLog());
+            observers.accept(accessLog);
+        }
+        for (ListenerConfig lc : config.listeners()) {
+            if (lc.tls() == null) {
+                continue;
+            }
+            if (scheduler == null) {
+                scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "sluice-tls");
+                    t.setDaemon(true);
+                    return t;
+                });
+            }
+            CertificateStore store = new CertificateStore(lc.name(), lc.tls(), lc.http2().enabled(), scheduler);
+            stores.put(lc.name(), store);
+            if (lc.tls().acme() != null) {
+                AcmeManager m = new AcmeManager(lc.name(), lc.tls().acme(), store, challenges);
+                acme.add(m);
+                m.start();
+            }
+        }
+    }
+
+    CertificateStore certificates(ListenerConfig lc) {
+        return stores.get(lc.name());
+    }
+
+    AcmeChallenges challenges() {
+        return challenges;
+    }
+
+    /** For the admin API's listener list. */
+    static String protocols(ListenerConfig lc) {
+        String h2 = lc.http2().enabled() ? (lc.tls() != null ? "h2, " : "h2c, ") : "";
+        if (lc.redirectToHttps() != 0) {
+            return "http/1.1 (redirect to https:" + lc.redirectToHttps() + ")";
+        }
+        return (lc.tls() != null ? "tls: " : "") + h2 + "http/1.1";
+    }
+
+    /** The ACME managers, in listener order (tests watch renewals through them). */
+    List<AcmeManager> acme() {
+        return acme;
+    }
+
+    @Override
+    public void close() {
+        acme.forEach(AcmeManager::close);
+        stores.values().forEach(CertificateStore::close);
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+        }
+        if (accessLog != null) {
+            accessLog.close();
+        }
+    }
+}
