@@ -54,6 +54,7 @@ public final class StatusEndpoints {
             pool.put("name", p.name());
             pool.put("balancer", p.config().balancer());
             pool.put("healthy", p.healthyCount());
+            pool.put("available", p.availableCount());
             pool.put("health_check", Map.of(
                     "enabled", p.config().health().enabled(),
                     "path", p.config().health().path(),
@@ -69,13 +70,14 @@ public final class StatusEndpoints {
         return body;
     }
 
-    static Map<String, Object> backend(Backend b, long now) {
+    public static Map<String, Object> backend(Backend b, long now) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", b.id());
         m.put("address", b.host() + ":" + b.port());
         m.put("weight", b.weight());
         m.put("state", b.state().name().toLowerCase(java.util.Locale.ROOT));
         m.put("state_reason", b.stateReason());
+        m.put("draining", b.isDraining());
         m.put("state_for_seconds", (now - b.stateSinceMillis()) / 1000);
         m.put("in_flight", b.inFlight());
         m.put("requests_total", b.requests());

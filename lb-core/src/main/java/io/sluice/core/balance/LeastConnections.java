@@ -21,7 +21,7 @@ public final class LeastConnections implements Balancer {
         int ties = 0;
         for (int i = 0, n = backends.size(); i < n; i++) {
             Backend b = backends.get(i);
-            if (!b.isHealthy()) {
+            if (!b.isAvailable()) {
                 continue;
             }
             long load = b.inFlight() + 1L;

@@ -87,7 +87,7 @@ public final class ConfigLoader {
             problem(0, 0, "", "the file is empty (at least listeners: is required)");
             return null;
         }
-        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools");
+        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "admin");
         if (top == null) {
             return null;
         }
@@ -98,7 +98,12 @@ public final class ConfigLoader {
                 value(s, "shutdown-grace", ServerConfig.DEFAULT.shutdownGrace(), "a duration", duration(false)));
         Map<String, PoolConfig> pools = pools(top);
         List<ListenerConfig> listeners = listeners(top);
-        return new SluiceConfig(server, listeners, pools, source);
+        Obj a = child(top, "admin", "token", "loopback-without-token", "drain-timeout");
+        AdminConfig admin = a == null ? AdminConfig.DEFAULT : new AdminConfig(
+                value(a, "token", "", "a string", ConfigLoader::token),
+                value(a, "loopback-without-token", true, "true or false", ConfigLoader::bool),
+                value(a, "drain-timeout", AdminConfig.DEFAULT.drainTimeout(), "a duration", duration(true)));
+        return new SluiceConfig(server, listeners, pools, admin, source);
     }
 
     private Map<String, PoolConfig> pools(Obj top) {
@@ -523,6 +528,15 @@ public final class ConfigLoader {
             case "false": return false;
             default: throw new IllegalArgumentException("expected true or false, got '" + s + "'");
         }
+    }
+
+    /** A bearer token; the value itself never goes into an error message. */
+    private static String token(String s) {
+        if (!s.isEmpty() && (s.length() < 16 || !s.chars().allMatch(c -> c > 0x20 && c < 0x7f))) {
+            throw new IllegalArgumentException("the admin token must be at least 16 printable ASCII characters"
+                    + " without spaces (the value is not shown)");
+        }
+        return s;
     }
 
     private static String nonEmpty(String s) {

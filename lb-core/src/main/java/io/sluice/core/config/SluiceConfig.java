@@ -10,11 +10,14 @@ import java.util.Objects;
  * The whole gateway configuration, validated: if one of these exists, the gateway can start with it.
  *
  * @param pools  by name, in file order (order matters for logs and the admin API, not for routing)
+ * @param admin  access to the admin API and its operator actions
  * @param source where it was read from, for logs and the admin API
  */
-public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools, String source) {
+public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
+                           AdminConfig admin, String source) {
     public SluiceConfig {
         Objects.requireNonNull(server, "server");
+        Objects.requireNonNull(admin, "admin");
         listeners = List.copyOf(listeners);
         pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
         Objects.requireNonNull(source, "source");

@@ -31,9 +31,20 @@ public final class BackendPool {
         return backends;
     }
 
-    /** @return the backend for a new request, or null when none is healthy */
+    /** @return the backend for a new request, or null when none is healthy and enabled */
     public Backend choose() {
         return balancer.choose(backends);
+    }
+
+    /** Backends that may take new requests: healthy and not draining. */
+    public int availableCount() {
+        int n = 0;
+        for (Backend b : backends) {
+            if (b.isAvailable()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     public int healthyCount() {

@@ -77,6 +77,7 @@ class ConfigLoaderTest {
                       - simulator:
                 """);
         assertEquals(ServerConfig.DEFAULT, c.server());
+        assertEquals(AdminConfig.DEFAULT, c.admin());
         ListenerConfig l = c.listeners().get(0);
         assertEquals(new ListenerConfig("http-0", "0.0.0.0", 0, 16 * 1024, 8 * 1024, Duration.ofSeconds(120),
                 List.of(new RouteConfig("/", "p", false))), l);
@@ -118,6 +119,20 @@ class ConfigLoaderTest {
         assertEquals("[::1]:8001", p.backends().get(0).address());
         assertEquals(new BackendConfig("sim-1", "127.0.0.1", 9100, 1,
                 new SimulatorConfig("m", 9100, Duration.ofSeconds(1), Duration.ZERO, 8, 1)), p.backends().get(1));
+    }
+
+    @Test
+    void adminSection() throws Exception {
+        SluiceConfig c = ConfigLoader.parse(BASE + """
+                admin: { token: "${TOK}", loopback-without-token: false, drain-timeout: 30s }
+                """, "test.yaml", Map.of("TOK", "s3cret-s3cret-s3cret")::get);
+        assertEquals(new AdminConfig("s3cret-s3cret-s3cret", false, Duration.ofSeconds(30)), c.admin());
+        assertFalse(c.admin().toString().contains("s3cret"), "the token never appears in toString");
+        // An unset optional token means "no token": loopback clients only.
+        assertFalse(parse(BASE + "admin: { token: \"${NOPE:-}\" }\n").admin().hasToken());
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(BASE + "admin: { token: short-secret }\n"));
+        assertTrue(e.getMessage().contains("admin.token: the admin token must be at least 16"), e.getMessage());
+        assertFalse(e.getMessage().contains("short-secret"), "a bad token is not echoed");
     }
 
     @Test
@@ -246,7 +261,7 @@ class ConfigLoaderTest {
         assertError(BASE + "    health: { intervall: 5s }\n",
                 "test.yaml:10:15: pools.vllm.health.intervall: unknown key 'intervall' (did you mean 'interval'?)");
         assertError(BASE + "tls: on\n",
-                "test.yaml:10:1: tls: unknown key 'tls' (expected one of: server, listeners, pools)");
+                "test.yaml:10:1: tls: unknown key 'tls' (expected one of: server, listeners, pools, admin)");
         assertError(BASE.replace("name: public", "id: public"), "test.yaml:2:5: listeners[0].id: unknown key 'id' (expected one of:");
     }
 

@@ -37,6 +37,14 @@ public final class Upstreams {
         return c != null ? c : connectionsFor(backend, pools.get(backend.pool()));
     }
 
+    /**
+     * Drops a removed backend's connection pools. Idle connections close on their idle timeout;
+     * a request still running keeps its own connection to the end.
+     */
+    public void forget(Backend backend) {
+        connections.remove(backend);
+    }
+
     private BackendConnections connectionsFor(Backend b, BackendPool pool) {
         return connections.computeIfAbsent(b, k -> new BackendConnections(k, channelClass,
                 (int) pool.config().connectTimeout().toMillis(), pool.config().maxIdlePerBackend()));

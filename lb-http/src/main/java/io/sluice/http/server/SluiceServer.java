@@ -6,7 +6,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.sluice.admin.AdminAccess;
 import io.sluice.admin.AdminContext;
+import io.sluice.admin.backend.BackendEndpoints;
+import io.sluice.http.manage.RuntimeBackends;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.admin.StatusEndpoints;
 import io.sluice.core.backend.Backend;
@@ -42,6 +45,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final EventLoopGroup workers;
     private final Upstreams upstreams;
     private final HealthMonitor health;
+    private final AdminAccess adminAccess;
+    private final RuntimeBackends backendManager;
     private final List<VllmSimulator> simulators = new ArrayList<>();
     private final List<Channel> serverChannels = new ArrayList<>();
     private final List<ListenerInfo> listenerInfos = new ArrayList<>();
@@ -56,6 +61,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.workers = transport.newGroup(config.server().effectiveIoThreads(), "sluice-io");
         this.upstreams = new Upstreams(transport.clientChannel());
         this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel()));
+        this.adminAccess = new AdminAccess(config.admin());
+        this.backendManager = new RuntimeBackends(upstreams, health, workers.next(), () -> this.config.admin().drainTimeout());
     }
 
     /** Starts everything; on failure, whatever was started is stopped again. */
@@ -110,7 +117,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     }
 
     private void startListeners() throws InterruptedException {
-        AdminRoutes adminRoutes = new StatusEndpoints(this).register(new AdminRoutes());
+        AdminRoutes adminRoutes = adminRoutes();
         for (ListenerConfig lc : config.listeners()) {
             ServerBootstrap b = new ServerBootstrap()
                     .group(boss, workers)
@@ -129,6 +136,14 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             listenerInfos.add(new ListenerInfo(lc.name(), lc.host(), port, "http/1.1", List.copyOf(routes)));
             log.info("listener {} on {}:{} routes {}", lc.name(), lc.host(), port, routes);
         }
+    }
+
+    /** The admin API: every route of every admin feature, behind the access check. */
+    private AdminRoutes adminRoutes() {
+        AdminRoutes routes = new AdminRoutes().access(adminAccess);
+        new StatusEndpoints(this).register(routes);
+        new BackendEndpoints(this, backendManager).register(routes);
+        return routes;
     }
 
     /** The bound port of a listener, by name; useful when the config asked for port 0. */

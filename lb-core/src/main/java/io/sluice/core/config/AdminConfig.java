@@ -1,0 +1,35 @@
+package io.sluice.core.config;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Who may use the admin API ({@code admin: true} routes) and how long operator actions may take.
+ *
+ * <p>The API changes what the gateway does (backends, processes, config), so it is not open to the
+ * world: a client on a loopback address may use it without a token (so {@code curl localhost:8000/api/…}
+ * works on the host) unless {@code loopback-without-token} is off; any other client needs
+ * {@code Authorization: Bearer <token>}, and with no token configured it is refused.
+ *
+ * @param token                empty when none is configured; never logged or returned (see {@link #toString})
+ * @param drainTimeout         how long {@code DELETE /api/v1/backends/{id}} waits for in-flight requests
+ */
+public record AdminConfig(String token, boolean loopbackWithoutToken, Duration drainTimeout) {
+    public static final AdminConfig DEFAULT = new AdminConfig("", true, Duration.ofMinutes(10));
+
+    public AdminConfig {
+        Objects.requireNonNull(token, "token");
+        Objects.requireNonNull(drainTimeout, "drainTimeout");
+    }
+
+    public boolean hasToken() {
+        return !token.isEmpty();
+    }
+
+    /** Redacts the token: configs end up in logs and debuggers. */
+    @Override
+    public String toString() {
+        return "AdminConfig[token=" + (hasToken() ? "<redacted>" : "<none>") + ", loopbackWithoutToken="
+                + loopbackWithoutToken + ", drainTimeout=" + drainTimeout + "]";
+    }
+}
