@@ -34,15 +34,33 @@ public final class Exchange {
     public String route;
     public String pool;
     public String backend;
+    /** Set only when a new upstream connection was opened for this exchange (not for a pooled one). */
+    public long connectStartNanos;
+    public long connectedNanos;
     public long upstreamSentNanos;
     public long responseHeadNanos;
     public long endNanos;
+    /** Response body bytes from the upstream: the first (for a stream, the first token) and the gaps between them. */
+    public long firstContentNanos;
+    public long lastContentNanos;
+    public long maxContentGapNanos;
+    public int contentChunks;
     public int status;
     public long bytesIn;
     public long bytesOut;
     /** Set when Sluice answered itself: the X-Sluice-Error code. */
     public String gatewayError;
     public Outcome outcome;
+
+    /** Called by the proxy for each non-empty response chunk it forwards: arithmetic only, no allocation. */
+    public void contentForwarded(long nanos) {
+        if (contentChunks++ == 0) {
+            firstContentNanos = nanos;
+        } else if (nanos - lastContentNanos > maxContentGapNanos) {
+            maxContentGapNanos = nanos - lastContentNanos;
+        }
+        lastContentNanos = nanos;
+    }
 
     public long durationMicros() {
         return endNanos == 0 ? -1 : (endNanos - startNanos) / 1000;

@@ -520,7 +520,9 @@ class ConfigLoaderTest {
         ListenerConfig l = demo.listeners().get(0);
         assertEquals("public", l.name());
         assertEquals(8000, l.port());
-        assertEquals(List.of(new RouteConfig("/v1/", "vllm", false), new RouteConfig("/api/", null, true)), l.routes());
+        assertEquals(List.of(new RouteConfig("/v1/", "vllm", false), new RouteConfig("/api/", null, true),
+                new RouteConfig("/metrics", null, true)), l.routes());
+        assertEquals(AdminConfig.DEFAULT, demo.admin(), "no token unless SLUICE_ADMIN_TOKEN is set: loopback only");
         PoolConfig vllm = demo.pools().get("vllm");
         assertEquals(HealthConfig.DEFAULT, vllm.health());
         assertEquals(2, vllm.backends().size());

@@ -133,6 +133,9 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         pending = new ArrayList<>(4);
         pending.add(req);
         ctx.channel().config().setAutoRead(false);
+        if (exchange != null) {
+            exchange.connectStartNanos = System.nanoTime();
+        }
         ChannelFuture connect = upstreamPool.connect();
         connect.addListener(f -> onConnected(connect, pool));
     }
@@ -157,6 +160,9 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
                     "could not connect to backend " + b.id() + " in pool '" + pool.name() + "'");
             ctx.channel().config().setAutoRead(true);
             return;
+        }
+        if (exchange != null) {
+            exchange.connectedNanos = System.nanoTime();
         }
         UpstreamPool.bind(ch, this);
         attach(ch);
@@ -249,6 +255,9 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             }
             ReferenceCountUtil.release(msg);
             return;
+        }
+        if (exchange != null && msg instanceof HttpContent && ((HttpContent) msg).content().isReadable()) {
+            exchange.contentForwarded(System.nanoTime()); // time to first token, gaps between chunks
         }
         ctx.write(msg);
         if (msg instanceof LastHttpContent) {

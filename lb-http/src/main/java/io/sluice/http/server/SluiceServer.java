@@ -9,6 +9,8 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.sluice.admin.AdminAccess;
 import io.sluice.admin.AdminContext;
 import io.sluice.admin.backend.BackendEndpoints;
+import io.sluice.admin.metrics.GatewayMetrics;
+import io.sluice.admin.metrics.MetricsEndpoints;
 import io.sluice.http.manage.RuntimeBackends;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.admin.StatusEndpoints;
@@ -53,6 +55,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final long startedAt = System.currentTimeMillis();
     /** Told about every finished exchange (access log, metrics); copy-on-write, read per request. */
     private final List<ExchangeObserver> observers = new CopyOnWriteArrayList<>();
+    private final GatewayMetrics metrics = new GatewayMetrics();
 
     private SluiceServer(SluiceConfig config) {
         this.config = config;
@@ -61,6 +64,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.workers = transport.newGroup(config.server().effectiveIoThreads(), "sluice-io");
         this.upstreams = new Upstreams(transport.clientChannel());
         this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel()));
+        this.observers.add(metrics);
         this.adminAccess = new AdminAccess(config.admin());
         this.backendManager = new RuntimeBackends(upstreams, health, workers.next(), () -> this.config.admin().drainTimeout());
     }
@@ -124,6 +128,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                     .channel(transport.serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 4096)
                     .option(ChannelOption.SO_REUSEADDR, true)
+                    .handler(new ConnectionCounter(metrics.openConnections(lc.name())))
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
@@ -143,6 +148,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         AdminRoutes routes = new AdminRoutes().access(adminAccess);
         new StatusEndpoints(this).register(routes);
         new BackendEndpoints(this, backendManager).register(routes);
+        new MetricsEndpoints(this, metrics).register(routes);
         return routes;
     }
 
