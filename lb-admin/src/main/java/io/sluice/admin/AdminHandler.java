@@ -42,6 +42,7 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     private final AdminRoutes routes;
     private HttpRequest request;
     private CompositeByteBuf body;
+    private String pool;        // set for a public endpoint on a proxied route
     private boolean tooLarge;
 
     public AdminHandler(AdminRoutes routes) {
@@ -52,11 +53,12 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest) {
             RouteConfig route = ctx.channel().attr(Router.ROUTE).get();
-            if (route == null || !route.admin()) {
+            if (route == null || (!route.admin() && !isPublic((HttpRequest) msg, route.pool()))) {
                 ctx.fireChannelRead(msg);
                 return;
             }
             request = (HttpRequest) msg;
+            pool = route.pool();
             tooLarge = false;
             body = ctx.alloc().compositeBuffer();
         } else if (request == null) {
@@ -88,19 +90,36 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
                         "body_too_large", "admin request bodies are limited to " + MAX_BODY + " bytes"));
                 return;
             }
-            respond(ctx, req, bytes);
+            String p = pool;
+            pool = null;
+            respond(ctx, req, bytes, p);
         }
+    }
+
+    private boolean isPublic(HttpRequest req, String pool) {
+        if (!routes.hasPublic()) {
+            return false;
+        }
+        String uri = req.uri();
+        int q = uri.indexOf('?');
+        return routes.matchPublic(req.method(), q < 0 ? uri : uri.substring(0, q), pool) != null;
     }
 
     /**
      * Runs the endpoint and writes its answer when it is ready. The dispatcher holds back further
      * requests on this connection until the response is written, so answers stay in order.
      */
-    private void respond(ChannelHandlerContext ctx, HttpRequest req, byte[] bytes) {
+    private void respond(ChannelHandlerContext ctx, HttpRequest req, byte[] bytes, String pool) {
         QueryStringDecoder query = new QueryStringDecoder(req.uri());
         String path = query.path();
         CompletionStage<AdminResponse> answer;
         try {
+            AsyncAdminEndpoint open = pool == null ? null : routes.matchPublic(req.method(), path, pool);
+            if (open != null) {
+                answer = open.handle(new AdminRequest(req.method(), path, java.util.Map.of(), query, req.headers(), bytes, pool));
+                answer(ctx, req, path, answer);
+                return;
+            }
             routes.access().check(ctx.channel(), req.headers());
             AdminRoutes.Match match = routes.match(req.method(), path);
             if (match.endpoint() == null) {
@@ -111,10 +130,14 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
                                 "admin_route_not_found", "no admin endpoint " + path);
             }
             answer = match.endpoint().handle(
-                    new AdminRequest(req.method(), path, match.params(), query, req.headers(), bytes));
+                    new AdminRequest(req.method(), path, match.params(), query, req.headers(), bytes, null));
         } catch (Exception e) {
             answer = CompletableFuture.failedFuture(e);
         }
+        answer(ctx, req, path, answer);
+    }
+
+    private void answer(ChannelHandlerContext ctx, HttpRequest req, String path, CompletionStage<AdminResponse> answer) {
         boolean head = req.method().equals(HttpMethod.HEAD);
         String what = req.method() + " " + path;
         answer.whenComplete((r, error) -> {

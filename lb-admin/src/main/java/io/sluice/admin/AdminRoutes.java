@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
 
 /**
  * The admin API's route table: method plus a path pattern whose {@code {name}} segments bind
@@ -17,6 +18,36 @@ public final class AdminRoutes {
 
     private final List<Entry> entries = new ArrayList<>();
     private AdminAccess access = new AdminAccess(AdminConfig.DEFAULT);
+
+    /**
+     * Paths Sluice answers itself on <em>proxied</em> routes, without admin access control
+     * ({@code GET /v1/models}); exact paths only, so the check per proxied request is one map lookup.
+     */
+    private final Map<String, Map<HttpMethod, Public>> open = new HashMap<>();
+
+    private record Public(AsyncAdminEndpoint endpoint, Predicate<String> answers) {
+    }
+
+    /**
+     * @param answers given the route's pool, whether Sluice can answer now; when it cannot, the
+     *                request is proxied as if the endpoint did not exist
+     */
+    public AdminRoutes addPublic(HttpMethod method, String path, Predicate<String> answers, AdminEndpoint endpoint) {
+        open.computeIfAbsent(path, k -> new HashMap<>())
+                .put(method, new Public(r -> CompletableFuture.completedFuture(endpoint.handle(r)), answers));
+        return this;
+    }
+
+    /** The public endpoint for a request on a proxied route to {@code pool}, or null to proxy it. */
+    public AsyncAdminEndpoint matchPublic(HttpMethod method, String path, String pool) {
+        Map<HttpMethod, Public> byMethod = open.get(path);
+        Public p = byMethod == null ? null : byMethod.get(method);
+        return p != null && p.answers().test(pool) ? p.endpoint() : null;
+    }
+
+    public boolean hasPublic() {
+        return !open.isEmpty();
+    }
 
     /** Who may call these routes; the default lets loopback clients in and nobody else. */
     public AdminRoutes access(AdminAccess access) {

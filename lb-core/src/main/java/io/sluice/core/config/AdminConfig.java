@@ -12,14 +12,16 @@ import java.util.Objects;
  * {@code Authorization: Bearer <token>}, and with no token configured it is refused.
  *
  * @param token                empty when none is configured; never logged or returned (see {@link #toString})
+ * @param scrapeInterval       how often each backend's vLLM {@code /metrics} and {@code /v1/models} are read; 0 = never
  * @param drainTimeout         how long {@code DELETE /api/v1/backends/{id}} waits for in-flight requests
  */
-public record AdminConfig(String token, boolean loopbackWithoutToken, Duration drainTimeout) {
-    public static final AdminConfig DEFAULT = new AdminConfig("", true, Duration.ofMinutes(10));
+public record AdminConfig(String token, boolean loopbackWithoutToken, Duration drainTimeout, Duration scrapeInterval) {
+    public static final AdminConfig DEFAULT = new AdminConfig("", true, Duration.ofMinutes(10), Duration.ofSeconds(5));
 
     public AdminConfig {
         Objects.requireNonNull(token, "token");
         Objects.requireNonNull(drainTimeout, "drainTimeout");
+        Objects.requireNonNull(scrapeInterval, "scrapeInterval");
     }
 
     public boolean hasToken() {
@@ -30,6 +32,6 @@ public record AdminConfig(String token, boolean loopbackWithoutToken, Duration d
     @Override
     public String toString() {
         return "AdminConfig[token=" + (hasToken() ? "<redacted>" : "<none>") + ", loopbackWithoutToken="
-                + loopbackWithoutToken + ", drainTimeout=" + drainTimeout + "]";
+                + loopbackWithoutToken + ", drainTimeout=" + drainTimeout + ", scrapeInterval=" + scrapeInterval + "]";
     }
 }

@@ -98,11 +98,12 @@ public final class ConfigLoader {
                 value(s, "shutdown-grace", ServerConfig.DEFAULT.shutdownGrace(), "a duration", duration(false)));
         Map<String, PoolConfig> pools = pools(top);
         List<ListenerConfig> listeners = listeners(top);
-        Obj a = child(top, "admin", "token", "loopback-without-token", "drain-timeout");
+        Obj a = child(top, "admin", "token", "loopback-without-token", "drain-timeout", "scrape-interval");
         AdminConfig admin = a == null ? AdminConfig.DEFAULT : new AdminConfig(
                 value(a, "token", "", "a string", ConfigLoader::token),
                 value(a, "loopback-without-token", true, "true or false", ConfigLoader::bool),
-                value(a, "drain-timeout", AdminConfig.DEFAULT.drainTimeout(), "a duration", duration(true)));
+                value(a, "drain-timeout", AdminConfig.DEFAULT.drainTimeout(), "a duration", duration(true)),
+                value(a, "scrape-interval", AdminConfig.DEFAULT.scrapeInterval(), "a duration", duration(false)));
         return new SluiceConfig(server, listeners, pools, admin, source);
     }
 

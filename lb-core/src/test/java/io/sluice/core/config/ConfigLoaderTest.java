@@ -124,9 +124,9 @@ class ConfigLoaderTest {
     @Test
     void adminSection() throws Exception {
         SluiceConfig c = ConfigLoader.parse(BASE + """
-                admin: { token: "${TOK}", loopback-without-token: false, drain-timeout: 30s }
+                admin: { token: "${TOK}", loopback-without-token: false, drain-timeout: 30s, scrape-interval: 250ms }
                 """, "test.yaml", Map.of("TOK", "s3cret-s3cret-s3cret")::get);
-        assertEquals(new AdminConfig("s3cret-s3cret-s3cret", false, Duration.ofSeconds(30)), c.admin());
+        assertEquals(new AdminConfig("s3cret-s3cret-s3cret", false, Duration.ofSeconds(30), Duration.ofMillis(250)), c.admin());
         assertFalse(c.admin().toString().contains("s3cret"), "the token never appears in toString");
         // An unset optional token means "no token": loopback clients only.
         assertFalse(parse(BASE + "admin: { token: \"${NOPE:-}\" }\n").admin().hasToken());

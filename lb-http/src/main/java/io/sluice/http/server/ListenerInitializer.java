@@ -36,7 +36,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         this.router = new Router(config.routes());
         this.adminRoutes = adminRoutes;
         this.upstreams = upstreams;
-        this.hasAdmin = config.routes().stream().anyMatch(RouteConfig::admin);
+        // Also for endpoints Sluice answers on proxied routes (GET /v1/models).
+        this.hasAdmin = config.routes().stream().anyMatch(RouteConfig::admin) || adminRoutes.hasPublic();
     }
 
     @Override

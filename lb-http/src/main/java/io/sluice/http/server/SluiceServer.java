@@ -9,6 +9,9 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.sluice.admin.AdminAccess;
 import io.sluice.admin.AdminContext;
 import io.sluice.admin.backend.BackendEndpoints;
+import io.sluice.admin.gpu.BackendScraper;
+import io.sluice.admin.gpu.GpuEndpoints;
+import io.sluice.admin.gpu.GpuProbe;
 import io.sluice.admin.metrics.GatewayMetrics;
 import io.sluice.admin.metrics.MetricsEndpoints;
 import io.sluice.http.manage.RuntimeBackends;
@@ -33,6 +36,8 @@ import java.util.Collection;
 import java.util.List;
 import io.sluice.core.observe.ExchangeObserver;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,6 +61,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     /** Told about every finished exchange (access log, metrics); copy-on-write, read per request. */
     private final List<ExchangeObserver> observers = new CopyOnWriteArrayList<>();
     private final GatewayMetrics metrics = new GatewayMetrics();
+    /** Blocking admin work (processes, nvidia-smi, scrapes' HTTP client): never on an event loop. */
+    private final ExecutorService blocking = Executors.newCachedThreadPool(daemon("sluice-admin"));
+    private final BackendScraper scraper;
 
     private SluiceServer(SluiceConfig config) {
         this.config = config;
@@ -65,6 +73,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.upstreams = new Upstreams(transport.clientChannel());
         this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel()));
         this.observers.add(metrics);
+        this.scraper = new BackendScraper(this::pools, workers.next(), blocking, config.admin().scrapeInterval());
         this.adminAccess = new AdminAccess(config.admin());
         this.backendManager = new RuntimeBackends(upstreams, health, workers.next(), () -> this.config.admin().drainTimeout());
     }
@@ -148,7 +157,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         AdminRoutes routes = new AdminRoutes().access(adminAccess);
         new StatusEndpoints(this).register(routes);
         new BackendEndpoints(this, backendManager).register(routes);
-        new MetricsEndpoints(this, metrics).register(routes);
+        GpuEndpoints gpu = new GpuEndpoints(this, new GpuProbe(System.getenv("PATH")), scraper, blocking);
+        gpu.register(routes);
+        new MetricsEndpoints(this, metrics).extra(gpu).register(routes);
         return routes;
     }
 
@@ -200,11 +211,21 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return v == null ? "dev" : v;
     }
 
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
     @Override
     public void close() {
         for (Channel ch : serverChannels) {
             ch.close().syncUninterruptibly();
         }
+        scraper.close();
         health.close();
         long graceMs = config.server().shutdownGrace().toMillis();
         workers.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
@@ -212,5 +233,6 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         for (VllmSimulator sim : simulators) {
             sim.close();
         }
+        blocking.shutdownNow();
     }
 }
