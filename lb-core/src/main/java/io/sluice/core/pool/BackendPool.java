@@ -8,7 +8,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /** A named set of backends and the policy that spreads requests over them. */
 public final class BackendPool {
-    private final PoolConfig config;
+    private volatile PoolConfig config; // replaced by a reload; read per request
     private final Balancer balancer;
     // Copy-on-write: read on every request, changed only by admin actions and reloads.
     private final List<Backend> backends = new CopyOnWriteArrayList<>();
@@ -25,6 +25,17 @@ public final class BackendPool {
 
     public PoolConfig config() {
         return config;
+    }
+
+    /**
+     * Takes new settings from a reloaded config (timeouts, health); the backend list is reconciled
+     * separately. The balancer is kept: least-connections is the only one.
+     */
+    public void reconfigure(PoolConfig next) {
+        if (!next.name().equals(config.name())) {
+            throw new IllegalArgumentException("pool " + config.name() + " cannot become " + next.name());
+        }
+        config = next;
     }
 
     public List<Backend> backends() {

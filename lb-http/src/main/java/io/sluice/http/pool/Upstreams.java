@@ -24,6 +24,11 @@ public final class Upstreams {
         }
     }
 
+    /** Drops a pool no route refers to any more; its backends are drained and forgotten separately. */
+    public void removePool(String name) {
+        pools.remove(name);
+    }
+
     public BackendPool pool(String name) {
         return pools.get(name);
     }

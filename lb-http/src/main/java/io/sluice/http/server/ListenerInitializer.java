@@ -8,8 +8,7 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.sluice.admin.AdminHandler;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.core.config.ListenerConfig;
-import io.sluice.core.config.RouteConfig;
-import io.sluice.core.route.Router;
+import io.sluice.core.route.RouteTable;
 import io.sluice.http.pool.Upstreams;
 import io.sluice.http.proxy.ProxyHandler;
 import io.sluice.core.observe.ExchangeObserver;
@@ -23,21 +22,23 @@ import java.util.concurrent.TimeUnit;
  */
 final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final ListenerConfig config;
-    private final Router router;
+    private final RouteTable routes;
     private final AdminRoutes adminRoutes;
     private final Upstreams upstreams;
-    private final boolean hasAdmin;
     private final List<ExchangeObserver> observers;
 
     ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams,
                         List<ExchangeObserver> observers) {
         this.observers = observers;
         this.config = config;
-        this.router = new Router(config.routes());
+        this.routes = new RouteTable(config.routes());
         this.adminRoutes = adminRoutes;
         this.upstreams = upstreams;
-        // Also for endpoints Sluice answers on proxied routes (GET /v1/models).
-        this.hasAdmin = config.routes().stream().anyMatch(RouteConfig::admin) || adminRoutes.hasPublic();
+    }
+
+    /** The routes new requests on this listener use; replaced by a reload. */
+    RouteTable routes() {
+        return routes;
     }
 
     @Override
@@ -51,10 +52,9 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
                         .setMaxInitialLineLength((int) config.maxInitialLine())
                         .setMaxHeaderSize((int) config.maxHeaderSize())
                         .setMaxChunkSize(64 * 1024)))
-                .addLast("dispatch", new RequestDispatcher(router, config.name(), observers));
-        if (hasAdmin) {
-            ch.pipeline().addLast("admin", new AdminHandler(adminRoutes));
-        }
-        ch.pipeline().addLast("proxy", new ProxyHandler(upstreams, "http"));
+                .addLast("dispatch", new RequestDispatcher(routes, config.name(), observers))
+                // Always there: a reload may add admin routes, and it answers GET /v1/models on proxied ones.
+                .addLast("admin", new AdminHandler(adminRoutes))
+                .addLast("proxy", new ProxyHandler(upstreams, "http"));
     }
 }

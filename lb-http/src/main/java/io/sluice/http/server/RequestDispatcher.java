@@ -21,6 +21,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.admin.GatewayErrors;
 import io.sluice.core.config.RouteConfig;
+import io.sluice.core.route.RouteTable;
 import io.sluice.core.route.Router;
 import io.sluice.http.proxy.Headers;
 import io.sluice.core.observe.Exchange;
@@ -44,7 +45,7 @@ import org.slf4j.LoggerFactory;
 final class RequestDispatcher extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
 
-    private final Router router;
+    private final RouteTable routes;
     private final String listener;
     private final List<ExchangeObserver> observers;
     private final ArrayDeque<Object> held = new ArrayDeque<>(2);
@@ -55,8 +56,8 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private String requestId;
     private Exchange current;
 
-    RequestDispatcher(Router router, String listener, List<ExchangeObserver> observers) {
-        this.router = router;
+    RequestDispatcher(RouteTable routes, String listener, List<ExchangeObserver> observers) {
+        this.routes = routes;
         this.listener = listener;
         this.observers = observers;
     }
@@ -126,7 +127,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         int q = uri.indexOf('?');
         String path = q < 0 ? uri : uri.substring(0, q);
         ex.path = path;
-        RouteConfig route = router.match(path);
+        RouteConfig route = routes.current().match(path); // read per request: a reload may have replaced it
         if (route == null) {
             answer(ctx, req, HttpResponseStatus.NOT_FOUND, "route_not_found", "no route for path " + path);
             return;

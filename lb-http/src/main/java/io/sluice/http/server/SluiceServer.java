@@ -9,6 +9,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.sluice.admin.AdminAccess;
 import io.sluice.admin.AdminContext;
 import io.sluice.admin.backend.BackendEndpoints;
+import io.sluice.admin.config.ConfigEndpoints;
 import io.sluice.admin.gpu.BackendScraper;
 import io.sluice.admin.gpu.GpuEndpoints;
 import io.sluice.admin.gpu.GpuProbe;
@@ -35,6 +36,8 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import io.sluice.core.observe.ExchangeObserver;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -46,7 +49,7 @@ import org.slf4j.LoggerFactory;
 public final class SluiceServer implements AutoCloseable, AdminContext {
     private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
 
-    private final SluiceConfig config;
+    private volatile SluiceConfig config; // replaced by a reload
     private final Transport transport;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -54,9 +57,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final HealthMonitor health;
     private final AdminAccess adminAccess;
     private final RuntimeBackends backendManager;
-    private final List<VllmSimulator> simulators = new ArrayList<>();
+    private final List<VllmSimulator> simulators = new CopyOnWriteArrayList<>();
     private final List<Channel> serverChannels = new ArrayList<>();
-    private final List<ListenerInfo> listenerInfos = new ArrayList<>();
+    private final List<ListenerInfo> listenerInfos = new CopyOnWriteArrayList<>();
     private final long startedAt = System.currentTimeMillis();
     /** Told about every finished exchange (access log, metrics); copy-on-write, read per request. */
     private final List<ExchangeObserver> observers = new CopyOnWriteArrayList<>();
@@ -64,6 +67,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     /** Blocking admin work (processes, nvidia-smi, scrapes' HTTP client): never on an event loop. */
     private final ExecutorService blocking = Executors.newCachedThreadPool(daemon("sluice-admin"));
     private final BackendScraper scraper;
+    private final Map<String, ListenerInitializer> initializers = new ConcurrentHashMap<>();
+    private final Map<String, Integer> listenerPorts = new ConcurrentHashMap<>();
+    private final Reloader reloader = new Reloader(this);
 
     private SluiceServer(SluiceConfig config) {
         this.config = config;
@@ -115,7 +121,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         }
     }
 
-    private VllmSimulator startSimulator(SimulatorConfig sc) throws Exception {
+    VllmSimulator startSimulator(SimulatorConfig sc) throws Exception {
         VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder()
                 .port(sc.port())
                 .models(List.of(sc.model()))
@@ -141,15 +147,22 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                    .childHandler(new ListenerInitializer(lc, adminRoutes, upstreams, observers));
+                    .childHandler(initializer(lc, adminRoutes));
             Channel ch = b.bind(lc.host(), lc.port()).sync().channel();
             serverChannels.add(ch);
             int port = ((InetSocketAddress) ch.localAddress()).getPort();
             List<RouteInfo> routes = new ArrayList<>();
             lc.routes().forEach(r -> routes.add(new RouteInfo(r.pathPrefix(), r.pool(), r.admin())));
             listenerInfos.add(new ListenerInfo(lc.name(), lc.host(), port, "http/1.1", List.copyOf(routes)));
+            listenerPorts.put(lc.name(), port);
             log.info("listener {} on {}:{} routes {}", lc.name(), lc.host(), port, routes);
         }
+    }
+
+    private ListenerInitializer initializer(ListenerConfig lc, AdminRoutes adminRoutes) {
+        ListenerInitializer init = new ListenerInitializer(lc, adminRoutes, upstreams, observers);
+        initializers.put(lc.name(), init);
+        return init;
     }
 
     /** The admin API: every route of every admin feature, behind the access check. */
@@ -160,6 +173,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         GpuEndpoints gpu = new GpuEndpoints(this, new GpuProbe(System.getenv("PATH")), scraper, blocking);
         gpu.register(routes);
         new MetricsEndpoints(this, metrics).extra(gpu).register(routes);
+        new ConfigEndpoints(this::reload, blocking).register(routes);
         return routes;
     }
 
@@ -180,6 +194,45 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     /** Adds an observer of finished exchanges; it runs on event loops and must not block. */
     public void addObserver(ExchangeObserver observer) {
         observers.add(observer);
+    }
+
+    /**
+     * Re-reads the config file this gateway was started from and applies it (see {@link Reloader}).
+     *
+     * @throws io.sluice.core.config.ConfigException when the file is invalid; nothing is changed then
+     */
+    public Reloader.Result reload() throws Exception {
+        return reloader.reload(java.nio.file.Path.of(config.source()));
+    }
+
+    SluiceConfig config() {
+        return config;
+    }
+
+    void config(SluiceConfig next) {
+        config = next;
+        adminAccess.update(next.admin());
+    }
+
+    Map<String, ListenerInitializer> initializers() {
+        return initializers;
+    }
+
+    Map<String, Integer> listenerPorts() {
+        return listenerPorts;
+    }
+
+    HealthMonitor health() {
+        return health;
+    }
+
+    RuntimeBackends backendManager() {
+        return backendManager;
+    }
+
+    void listenerRoutes(String name, List<RouteInfo> routes) {
+        listenerInfos.replaceAll(l -> l.name().equals(name)
+                ? new ListenerInfo(l.name(), l.host(), l.port(), l.protocol(), routes) : l);
     }
 
     public Upstreams upstreams() {
