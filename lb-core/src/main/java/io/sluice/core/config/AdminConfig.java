@@ -13,15 +13,19 @@ import java.util.Objects;
  *
  * @param token                empty when none is configured; never logged or returned (see {@link #toString})
  * @param scrapeInterval       how often each backend's vLLM {@code /metrics} and {@code /v1/models} are read; 0 = never
+ * @param inference            launching inference servers ({@code admin.inference}); {@link InferenceConfig#NONE} when absent
  * @param drainTimeout         how long {@code DELETE /api/v1/backends/{id}} waits for in-flight requests
  */
-public record AdminConfig(String token, boolean loopbackWithoutToken, Duration drainTimeout, Duration scrapeInterval) {
-    public static final AdminConfig DEFAULT = new AdminConfig("", true, Duration.ofMinutes(10), Duration.ofSeconds(5));
+public record AdminConfig(String token, boolean loopbackWithoutToken, Duration drainTimeout, Duration scrapeInterval,
+                          InferenceConfig inference) {
+    public static final AdminConfig DEFAULT = new AdminConfig("", true, Duration.ofMinutes(10), Duration.ofSeconds(5),
+            InferenceConfig.NONE);
 
     public AdminConfig {
         Objects.requireNonNull(token, "token");
         Objects.requireNonNull(drainTimeout, "drainTimeout");
         Objects.requireNonNull(scrapeInterval, "scrapeInterval");
+        Objects.requireNonNull(inference, "inference");
     }
 
     public boolean hasToken() {
@@ -32,6 +36,6 @@ public record AdminConfig(String token, boolean loopbackWithoutToken, Duration d
     @Override
     public String toString() {
         return "AdminConfig[token=" + (hasToken() ? "<redacted>" : "<none>") + ", loopbackWithoutToken="
-                + loopbackWithoutToken + ", drainTimeout=" + drainTimeout + ", scrapeInterval=" + scrapeInterval + "]";
+                + loopbackWithoutToken + ", drainTimeout=" + drainTimeout + ", scrapeInterval=" + scrapeInterval + ", inference=" + inference + "]";
     }
 }

@@ -98,13 +98,43 @@ public final class ConfigLoader {
                 value(s, "shutdown-grace", ServerConfig.DEFAULT.shutdownGrace(), "a duration", duration(false)));
         Map<String, PoolConfig> pools = pools(top);
         List<ListenerConfig> listeners = listeners(top);
-        Obj a = child(top, "admin", "token", "loopback-without-token", "drain-timeout", "scrape-interval");
+        Obj a = child(top, "admin", "token", "loopback-without-token", "drain-timeout", "scrape-interval", "inference");
         AdminConfig admin = a == null ? AdminConfig.DEFAULT : new AdminConfig(
                 value(a, "token", "", "a string", ConfigLoader::token),
                 value(a, "loopback-without-token", true, "true or false", ConfigLoader::bool),
                 value(a, "drain-timeout", AdminConfig.DEFAULT.drainTimeout(), "a duration", duration(true)),
-                value(a, "scrape-interval", AdminConfig.DEFAULT.scrapeInterval(), "a duration", duration(false)));
+                value(a, "scrape-interval", AdminConfig.DEFAULT.scrapeInterval(), "a duration", duration(false)),
+                a == null ? InferenceConfig.NONE : inference(a));
         return new SluiceConfig(server, listeners, pools, admin, source);
+    }
+
+    private InferenceConfig inference(Obj admin) {
+        if (admin.get("inference") == null) {
+            return InferenceConfig.NONE; // not configured: inference/up answers 409
+        }
+        Obj o = child(admin, "inference", "pool", "command", "ready-timeout", "restart", "restart-backoff", "output-lines");
+        if (o == null) {
+            return InferenceConfig.NONE;
+        }
+        InferenceConfig d = InferenceConfig.NONE;
+        String pool = value(o, "pool", null, "a pool name", ConfigLoader::nonEmpty);
+        if (!o.has("pool")) {
+            missing(o, "pool");
+        } else if (pool != null && poolNames != null && !poolNames.contains(pool)) {
+            problem(o.get("pool"), o.path("pool"), "no pool named '" + pool + "' (pools: " + String.join(", ", poolNames) + ")");
+        }
+        List<String> command = value(o, "command", d.command(), "a command line", s -> {
+            List<String> argv = List.of(s.trim().split("\\s+"));
+            if (s.isBlank() || argv.stream().noneMatch(t -> t.contains("{port}"))) {
+                throw new IllegalArgumentException("the command must contain {port} (the replica's port)");
+            }
+            return argv;
+        });
+        return new InferenceConfig(pool, command,
+                value(o, "ready-timeout", d.readyTimeout(), "a duration", duration(true)),
+                value(o, "restart", d.restart(), "true or false", ConfigLoader::bool),
+                value(o, "restart-backoff", d.restartBackoff(), "a duration", duration(true)),
+                value(o, "output-lines", d.outputLines(), "a number", integer(1, 10_000)));
     }
 
     private Map<String, PoolConfig> pools(Obj top) {

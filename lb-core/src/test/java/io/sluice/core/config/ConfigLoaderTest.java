@@ -126,13 +126,30 @@ class ConfigLoaderTest {
         SluiceConfig c = ConfigLoader.parse(BASE + """
                 admin: { token: "${TOK}", loopback-without-token: false, drain-timeout: 30s, scrape-interval: 250ms }
                 """, "test.yaml", Map.of("TOK", "s3cret-s3cret-s3cret")::get);
-        assertEquals(new AdminConfig("s3cret-s3cret-s3cret", false, Duration.ofSeconds(30), Duration.ofMillis(250)), c.admin());
+        assertEquals(new AdminConfig("s3cret-s3cret-s3cret", false, Duration.ofSeconds(30), Duration.ofMillis(250),
+                InferenceConfig.NONE), c.admin());
         assertFalse(c.admin().toString().contains("s3cret"), "the token never appears in toString");
         // An unset optional token means "no token": loopback clients only.
         assertFalse(parse(BASE + "admin: { token: \"${NOPE:-}\" }\n").admin().hasToken());
         ConfigException e = assertThrows(ConfigException.class, () -> parse(BASE + "admin: { token: short-secret }\n"));
         assertTrue(e.getMessage().contains("admin.token: the admin token must be at least 16"), e.getMessage());
         assertFalse(e.getMessage().contains("short-secret"), "a bad token is not echoed");
+    }
+
+    @Test
+    void inferenceSection() throws Exception {
+        SluiceConfig c = parse(BASE + """
+                admin:
+                  inference: { pool: vllm, command: "java -jar sim.jar --port {port} --model {model}", ready-timeout: 1m,
+                               restart: false, restart-backoff: 250ms, output-lines: 5 }
+                """);
+        assertEquals(new InferenceConfig("vllm", List.of("java", "-jar", "sim.jar", "--port", "{port}", "--model", "{model}"),
+                Duration.ofMinutes(1), false, Duration.ofMillis(250), 5), c.admin().inference());
+        assertEquals(InferenceConfig.DEFAULT_COMMAND, parse(BASE + "admin: { inference: { pool: vllm } }\n").admin().inference().command());
+        assertFalse(parse(BASE).admin().inference().enabled());
+        assertError(BASE + "admin: { inference: { pool: nope } }\n", "test.yaml:10:29: admin.inference.pool: no pool named 'nope' (pools: vllm)");
+        ConfigException e = failure(BASE + "admin: { inference: { pool: vllm, command: \"vllm serve {model}\" } }\n");
+        assertTrue(e.getMessage().contains("admin.inference.command: the command must contain {port}"), e.getMessage());
     }
 
     @Test

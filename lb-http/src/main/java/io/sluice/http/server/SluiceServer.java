@@ -10,6 +10,8 @@ import io.sluice.admin.AdminAccess;
 import io.sluice.admin.AdminContext;
 import io.sluice.admin.backend.BackendEndpoints;
 import io.sluice.admin.config.ConfigEndpoints;
+import io.sluice.admin.inference.InferenceEndpoints;
+import io.sluice.http.manage.InferenceSupervisor;
 import io.sluice.admin.gpu.BackendScraper;
 import io.sluice.admin.gpu.GpuEndpoints;
 import io.sluice.admin.gpu.GpuProbe;
@@ -70,6 +72,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final Map<String, ListenerInitializer> initializers = new ConcurrentHashMap<>();
     private final Map<String, Integer> listenerPorts = new ConcurrentHashMap<>();
     private final Reloader reloader = new Reloader(this);
+    private final InferenceSupervisor inference;
 
     private SluiceServer(SluiceConfig config) {
         this.config = config;
@@ -82,6 +85,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.scraper = new BackendScraper(this::pools, workers.next(), blocking, config.admin().scrapeInterval());
         this.adminAccess = new AdminAccess(config.admin());
         this.backendManager = new RuntimeBackends(upstreams, health, workers.next(), () -> this.config.admin().drainTimeout());
+        this.inference = new InferenceSupervisor(() -> this.config.admin().inference(), upstreams, backendManager,
+                workers.next(), blocking);
     }
 
     /** Starts everything; on failure, whatever was started is stopped again. */
@@ -174,6 +179,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         gpu.register(routes);
         new MetricsEndpoints(this, metrics).extra(gpu).register(routes);
         new ConfigEndpoints(this::reload, blocking).register(routes);
+        new InferenceEndpoints(inference).register(routes);
         return routes;
     }
 
@@ -279,6 +285,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             ch.close().syncUninterruptibly();
         }
         scraper.close();
+        inference.close();
         health.close();
         long graceMs = config.server().shutdownGrace().toMillis();
         workers.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
