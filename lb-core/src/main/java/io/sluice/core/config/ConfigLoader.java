@@ -87,7 +87,7 @@ public final class ConfigLoader {
             problem(0, 0, "", "the file is empty (at least listeners: is required)");
             return null;
         }
-        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "admin");
+        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "admin", "compat");
         if (top == null) {
             return null;
         }
@@ -105,7 +105,31 @@ public final class ConfigLoader {
                 value(a, "drain-timeout", AdminConfig.DEFAULT.drainTimeout(), "a duration", duration(true)),
                 value(a, "scrape-interval", AdminConfig.DEFAULT.scrapeInterval(), "a duration", duration(false)),
                 a == null ? InferenceConfig.NONE : inference(a));
-        return new SluiceConfig(server, listeners, pools, admin, source);
+        return new SluiceConfig(server, listeners, pools, admin, compat(top, listeners), source);
+    }
+
+    private CompatConfig compat(Obj top, List<ListenerConfig> listeners) {
+        if (top.get("compat") == null) {
+            return CompatConfig.NONE;
+        }
+        Obj o = child(top, "compat", "host", "port", "pool", "check-interval");
+        CompatConfig d = CompatConfig.NONE;
+        String host = value(o, "host", d.host(), "an IP address", ConfigLoader::listenHost);
+        int port = value(o, "port", d.port(), "a number", integer(1, 65535));
+        String pool = value(o, "pool", null, "a pool name", ConfigLoader::nonEmpty);
+        if (!o.has("pool")) {
+            missing(o, "pool");
+        } else if (pool != null && poolNames != null && !poolNames.contains(pool)) {
+            problem(o.get("pool"), o.path("pool"), "no pool named '" + pool + "' (pools: " + String.join(", ", poolNames) + ")");
+        }
+        for (ListenerConfig l : listeners) {
+            if (l.port() == port && clash(host, l.host())) {
+                problem(o.has("port") ? o.get("port") : o.get("pool"), o.path("port"),
+                        "port " + port + " is already used by listener '" + l.name() + "'");
+                break;
+            }
+        }
+        return new CompatConfig(host, port, pool, value(o, "check-interval", d.checkInterval(), "a duration", duration(true)));
     }
 
     private InferenceConfig inference(Obj admin) {

@@ -11,11 +11,13 @@ import java.util.Objects;
  *
  * @param pools  by name, in file order (order matters for logs and the admin API, not for routing)
  * @param admin  access to the admin API and its operator actions
+ * @param compat the optional compatibility listener ({@link CompatConfig#NONE} when absent)
  * @param source where it was read from, for logs and the admin API
  */
 public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
-                           AdminConfig admin, String source) {
+                           AdminConfig admin, CompatConfig compat, String source) {
     public SluiceConfig {
+        Objects.requireNonNull(compat, "compat");
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(admin, "admin");
         listeners = List.copyOf(listeners);

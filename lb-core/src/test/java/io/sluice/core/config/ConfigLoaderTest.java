@@ -137,6 +137,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void compatSection() throws Exception {
+        assertEquals(CompatConfig.NONE, parse(BASE).compat());
+        assertFalse(parse(BASE).compat().enabled());
+        assertEquals(new CompatConfig("127.0.0.1", 5000, "vllm", Duration.ofMillis(100)),
+                parse(BASE + "compat: { host: 127.0.0.1, pool: vllm, check-interval: 100ms }\n").compat());
+        assertError(BASE + "compat: { pool: vllm, port: 8000 }\n",
+                "test.yaml:10:29: compat.port: port 8000 is already used by listener 'public'");
+        assertError(BASE + "compat: { pool: nope }\n", "test.yaml:10:17: compat.pool: no pool named 'nope'");
+    }
+
+    @Test
     void inferenceSection() throws Exception {
         SluiceConfig c = parse(BASE + """
                 admin:
@@ -278,7 +289,7 @@ class ConfigLoaderTest {
         assertError(BASE + "    health: { intervall: 5s }\n",
                 "test.yaml:10:15: pools.vllm.health.intervall: unknown key 'intervall' (did you mean 'interval'?)");
         assertError(BASE + "tls: on\n",
-                "test.yaml:10:1: tls: unknown key 'tls' (expected one of: server, listeners, pools, admin)");
+                "test.yaml:10:1: tls: unknown key 'tls' (expected one of: server, listeners, pools, admin, compat)");
         assertError(BASE.replace("name: public", "id: public"), "test.yaml:2:5: listeners[0].id: unknown key 'id' (expected one of:");
     }
 

@@ -123,6 +123,9 @@ public final class Reloader {
                 restart.add("listener " + old.name() + " was removed");
             }
         }
+        if (!current.compat().equals(next.compat())) {
+            restart.add("compat: section changed");
+        }
         if (!current.server().equals(next.server())) {
             restart.add("server: section changed");
         }

@@ -22,6 +22,9 @@ import io.sluice.admin.AdminRoutes;
 import io.sluice.admin.StatusEndpoints;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.config.BackendConfig;
+import io.sluice.core.config.CompatConfig;
+import io.sluice.core.config.RouteConfig;
+import java.time.Duration;
 import io.sluice.core.config.ListenerConfig;
 import io.sluice.core.config.PoolConfig;
 import io.sluice.core.config.SimulatorConfig;
@@ -73,6 +76,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final Map<String, Integer> listenerPorts = new ConcurrentHashMap<>();
     private final Reloader reloader = new Reloader(this);
     private final InferenceSupervisor inference;
+    private volatile CompatListener compat;
 
     private SluiceServer(SluiceConfig config) {
         this.config = config;
@@ -95,6 +99,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         try {
             s.startPools();
             s.startListeners();
+            s.startCompat();
         } catch (Exception | Error e) {
             s.close();
             throw e;
@@ -162,6 +167,33 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             listenerPorts.put(lc.name(), port);
             log.info("listener {} on {}:{} routes {}", lc.name(), lc.host(), port, routes);
         }
+    }
+
+    /** The optional compatibility listener: every path to one pool, bound only while the pool can serve. */
+    private void startCompat() {
+        CompatConfig c = config.compat();
+        if (!c.enabled()) {
+            return;
+        }
+        ListenerConfig lc = new ListenerConfig("compat", c.host(), c.port(), 16 * 1024, 8 * 1024, Duration.ofSeconds(120),
+                List.of(new RouteConfig("/", c.pool(), false)));
+        ServerBootstrap b = new ServerBootstrap()
+                .group(boss, workers)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(new ConnectionCounter(metrics.openConnections(lc.name())))
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .childHandler(new ListenerInitializer(lc, new AdminRoutes(), upstreams, observers));
+        compat = new CompatListener(c, upstreams, b, workers.next());
+    }
+
+    /** Whether the compatibility listener is accepting connections (false when none is configured). */
+    public boolean compatBound() {
+        CompatListener c = compat;
+        return c != null && c.bound();
     }
 
     private ListenerInitializer initializer(ListenerConfig lc, AdminRoutes adminRoutes) {
@@ -281,6 +313,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
 
     @Override
     public void close() {
+        if (compat != null) {
+            compat.close();
+        }
         for (Channel ch : serverChannels) {
             ch.close().syncUninterruptibly();
         }
