@@ -88,6 +88,7 @@ class AdminReloadTest {
             JsonNode changes = AdminBackendsTest.json(r).get("changes");
             assertTrue(changes.toString().contains("backend b added"), changes.toString());
             assertTrue(changes.toString().contains("routes replaced"), changes.toString());
+            assertEquals(0, AdminBackendsTest.json(r).get("needs_restart").size());
 
             // The open keep-alive connection sees the new route on its next request.
             RawHttp.Response after = keepAlive.get("/v2/models").exchange();

@@ -38,7 +38,8 @@ public final class Reloader {
     }
 
     /** What a reload changed, and what it could not. */
-    public record Result(String source, List<String> changes, List<String> needsRestart) {
+    public record Result(String source, List<String> changes,
+                         @com.fasterxml.jackson.annotation.JsonProperty("needs_restart") List<String> needsRestart) {
     }
 
     synchronized Result reload(Path file) throws Exception {
