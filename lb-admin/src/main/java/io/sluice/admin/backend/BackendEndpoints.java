@@ -152,12 +152,12 @@ public final class BackendEndpoints {
     private static URI url(String s) {
         try {
             URI u = new URI(s);
-            if (!"http".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
-                throw bad("url must look like http://host:port, got '" + s + "'");
+            if (!"http".equalsIgnoreCase(u.getScheme()) || u.getHost() == null || u.getUserInfo() != null) {
+                throw bad("url must look like http://host:port (without credentials)");
             }
             return u;
         } catch (java.net.URISyntaxException e) {
-            throw bad("url must look like http://host:port, got '" + s + "'");
+            throw bad("url must look like http://host:port"); // not echoed: it might carry a secret
         }
     }
 

@@ -144,7 +144,7 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
                 }
             } catch (IOException | RuntimeException ex) {
                 fail(started, done, new AdminException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "inference_start_failed",
-                        "could not start " + String.join(" ", c.command()) + ": " + ex.getMessage()));
+                        "could not start " + redacted(c.command()) + ": " + ex.getMessage()));
                 return;
             }
             awaitServing(started, System.nanoTime() + c.readyTimeout().toNanos(), done);
@@ -191,7 +191,7 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
     private void start(Engine e) throws IOException {
         Process p = new ProcessBuilder(e.argv).redirectErrorStream(true).start();
         e.process = p;
-        log.info("{}: started pid {}: {}", e.id, p.pid(), String.join(" ", e.argv));
+        log.info("{}: started pid {}: {}", e.id, p.pid(), redacted(e.argv));
         blocking.execute(() -> pump(e, p));
         p.onExit().thenAccept(x -> exited(e, x));
     }
@@ -284,6 +284,34 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
         engines.values().forEach(e -> out.add(e.describe()));
         return out;
     }
+
+    /**
+     * The command line for logs and answers, with the value after any option that names a secret
+     * ({@code --api-key}, {@code --hf-token}, …) or inside {@code --x-token=value} replaced.
+     */
+    static String redacted(List<String> argv) {
+        StringBuilder sb = new StringBuilder();
+        boolean hideNext = false;
+        for (String a : argv) {
+            if (sb.length() > 0) {
+                sb.append(' ');
+            }
+            int eq = a.indexOf('=');
+            String name = (eq > 0 ? a.substring(0, eq) : a).toLowerCase(java.util.Locale.ROOT);
+            boolean secretName = a.startsWith("-") && SECRET.matcher(name).find();
+            if (hideNext) {
+                sb.append("<redacted>");
+            } else if (secretName && eq > 0) {
+                sb.append(a, 0, eq + 1).append("<redacted>");
+            } else {
+                sb.append(a);
+            }
+            hideNext = secretName && eq < 0;
+        }
+        return sb.toString();
+    }
+
+    private static final java.util.regex.Pattern SECRET = java.util.regex.Pattern.compile("key|token|secret|password|passwd");
 
     private static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
