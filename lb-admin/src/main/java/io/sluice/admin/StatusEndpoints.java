@@ -24,7 +24,11 @@ public final class StatusEndpoints {
                 .add(HttpMethod.GET, "/api/v1/status", r -> AdminResponse.ok(status()));
     }
 
-    /** 200 while any pool can serve, 503 when a pool has no healthy backend: a load balancer in front can use it. */
+    /**
+     * 200 while every pool can serve, 503 when a pool has no healthy backend: a load balancer in front can use it.
+     * ({@code available} excludes drained backends. Sluice has no external "providers" yet, so there is
+     * no provider reachability to report.)
+     */
     AdminResponse health() {
         Map<String, Object> pools = new LinkedHashMap<>();
         int healthy = 0;
@@ -33,7 +37,7 @@ public final class StatusEndpoints {
             int h = p.healthyCount();
             healthy += h;
             allServing &= h > 0;
-            pools.put(p.name(), Map.of("healthy", h, "total", p.backends().size()));
+            pools.put(p.name(), Map.of("healthy", h, "available", p.availableCount(), "total", p.backends().size()));
         }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", allServing ? "up" : "degraded");
