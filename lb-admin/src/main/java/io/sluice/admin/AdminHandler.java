@@ -42,7 +42,8 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     private final AdminRoutes routes;
     private HttpRequest request;
     private CompositeByteBuf body;
-    private String pool;        // set for a public endpoint on a proxied route
+    private String pool;                      // set for a public endpoint on a proxied route...
+    private AsyncAdminEndpoint publicEndpoint; // ...decided once, at the request head
     private boolean tooLarge;
 
     public AdminHandler(AdminRoutes routes) {
@@ -53,12 +54,14 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest) {
             RouteConfig route = ctx.channel().attr(Router.ROUTE).get();
-            if (route == null || (!route.admin() && !isPublic((HttpRequest) msg, route.pool()))) {
+            AsyncAdminEndpoint open = route == null || route.admin() ? null : publicEndpoint((HttpRequest) msg, route.pool());
+            if (route == null || (!route.admin() && open == null)) {
                 ctx.fireChannelRead(msg);
                 return;
             }
             request = (HttpRequest) msg;
             pool = route.pool();
+            publicEndpoint = open;
             tooLarge = false;
             body = ctx.alloc().compositeBuffer();
         } else if (request == null) {
@@ -90,31 +93,32 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
                         "body_too_large", "admin request bodies are limited to " + MAX_BODY + " bytes"));
                 return;
             }
+            AsyncAdminEndpoint open = publicEndpoint;
             String p = pool;
             pool = null;
-            respond(ctx, req, bytes, p);
+            publicEndpoint = null;
+            respond(ctx, req, bytes, p, open);
         }
     }
 
-    private boolean isPublic(HttpRequest req, String pool) {
+    private AsyncAdminEndpoint publicEndpoint(HttpRequest req, String pool) {
         if (!routes.hasPublic()) {
-            return false;
+            return null;
         }
         String uri = req.uri();
         int q = uri.indexOf('?');
-        return routes.matchPublic(req.method(), q < 0 ? uri : uri.substring(0, q), pool) != null;
+        return routes.matchPublic(req.method(), q < 0 ? uri : uri.substring(0, q), pool);
     }
 
     /**
      * Runs the endpoint and writes its answer when it is ready. The dispatcher holds back further
      * requests on this connection until the response is written, so answers stay in order.
      */
-    private void respond(ChannelHandlerContext ctx, HttpRequest req, byte[] bytes, String pool) {
+    private void respond(ChannelHandlerContext ctx, HttpRequest req, byte[] bytes, String pool, AsyncAdminEndpoint open) {
         QueryStringDecoder query = new QueryStringDecoder(req.uri());
         String path = query.path();
         CompletionStage<AdminResponse> answer;
         try {
-            AsyncAdminEndpoint open = pool == null ? null : routes.matchPublic(req.method(), path, pool);
             if (open != null) {
                 answer = open.handle(new AdminRequest(req.method(), path, java.util.Map.of(), query, req.headers(), bytes, pool));
                 answer(ctx, req, path, answer);
