@@ -66,6 +66,10 @@ class AdminMetricsTest {
         double ttftP50 = after.value("sluice_time_to_first_token_seconds{quantile=\"0.5\"}");
         assertTrue(ttftP50 >= 0.015, "the simulator's 20 ms TTFT shows: " + ttftP50);
         assertTrue(after.value("sluice_stream_max_chunk_gap_seconds_count") >= 2);
+        assertTrue(after.value("sluice_inter_chunk_gap_seconds_count") >= after.value("sluice_stream_max_chunk_gap_seconds_count"),
+                "one per chunk after the first, so at least one per stream");
+        double gapP50 = after.value("sluice_inter_chunk_gap_seconds{quantile=\"0.5\"}");
+        assertTrue(gapP50 > 0, "gaps between the simulator's 5 ms tokens: " + gapP50);
         assertTrue(after.value("sluice_upstream_response_head_seconds_count") >= 2);
         assertTrue(after.value("sluice_response_bytes_total{listener=\"pub\"}") > before.samples.getOrDefault(
                 "sluice_response_bytes_total{listener=\"pub\"}", 0.0));

@@ -29,6 +29,7 @@ public final class GatewayMetrics implements ExchangeObserver {
     final Latency responseHead = new Latency();
     final Latency firstToken = new Latency();
     final Latency chunkGap = new Latency();
+    final Latency interChunk = new Latency();
 
     @Override
     public void onExchangeEnd(Exchange ex) {
@@ -55,6 +56,11 @@ public final class GatewayMetrics implements ExchangeObserver {
         } else if (ex.outcome == Exchange.Outcome.UPSTREAM_ABORTED) {
             upstreamAborts.increment(); // the client connection was cut so the client sees an incomplete answer
         }
+    }
+
+    @Override
+    public void onContentGap(Exchange exchange, long gapNanos) {
+        interChunk.recordMicros(gapNanos / 1000);
     }
 
     /** The open-connections gauge of a listener: increment on accept, decrement on close. */

@@ -85,6 +85,7 @@ public final class MetricsEndpoints {
         t.summary("sluice_upstream_connect_seconds", "Opening a new upstream connection (pooled ones need none).", metrics.connect.snapshot());
         t.summary("sluice_upstream_response_head_seconds", "Request sent upstream to response head (queueing plus prefill for vLLM).", metrics.responseHead.snapshot());
         t.summary("sluice_time_to_first_token_seconds", "Request arrival to the first response body bytes forwarded (first SSE event of a stream).", metrics.firstToken.snapshot());
+        t.summary("sluice_inter_chunk_gap_seconds", "Gap between consecutive forwarded response body chunks (inter-token latency seen by clients).", metrics.interChunk.snapshot());
         t.summary("sluice_stream_max_chunk_gap_seconds", "Per response, the longest gap between two forwarded body chunks (inter-token stalls).", metrics.chunkGap.snapshot());
 
         List<BackendPool> pools = new ArrayList<>(gateway.pools());
@@ -131,6 +132,7 @@ public final class MetricsEndpoints {
         lat.put("upstream_connect", ms(metrics.connect.snapshot()));
         lat.put("upstream_response_head", ms(metrics.responseHead.snapshot()));
         lat.put("time_to_first_token", ms(metrics.firstToken.snapshot()));
+        lat.put("inter_chunk_gap", ms(metrics.interChunk.snapshot()));
         lat.put("stream_max_chunk_gap", ms(metrics.chunkGap.snapshot()));
         body.put("latency_ms", lat);
         return body;

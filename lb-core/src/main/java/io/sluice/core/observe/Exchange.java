@@ -1,6 +1,7 @@
 package io.sluice.core.observe;
 
 import io.netty.util.AttributeKey;
+import java.util.List;
 
 /**
  * What happened to one request, filled in along the data path and handed to each
@@ -51,13 +52,24 @@ public final class Exchange {
     /** Set when Sluice answered itself: the X-Sluice-Error code. */
     public String gatewayError;
     public Outcome outcome;
+    /** Told about each gap between forwarded response chunks as it happens (set by whoever creates the exchange). */
+    public List<ExchangeObserver> observers;
 
     /** Called by the proxy for each non-empty response chunk it forwards: arithmetic only, no allocation. */
     public void contentForwarded(long nanos) {
         if (contentChunks++ == 0) {
             firstContentNanos = nanos;
-        } else if (nanos - lastContentNanos > maxContentGapNanos) {
-            maxContentGapNanos = nanos - lastContentNanos;
+        } else {
+            long gap = nanos - lastContentNanos;
+            if (gap > maxContentGapNanos) {
+                maxContentGapNanos = gap;
+            }
+            List<ExchangeObserver> os = observers;
+            if (os != null) {
+                for (int i = 0, n = os.size(); i < n; i++) {
+                    os.get(i).onContentGap(this, gap);
+                }
+            }
         }
         lastContentNanos = nanos;
     }

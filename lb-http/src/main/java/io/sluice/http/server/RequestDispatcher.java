@@ -114,6 +114,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         ex.clientIp = clientIp(ctx);
         ex.requestId = requestId;
         ex.method = req.method().name();
+        ex.observers = observers;
         current = ex;
         ctx.channel().attr(Exchange.KEY).set(ex);
         if (req.decoderResult().isFailure()) {
