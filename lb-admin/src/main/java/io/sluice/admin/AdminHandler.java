@@ -17,6 +17,11 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
 import io.sluice.core.config.RouteConfig;
 import io.sluice.core.route.Router;
 import org.slf4j.Logger;
@@ -26,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * Serves requests routed to {@code admin: true}; passes every other request down the pipeline.
  *
  * <p>It sits after the dispatcher, which has already matched the route and put it in {@link Router#ROUTE}.
- * Admin bodies are aggregated up to {@link #MAX_BODY}; endpoints run on the event loop and must not block.
+ * Admin bodies are aggregated up to {@link #MAX_BODY}; endpoints run on the event loop and must not block:
+ * slow ones answer with a {@link java.util.concurrent.CompletionStage} ({@link AsyncAdminEndpoint}).
+ * Every request passes {@link AdminAccess} first.
  */
 public final class AdminHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
@@ -35,6 +42,8 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     private final AdminRoutes routes;
     private HttpRequest request;
     private CompositeByteBuf body;
+    private String pool;                      // set for a public endpoint on a proxied route...
+    private AsyncAdminEndpoint publicEndpoint; // ...decided once, at the request head
     private boolean tooLarge;
 
     public AdminHandler(AdminRoutes routes) {
@@ -45,11 +54,14 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest) {
             RouteConfig route = ctx.channel().attr(Router.ROUTE).get();
-            if (route == null || !route.admin()) {
+            AsyncAdminEndpoint open = route == null || route.admin() ? null : publicEndpoint((HttpRequest) msg, route.pool());
+            if (route == null || (!route.admin() && open == null)) {
                 ctx.fireChannelRead(msg);
                 return;
             }
             request = (HttpRequest) msg;
+            pool = route.pool();
+            publicEndpoint = open;
             tooLarge = false;
             body = ctx.alloc().compositeBuffer();
         } else if (request == null) {
@@ -70,42 +82,113 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
             CompositeByteBuf b = body;
             request = null;
             body = null;
+            byte[] bytes;
             try {
-                ctx.writeAndFlush(tooLarge
-                        ? GatewayErrors.response(ctx.alloc(), HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
-                                "body_too_large", "admin request bodies are limited to " + MAX_BODY + " bytes")
-                        : respond(ctx, req, ByteBufUtil.getBytes(b)));
+                bytes = tooLarge ? null : ByteBufUtil.getBytes(b);
             } finally {
                 b.release();
             }
+            if (bytes == null) {
+                ctx.writeAndFlush(GatewayErrors.response(ctx.alloc(), HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                        "body_too_large", "admin request bodies are limited to " + MAX_BODY + " bytes"));
+                return;
+            }
+            AsyncAdminEndpoint open = publicEndpoint;
+            String p = pool;
+            pool = null;
+            publicEndpoint = null;
+            respond(ctx, req, bytes, p, open);
         }
     }
 
-    private FullHttpResponse respond(ChannelHandlerContext ctx, HttpRequest req, byte[] bytes) {
+    private AsyncAdminEndpoint publicEndpoint(HttpRequest req, String pool) {
+        if (!routes.hasPublic()) {
+            return null;
+        }
+        String uri = req.uri();
+        int q = uri.indexOf('?');
+        return routes.matchPublic(req.method(), q < 0 ? uri : uri.substring(0, q), pool);
+    }
+
+    /**
+     * Runs the endpoint and writes its answer when it is ready. The dispatcher holds back further
+     * requests on this connection until the response is written, so answers stay in order.
+     */
+    private void respond(ChannelHandlerContext ctx, HttpRequest req, byte[] bytes, String pool, AsyncAdminEndpoint open) {
         QueryStringDecoder query = new QueryStringDecoder(req.uri());
         String path = query.path();
-        AdminRoutes.Match match = routes.match(req.method(), path);
-        if (match.endpoint() == null) {
-            return match.pathKnown()
-                    ? GatewayErrors.response(ctx.alloc(), HttpResponseStatus.METHOD_NOT_ALLOWED,
-                            "method_not_allowed", req.method() + " is not allowed on " + path)
-                    : GatewayErrors.response(ctx.alloc(), HttpResponseStatus.NOT_FOUND,
-                            "admin_route_not_found", "no admin endpoint " + path);
-        }
+        CompletionStage<AdminResponse> answer;
         try {
-            AdminResponse r = match.endpoint().handle(
-                    new AdminRequest(req.method(), path, match.params(), query, req.headers(), bytes));
-            return toHttp(ctx, req, r);
-        } catch (AdminException e) {
-            return GatewayErrors.response(ctx.alloc(), e.status(), e.code(), e.getMessage());
+            if (open != null) {
+                answer = open.handle(new AdminRequest(req.method(), path, java.util.Map.of(), query, req.headers(), bytes, pool));
+                answer(ctx, req, path, answer);
+                return;
+            }
+            routes.access().check(ctx.channel(), req.headers());
+            AdminRoutes.Match match = routes.match(req.method(), path);
+            if (match.endpoint() == null) {
+                throw match.pathKnown()
+                        ? new AdminException(HttpResponseStatus.METHOD_NOT_ALLOWED,
+                                "method_not_allowed", req.method() + " is not allowed on " + path)
+                        : new AdminException(HttpResponseStatus.NOT_FOUND,
+                                "admin_route_not_found", "no admin endpoint " + path);
+            }
+            answer = match.endpoint().handle(
+                    new AdminRequest(req.method(), path, match.params(), query, req.headers(), bytes, null));
         } catch (Exception e) {
-            log.warn("admin endpoint {} {} failed", req.method(), path, e);
-            return GatewayErrors.response(ctx.alloc(), HttpResponseStatus.INTERNAL_SERVER_ERROR,
-                    "admin_error", "internal error: " + e);
+            answer = CompletableFuture.failedFuture(e);
         }
+        answer(ctx, req, path, answer);
     }
 
-    private static FullHttpResponse toHttp(ChannelHandlerContext ctx, HttpRequest req, AdminResponse r) throws Exception {
+    private void answer(ChannelHandlerContext ctx, HttpRequest req, String path, CompletionStage<AdminResponse> answer) {
+        boolean head = req.method().equals(HttpMethod.HEAD);
+        String what = req.method() + " " + path;
+        answer.whenComplete((r, error) -> {
+            EventExecutor loop = ctx.executor();
+            if (loop.inEventLoop()) {
+                write(ctx, what, head, r, error);
+            } else {
+                try {
+                    loop.execute(() -> write(ctx, what, head, r, error));
+                } catch (RejectedExecutionException shuttingDown) {
+                    // the gateway is stopping; the connection goes with it
+                }
+            }
+        });
+    }
+
+    /** On the event loop. Nothing is allocated for a connection that closed while the answer was prepared. */
+    private static void write(ChannelHandlerContext ctx, String what, boolean head, AdminResponse r, Throwable error) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        FullHttpResponse resp;
+        Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (e == null) {
+            try {
+                resp = toHttp(ctx, head, r);
+            } catch (Exception ex) {
+                e = ex;
+                resp = null;
+            }
+        } else {
+            resp = null;
+        }
+        if (e instanceof AdminException ae) {
+            resp = GatewayErrors.response(ctx.alloc(), ae.status(), ae.code(), ae.getMessage());
+            if (ae.status().code() == 401) {
+                resp.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+            }
+        } else if (e != null) {
+            log.warn("admin endpoint {} failed", what, e);
+            resp = GatewayErrors.response(ctx.alloc(), HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                    "admin_error", "internal error: " + e);
+        }
+        ctx.writeAndFlush(resp);
+    }
+
+    private static FullHttpResponse toHttp(ChannelHandlerContext ctx, boolean head, AdminResponse r) throws Exception {
         byte[] payload;
         CharSequence type;
         if (r.text() != null) {
@@ -115,7 +198,6 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
             payload = Json.MAPPER.writeValueAsBytes(r.json());
             type = HttpHeaderValues.APPLICATION_JSON;
         }
-        boolean head = req.method().equals(HttpMethod.HEAD);
         FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, r.status(),
                 head ? ctx.alloc().buffer(0) : ctx.alloc().buffer(payload.length).writeBytes(payload));
         resp.headers()

@@ -24,7 +24,11 @@ public final class StatusEndpoints {
                 .add(HttpMethod.GET, "/api/v1/status", r -> AdminResponse.ok(status()));
     }
 
-    /** 200 while any pool can serve, 503 when a pool has no healthy backend: a load balancer in front can use it. */
+    /**
+     * 200 while every pool can serve, 503 when a pool has no healthy backend: a load balancer in front can use it.
+     * ({@code available} excludes drained backends. Sluice has no external "providers" yet, so there is
+     * no provider reachability to report.)
+     */
     AdminResponse health() {
         Map<String, Object> pools = new LinkedHashMap<>();
         int healthy = 0;
@@ -33,7 +37,7 @@ public final class StatusEndpoints {
             int h = p.healthyCount();
             healthy += h;
             allServing &= h > 0;
-            pools.put(p.name(), Map.of("healthy", h, "total", p.backends().size()));
+            pools.put(p.name(), Map.of("healthy", h, "available", p.availableCount(), "total", p.backends().size()));
         }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", allServing ? "up" : "degraded");
@@ -54,6 +58,7 @@ public final class StatusEndpoints {
             pool.put("name", p.name());
             pool.put("balancer", p.config().balancer());
             pool.put("healthy", p.healthyCount());
+            pool.put("available", p.availableCount());
             pool.put("health_check", Map.of(
                     "enabled", p.config().health().enabled(),
                     "path", p.config().health().path(),
@@ -69,13 +74,14 @@ public final class StatusEndpoints {
         return body;
     }
 
-    static Map<String, Object> backend(Backend b, long now) {
+    public static Map<String, Object> backend(Backend b, long now) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", b.id());
         m.put("address", b.host() + ":" + b.port());
         m.put("weight", b.weight());
         m.put("state", b.state().name().toLowerCase(java.util.Locale.ROOT));
         m.put("state_reason", b.stateReason());
+        m.put("draining", b.isDraining());
         m.put("state_for_seconds", (now - b.stateSinceMillis()) / 1000);
         m.put("in_flight", b.inFlight());
         m.put("requests_total", b.requests());

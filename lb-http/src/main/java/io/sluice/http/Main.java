@@ -44,6 +44,7 @@ public final class Main implements Callable<Integer> {
             return 0;
         }
         SluiceServer server = SluiceServer.start(cfg);
+        ReloadSignal.install(server);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.drainAndClose();

@@ -39,6 +39,7 @@ class FailureTest {
               slow:
                 response-timeout: 300ms
                 backends: [ { url: "http://127.0.0.1:${SIM2}" } ]
+            admin: { scrape-interval: 0 }   # no background scrapes: /v1/models stays a proxied request
             """.formatted(DEAD_PORT_1, DEAD_PORT_2),
             SimulatorOptions.builder().build(),
             SimulatorOptions.builder().build(),

@@ -38,6 +38,7 @@ class HeadersTest {
               echo:
                 health: { enabled: false }
                 backends: [ { url: "http://127.0.0.1:%d" } ]
+            admin: { scrape-interval: 0 }   # the capturing backend must see only the test's requests
             """.formatted(backend.port()));
 
     @AfterAll

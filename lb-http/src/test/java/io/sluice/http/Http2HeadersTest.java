@@ -50,6 +50,7 @@ class Http2HeadersTest {
             });
             Map<String, String> env = Map.of("UP", String.valueOf(upstream.getLocalPort()));
             try (SluiceServer sluice = SluiceServer.start(ConfigLoader.parse("""
+                    admin: { scrape-interval: 0 }   # the raw upstream answers one connection: the proxied request's
                     listeners:
                       - { name: tls, host: 127.0.0.1, port: 0, tls: { self-signed: true }, routes: [{ path: /v1/, pool: up }] }
                     pools:

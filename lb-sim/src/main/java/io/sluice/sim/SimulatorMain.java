@@ -46,6 +46,10 @@ public final class SimulatorMain implements Callable<Integer> {
     @Option(names = "--max-model-len", defaultValue = "8192", description = "Context length (default: ${DEFAULT-VALUE}).")
     int maxModelLen;
 
+    @Option(names = "--dtype", defaultValue = "auto",
+            description = "Accepted and ignored, as vLLM's option, so the simulator launches from the same command template.")
+    String dtype;
+
     @Option(names = "--fail-mode", defaultValue = "none", converter = FailureModeConverter.class,
             description = "none, refuse, reset-mid-stream or hang (default: ${DEFAULT-VALUE}).")
     FailureMode failMode;

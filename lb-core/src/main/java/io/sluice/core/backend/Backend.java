@@ -36,6 +36,8 @@ public final class Backend {
     private volatile String stateReason = "initial";
     private volatile long stateSinceMillis = System.currentTimeMillis();
     private volatile HealthResult lastHealth;
+    /** Set by an operator (drain, or removal in progress): no new requests, in-flight ones finish. */
+    private volatile boolean draining;
 
     // Written by the health monitor (one probe per backend at a time) and reset by markDown.
     volatile int consecutiveOk;
@@ -61,9 +63,14 @@ public final class Backend {
     public String stateReason() { return stateReason; }
     public long stateSinceMillis() { return stateSinceMillis; }
     public boolean isHealthy() { return state == State.HEALTHY; }
+    public boolean isDraining() { return draining; }
+    /** Eligible for new requests: healthy and not drained by an operator. */
+    public boolean isAvailable() { return state == State.HEALTHY && !draining; }
     public int inFlight() { return inFlight.get(); }
     public long requests() { return requests.sum(); }
     public long failures() { return failures.sum(); }
+    /** Times this backend left rotation because it failed (health checks or a refused connection). */
+    public long ejections() { return ejections.sum(); }
     public HealthResult lastHealth() { return lastHealth; }
 
     /** Counts a request as in flight on this backend until the returned lease is released. */
@@ -71,6 +78,20 @@ public final class Backend {
         inFlight.incrementAndGet();
         requests.increment();
         return new Lease(this);
+    }
+
+    /**
+     * Stops (true) or resumes (false) sending new requests here; health checks go on either way, so
+     * an enabled backend rejoins with its current health.
+     * @return true if the setting changed
+     */
+    public boolean setDraining(boolean drain) {
+        boolean was = draining;
+        draining = drain;
+        if (was != drain) {
+            log.info("backend {} in pool {}: {}", id, pool, drain ? "draining (no new requests)" : "enabled");
+        }
+        return was != drain;
     }
 
     /** A request this backend could not serve (connect failure, reset, timeout). */
@@ -105,7 +126,6 @@ public final class Backend {
         }
         ejectionStreak = streak + 1;
         ejectedUntilNanos = System.nanoTime() + nanos;
-        ejections.increment();
         consecutiveErrors.set(0);
         consecutiveOk = 0;
         return d;
@@ -117,10 +137,6 @@ public final class Backend {
             ejectedUntilNanos = 0;
             transition(State.HEALTHY, "ejection over");
         }
-    }
-
-    public long ejections() {
-        return ejections.sum();
     }
 
     /** Called after every lease release; used by a pool with a wait queue. */
@@ -168,6 +184,9 @@ public final class Backend {
         }
         state = to;
         stateReason = reason;
+        if (to == State.UNHEALTHY) {
+            ejections.increment();
+        }
         stateSinceMillis = System.currentTimeMillis();
         if (to == State.HEALTHY) {
             log.info("backend {} in pool {}: {} -> {} ({})", id, pool, from, to, reason);

@@ -21,7 +21,7 @@ public final class LeastConnections implements Balancer {
         int ties = 0;
         for (int i = 0, n = backends.size(); i < n; i++) {
             Backend b = backends.get(i);
-            if (!b.isHealthy() || (exclude != null && exclude.contains(b))) {
+            if (!b.isAvailable() || (exclude != null && exclude.contains(b))) {
                 continue;
             }
             int inFlight = b.inFlight();

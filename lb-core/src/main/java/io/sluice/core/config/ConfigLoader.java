@@ -87,7 +87,7 @@ public final class ConfigLoader {
             problem(0, 0, "", "the file is empty (at least listeners: is required)");
             return null;
         }
-        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "access-log");
+        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "access-log", "admin", "compat");
         if (top == null) {
             return null;
         }
@@ -107,7 +107,67 @@ public final class ConfigLoader {
                         value(a, "queue-size", 65536, "a number", integer(16, 1 << 24)));
             }
         }
-        return new SluiceConfig(server, listeners, pools, source, accessLog);
+        Obj a = child(top, "admin", "token", "loopback-without-token", "drain-timeout", "scrape-interval", "inference");
+        AdminConfig admin = a == null ? AdminConfig.DEFAULT : new AdminConfig(
+                value(a, "token", "", "a string", ConfigLoader::token),
+                value(a, "loopback-without-token", true, "true or false", ConfigLoader::bool),
+                value(a, "drain-timeout", AdminConfig.DEFAULT.drainTimeout(), "a duration", duration(true)),
+                value(a, "scrape-interval", AdminConfig.DEFAULT.scrapeInterval(), "a duration", duration(false)),
+                a == null ? InferenceConfig.NONE : inference(a));
+        return new SluiceConfig(server, listeners, pools, admin, compat(top, listeners), source, accessLog);
+    }
+
+    private CompatConfig compat(Obj top, List<ListenerConfig> listeners) {
+        if (top.get("compat") == null) {
+            return CompatConfig.NONE;
+        }
+        Obj o = child(top, "compat", "host", "port", "pool", "check-interval");
+        CompatConfig d = CompatConfig.NONE;
+        String host = value(o, "host", d.host(), "an IP address", ConfigLoader::listenHost);
+        int port = value(o, "port", d.port(), "a number", integer(1, 65535));
+        String pool = value(o, "pool", null, "a pool name", ConfigLoader::nonEmpty);
+        if (!o.has("pool")) {
+            missing(o, "pool");
+        } else if (pool != null && poolNames != null && !poolNames.contains(pool)) {
+            problem(o.get("pool"), o.path("pool"), "no pool named '" + pool + "' (pools: " + String.join(", ", poolNames) + ")");
+        }
+        for (ListenerConfig l : listeners) {
+            if (l.port() == port && clash(host, l.host())) {
+                problem(o.has("port") ? o.get("port") : o.get("pool"), o.path("port"),
+                        "port " + port + " is already used by listener '" + l.name() + "'");
+                break;
+            }
+        }
+        return new CompatConfig(host, port, pool, value(o, "check-interval", d.checkInterval(), "a duration", duration(true)));
+    }
+
+    private InferenceConfig inference(Obj admin) {
+        if (admin.get("inference") == null) {
+            return InferenceConfig.NONE; // not configured: inference/up answers 409
+        }
+        Obj o = child(admin, "inference", "pool", "command", "ready-timeout", "restart", "restart-backoff", "output-lines");
+        if (o == null) {
+            return InferenceConfig.NONE;
+        }
+        InferenceConfig d = InferenceConfig.NONE;
+        String pool = value(o, "pool", null, "a pool name", ConfigLoader::nonEmpty);
+        if (!o.has("pool")) {
+            missing(o, "pool");
+        } else if (pool != null && poolNames != null && !poolNames.contains(pool)) {
+            problem(o.get("pool"), o.path("pool"), "no pool named '" + pool + "' (pools: " + String.join(", ", poolNames) + ")");
+        }
+        List<String> command = value(o, "command", d.command(), "a command line", s -> {
+            List<String> argv = List.of(s.trim().split("\\s+"));
+            if (s.isBlank() || argv.stream().noneMatch(t -> t.contains("{port}"))) {
+                throw new IllegalArgumentException("the command must contain {port} (the replica's port)");
+            }
+            return argv;
+        });
+        return new InferenceConfig(pool, command,
+                value(o, "ready-timeout", d.readyTimeout(), "a duration", duration(true)),
+                value(o, "restart", d.restart(), "true or false", ConfigLoader::bool),
+                value(o, "restart-backoff", d.restartBackoff(), "a duration", duration(true)),
+                value(o, "output-lines", d.outputLines(), "a number", integer(1, 10_000)));
     }
 
     private Map<String, PoolConfig> pools(Obj top) {
@@ -742,6 +802,15 @@ public final class ConfigLoader {
             case "false": return false;
             default: throw new IllegalArgumentException("expected true or false, got '" + s + "'");
         }
+    }
+
+    /** A bearer token; the value itself never goes into an error message. */
+    private static String token(String s) {
+        if (!s.isEmpty() && (s.length() < 16 || !s.chars().allMatch(c -> c > 0x20 && c < 0x7f))) {
+            throw new IllegalArgumentException("the admin token must be at least 16 printable ASCII characters"
+                    + " without spaces (the value is not shown)");
+        }
+        return s;
     }
 
     private static String nonEmpty(String s) {

@@ -10,17 +10,22 @@ import java.util.Objects;
  * The whole gateway configuration, validated: if one of these exists, the gateway can start with it.
  *
  * @param pools  by name, in file order (order matters for logs and the admin API, not for routing)
+ * @param admin  access to the admin API and its operator actions
+ * @param compat the optional compatibility listener ({@link CompatConfig#NONE} when absent)
  * @param source where it was read from, for logs and the admin API
  * @param accessLog null when requests are not logged
  */
-public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools, String source,
-                           AccessLogConfig accessLog) {
-    public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools, String source) {
-        this(server, listeners, pools, source, null);
+public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
+                           AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog) {
+    public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
+                        AdminConfig admin, CompatConfig compat, String source) {
+        this(server, listeners, pools, admin, compat, source, null);
     }
 
     public SluiceConfig {
+        Objects.requireNonNull(compat, "compat");
         Objects.requireNonNull(server, "server");
+        Objects.requireNonNull(admin, "admin");
         listeners = List.copyOf(listeners);
         pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
         Objects.requireNonNull(source, "source");

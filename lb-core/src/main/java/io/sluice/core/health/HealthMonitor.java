@@ -23,6 +23,13 @@ public final class HealthMonitor implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final HealthProbe probe;
     private final Map<Backend, ScheduledFuture<?>> scheduled = new ConcurrentHashMap<>();
+    /**
+     * The backends being watched, each with a token for its current chain of probes. A probe goes on
+     * only while its token is current: checking the futures map instead raced with a probe scheduled
+     * so soon that it ran before its future was put there (it then stopped for good), and a re-watch
+     * must not leave two chains running.
+     */
+    private final Map<Backend, Object> watched = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     public HealthMonitor(ScheduledExecutorService scheduler, HealthProbe probe) {
@@ -35,34 +42,37 @@ public final class HealthMonitor implements AutoCloseable {
         if (!config.enabled()) {
             return;
         }
+        Object token = new Object();
+        watched.put(backend, token);
         // A little jitter so the backends of a large pool are not probed in lockstep.
-        schedule(backend, config, ThreadLocalRandom.current().nextLong(1, 20));
+        schedule(backend, config, token, ThreadLocalRandom.current().nextLong(1, 20));
     }
 
     public void unwatch(Backend backend) {
+        watched.remove(backend);
         ScheduledFuture<?> f = scheduled.remove(backend);
         if (f != null) {
             f.cancel(false);
         }
     }
 
-    private void schedule(Backend backend, HealthConfig config, long delayMillis) {
+    private void schedule(Backend backend, HealthConfig config, Object token, long delayMillis) {
         if (closed) {
             return;
         }
-        scheduled.put(backend, scheduler.schedule(() -> runProbe(backend, config), delayMillis, TimeUnit.MILLISECONDS));
+        scheduled.put(backend, scheduler.schedule(() -> runProbe(backend, config, token), delayMillis, TimeUnit.MILLISECONDS));
     }
 
-    private void runProbe(Backend backend, HealthConfig config) {
-        if (closed || !scheduled.containsKey(backend)) {
+    private void runProbe(Backend backend, HealthConfig config, Object token) {
+        if (closed || watched.get(backend) != token) {
             return;
         }
         long start = System.nanoTime();
         probe.probe(backend, config).whenComplete((result, error) -> {
             HealthProbe.Result r = error != null ? HealthProbe.Result.failed(error.toString()) : result;
             record(backend, config, r, (System.nanoTime() - start) / 1000);
-            if (scheduled.containsKey(backend)) {
-                schedule(backend, config, config.interval().toMillis());
+            if (watched.get(backend) == token) {
+                schedule(backend, config, token, config.interval().toMillis());
             }
         });
     }
@@ -76,6 +86,7 @@ public final class HealthMonitor implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        watched.clear();
         scheduled.values().forEach(f -> f.cancel(false));
         scheduled.clear();
     }

@@ -1,6 +1,7 @@
 package io.sluice.core.observe;
 
 import io.netty.util.AttributeKey;
+import java.util.List;
 
 /**
  * What happened to one request, filled in along the data path and handed to each
@@ -34,15 +35,44 @@ public final class Exchange {
     public String route;
     public String pool;
     public String backend;
+    /** Set only when a new upstream connection was opened for this exchange (not for a pooled one). */
+    public long connectStartNanos;
+    public long connectedNanos;
     public long upstreamSentNanos;
     public long responseHeadNanos;
     public long endNanos;
+    /** Response body bytes from the upstream: the first (for a stream, the first token) and the gaps between them. */
+    public long firstContentNanos;
+    public long lastContentNanos;
+    public long maxContentGapNanos;
+    public int contentChunks;
     public int status;
     public long bytesIn;
     public long bytesOut;
     /** Set when Sluice answered itself: the X-Sluice-Error code. */
     public String gatewayError;
     public Outcome outcome;
+    /** Told about each gap between forwarded response chunks as it happens (set by whoever creates the exchange). */
+    public List<ExchangeObserver> observers;
+
+    /** Called by the proxy for each non-empty response chunk it forwards: arithmetic only, no allocation. */
+    public void contentForwarded(long nanos) {
+        if (contentChunks++ == 0) {
+            firstContentNanos = nanos;
+        } else {
+            long gap = nanos - lastContentNanos;
+            if (gap > maxContentGapNanos) {
+                maxContentGapNanos = gap;
+            }
+            List<ExchangeObserver> os = observers;
+            if (os != null) {
+                for (int i = 0, n = os.size(); i < n; i++) {
+                    os.get(i).onContentGap(this, gap);
+                }
+            }
+        }
+        lastContentNanos = nanos;
+    }
 
     public long durationMicros() {
         return endNanos == 0 ? -1 : (endNanos - startNanos) / 1000;

@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** A named set of backends and the policy that spreads requests over them. */
 public final class BackendPool {
-    private final PoolConfig config;
+    private volatile PoolConfig config; // replaced by a reload; read per request
     private final Balancer balancer;
     // Copy-on-write: read on every request, changed only by admin actions and reloads.
     private final List<Backend> backends = new CopyOnWriteArrayList<>();
@@ -39,11 +39,22 @@ public final class BackendPool {
         return config;
     }
 
+    /**
+     * Takes new settings from a reloaded config (timeouts, health); the backend list is reconciled
+     * separately. The balancer is kept: least-connections is the only one.
+     */
+    public void reconfigure(PoolConfig next) {
+        if (!next.name().equals(config.name())) {
+            throw new IllegalArgumentException("pool " + config.name() + " cannot become " + next.name());
+        }
+        config = next;
+    }
+
     public List<Backend> backends() {
         return backends;
     }
 
-    /** @return the backend for a new request, or null when none is healthy */
+    /** @return the backend for a new request, or null when none is healthy and enabled */
     public Backend choose() {
         return balancer.choose(backends, config.maxInFlightPerBackend(), null);
     }
@@ -126,7 +137,7 @@ public final class BackendPool {
         }
         boolean anyHealthy = false;
         for (Backend b : backends) {
-            if (b.isHealthy()) {
+            if (b.isAvailable()) {
                 anyHealthy = true;
                 if (b.inFlight() < max) {
                     return false;
@@ -134,6 +145,17 @@ public final class BackendPool {
             }
         }
         return anyHealthy;
+    }
+
+    /** Backends that may take new requests: healthy and not draining. */
+    public int availableCount() {
+        int n = 0;
+        for (Backend b : backends) {
+            if (b.isAvailable()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     public int healthyCount() {

@@ -77,6 +77,7 @@ class ConfigLoaderTest {
                       - simulator:
                 """);
         assertEquals(ServerConfig.DEFAULT, c.server());
+        assertEquals(AdminConfig.DEFAULT, c.admin());
         ListenerConfig l = c.listeners().get(0);
         assertEquals(new ListenerConfig("http-0", "0.0.0.0", 0, 16 * 1024, 8 * 1024, Duration.ofSeconds(120),
                 List.of(new RouteConfig("/", "p", false))), l);
@@ -118,6 +119,48 @@ class ConfigLoaderTest {
         assertEquals("[::1]:8001", p.backends().get(0).address());
         assertEquals(new BackendConfig("sim-1", "127.0.0.1", 9100, 1,
                 new SimulatorConfig("m", 9100, Duration.ofSeconds(1), Duration.ZERO, 8, 1)), p.backends().get(1));
+    }
+
+    @Test
+    void adminSection() throws Exception {
+        SluiceConfig c = ConfigLoader.parse(BASE + """
+                admin: { token: "${TOK}", loopback-without-token: false, drain-timeout: 30s, scrape-interval: 250ms }
+                """, "test.yaml", Map.of("TOK", "s3cret-s3cret-s3cret")::get);
+        assertEquals(new AdminConfig("s3cret-s3cret-s3cret", false, Duration.ofSeconds(30), Duration.ofMillis(250),
+                InferenceConfig.NONE), c.admin());
+        assertFalse(c.admin().toString().contains("s3cret"), "the token never appears in toString");
+        // An unset optional token means "no token": loopback clients only.
+        assertFalse(parse(BASE + "admin: { token: \"${NOPE:-}\" }\n").admin().hasToken());
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(BASE + "admin: { token: short-secret }\n"));
+        assertTrue(e.getMessage().contains("admin.token: the admin token must be at least 16"), e.getMessage());
+        assertFalse(e.getMessage().contains("short-secret"), "a bad token is not echoed");
+    }
+
+    @Test
+    void compatSection() throws Exception {
+        assertEquals(CompatConfig.NONE, parse(BASE).compat());
+        assertFalse(parse(BASE).compat().enabled());
+        assertEquals(new CompatConfig("127.0.0.1", 5000, "vllm", Duration.ofMillis(100)),
+                parse(BASE + "compat: { host: 127.0.0.1, pool: vllm, check-interval: 100ms }\n").compat());
+        assertError(BASE + "compat: { pool: vllm, port: 8000 }\n",
+                "test.yaml:10:29: compat.port: port 8000 is already used by listener 'public'");
+        assertError(BASE + "compat: { pool: nope }\n", "test.yaml:10:17: compat.pool: no pool named 'nope'");
+    }
+
+    @Test
+    void inferenceSection() throws Exception {
+        SluiceConfig c = parse(BASE + """
+                admin:
+                  inference: { pool: vllm, command: "java -jar sim.jar --port {port} --model {model}", ready-timeout: 1m,
+                               restart: false, restart-backoff: 250ms, output-lines: 5 }
+                """);
+        assertEquals(new InferenceConfig("vllm", List.of("java", "-jar", "sim.jar", "--port", "{port}", "--model", "{model}"),
+                Duration.ofMinutes(1), false, Duration.ofMillis(250), 5), c.admin().inference());
+        assertEquals(InferenceConfig.DEFAULT_COMMAND, parse(BASE + "admin: { inference: { pool: vllm } }\n").admin().inference().command());
+        assertFalse(parse(BASE).admin().inference().enabled());
+        assertError(BASE + "admin: { inference: { pool: nope } }\n", "test.yaml:10:29: admin.inference.pool: no pool named 'nope' (pools: vllm)");
+        ConfigException e = failure(BASE + "admin: { inference: { pool: vllm, command: \"vllm serve {model}\" } }\n");
+        assertTrue(e.getMessage().contains("admin.inference.command: the command must contain {port}"), e.getMessage());
     }
 
     @Test
@@ -246,7 +289,7 @@ class ConfigLoaderTest {
         assertError(BASE + "    health: { intervall: 5s }\n",
                 "test.yaml:10:15: pools.vllm.health.intervall: unknown key 'intervall' (did you mean 'interval'?)");
         assertError(BASE + "tls: on\n",
-                "test.yaml:10:1: tls: unknown key 'tls' (expected one of: server, listeners, pools, access-log)");
+                "test.yaml:10:1: tls: unknown key 'tls' (expected one of: server, listeners, pools, access-log, admin, compat)");
         assertError(BASE.replace("name: public", "id: public"), "test.yaml:2:5: listeners[0].id: unknown key 'id' (expected one of:");
     }
 
@@ -505,7 +548,9 @@ class ConfigLoaderTest {
         ListenerConfig l = demo.listeners().get(0);
         assertEquals("public", l.name());
         assertEquals(8000, l.port());
-        assertEquals(List.of(new RouteConfig("/v1/", "vllm", false), new RouteConfig("/api/", null, true)), l.routes());
+        assertEquals(List.of(new RouteConfig("/v1/", "vllm", false), new RouteConfig("/api/", null, true),
+                new RouteConfig("/metrics", null, true)), l.routes());
+        assertEquals(AdminConfig.DEFAULT, demo.admin(), "no token unless SLUICE_ADMIN_TOKEN is set: loopback only");
         PoolConfig vllm = demo.pools().get("vllm");
         assertEquals(HealthConfig.DEFAULT, vllm.health());
         assertEquals(2, vllm.backends().size());

@@ -24,6 +24,11 @@ public final class Upstreams {
         }
     }
 
+    /** Drops a pool no route refers to any more; its backends are drained and forgotten separately. */
+    public void removePool(String name) {
+        pools.remove(name);
+    }
+
     public BackendPool pool(String name) {
         return pools.get(name);
     }
@@ -35,6 +40,14 @@ public final class Upstreams {
     public BackendConnections connections(Backend backend) {
         BackendConnections c = connections.get(backend);
         return c != null ? c : connectionsFor(backend, pools.get(backend.pool()));
+    }
+
+    /**
+     * Drops a removed backend's connection pools. Idle connections close on their idle timeout;
+     * a request still running keeps its own connection to the end.
+     */
+    public void forget(Backend backend) {
+        connections.remove(backend);
     }
 
     private BackendConnections connectionsFor(Backend b, BackendPool pool) {

@@ -224,6 +224,9 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             return;
         }
         ctx.channel().config().setAutoRead(false);
+        if (exchange != null) {
+            exchange.connectStartNanos = System.nanoTime();
+        }
         ChannelFuture connect = upstreamPool.connect();
         Backend.Lease forAttempt = lease;
         connect.addListener(f -> onConnected(connect, forAttempt));
@@ -247,6 +250,9 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             retryOrFail(true, HttpResponseStatus.BAD_GATEWAY, "upstream_connect_failed",
                     "could not connect to backend " + b.id() + " in pool '" + pool.name() + "'");
             return;
+        }
+        if (exchange != null) {
+            exchange.connectedNanos = System.nanoTime();
         }
         UpstreamPool.bind(ch, this);
         attach(ch);
@@ -313,6 +319,9 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             }
             ReferenceCountUtil.release(msg);
             return;
+        }
+        if (exchange != null && msg instanceof HttpContent && ((HttpContent) msg).content().isReadable()) {
+            exchange.contentForwarded(System.nanoTime()); // time to first token, gaps between chunks
         }
         ctx.write(msg);
         if (msg instanceof LastHttpContent) {

@@ -9,9 +9,8 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.sluice.admin.AdminHandler;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.core.config.ListenerConfig;
-import io.sluice.core.config.RouteConfig;
 import io.sluice.core.observe.ExchangeObserver;
-import io.sluice.core.route.Router;
+import io.sluice.core.route.RouteTable;
 import io.sluice.http.access.AccessHandler;
 import io.sluice.http.access.AccessPolicy;
 import io.sluice.http.h2.Http2Pipeline;
@@ -32,16 +31,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The pipeline of a client connection. In front: TLS (SNI, then ALPN picks h2 or http/1.1), or on a
  * plain listener the h2c prior-knowledge sniffer. An HTTP/1.1 connection gets the raw-bytes
  * {@code guard} and the strict {@code codec}; an HTTP/2 connection a child channel per stream. Then,
- * per request stream alike: {@code dispatch -> [access] -> [admin] -> proxy}. The dispatcher routes;
+ * per request stream alike: {@code dispatch -> [access] -> admin -> proxy}. The dispatcher routes;
  * the access handler checks keys and limits; the admin handler takes {@code admin: true} routes and
  * passes the rest on to the proxy.
  */
 final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final ListenerConfig config;
-    private final Router router;
+    private final RouteTable routes;
     private final AdminRoutes adminRoutes;
     private final Upstreams upstreams;
-    private final boolean hasAdmin;
     private final List<ExchangeObserver> observers;
     private final CertificateStore certificates;
     private final AcmeChallenges challenges;
@@ -60,10 +58,9 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
                         ChannelGroup clients, CertificateStore certificates, AcmeChallenges challenges)
             throws IOException {
         this.config = config;
-        this.router = new Router(config.routes());
+        this.routes = new RouteTable(config.routes());
         this.adminRoutes = adminRoutes;
         this.upstreams = upstreams;
-        this.hasAdmin = config.routes().stream().anyMatch(RouteConfig::admin);
         this.observers = observers;
         this.totalConnections = totalConnections;
         this.maxTotal = maxTotal;
@@ -71,6 +68,11 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         this.certificates = certificates;
         this.challenges = challenges;
         this.access = AccessPolicy.of(config);
+    }
+
+    /** The routes new requests on this listener use; replaced by a reload. */
+    RouteTable routes() {
+        return routes;
     }
 
     @Override
@@ -126,13 +128,12 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         if (hsts > 0) {
             p.addLast("hsts", new Hsts(hsts));
         }
-        p.addLast("dispatch", new RequestDispatcher(router, config, guard, observers));
+        p.addLast("dispatch", new RequestDispatcher(routes, config, guard, observers));
         if (access != null) {
             p.addLast("access", new AccessHandler(access));
         }
-        if (hasAdmin) {
-            p.addLast("admin", new AdminHandler(adminRoutes));
-        }
+        // Always there: a reload may add admin routes, and it answers GET /v1/models on proxied ones.
+        p.addLast("admin", new AdminHandler(adminRoutes));
         p.addLast("proxy", new ProxyHandler(upstreams, certificates != null ? "https" : "http"));
     }
 }

@@ -22,6 +22,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.admin.GatewayErrors;
 import io.sluice.core.config.RouteConfig;
+import io.sluice.core.route.RouteTable;
 import io.sluice.core.route.Router;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
@@ -49,7 +50,7 @@ import org.slf4j.LoggerFactory;
 final class RequestDispatcher extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
 
-    private final Router router;
+    private final RouteTable routes;
     private final ListenerConfig config;
     private final RequestGuard guard;
     private final String listener;
@@ -65,8 +66,8 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private boolean draining;
 
     /** @param guard the raw-bytes guard of an HTTP/1.1 connection, or null (HTTP/2 streams) */
-    RequestDispatcher(Router router, ListenerConfig config, RequestGuard guard, List<ExchangeObserver> observers) {
-        this.router = router;
+    RequestDispatcher(RouteTable routes, ListenerConfig config, RequestGuard guard, List<ExchangeObserver> observers) {
+        this.routes = routes;
         this.config = config;
         this.guard = guard;
         this.listener = config.name();
@@ -150,6 +151,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         ex.clientIp = clientIp(ctx);
         ex.requestId = requestId;
         ex.method = req.method().name();
+        ex.observers = observers;
         current = ex;
         ctx.channel().attr(Exchange.KEY).set(ex);
         if (req.decoderResult().isFailure()) {
@@ -189,7 +191,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
                     "request body larger than " + config.maxRequestBody() + " bytes");
             return;
         }
-        RouteConfig route = router.match(path);
+        RouteConfig route = routes.current().match(path); // read per request: a reload may have replaced it
         if (route == null) {
             answer(ctx, req, HttpResponseStatus.NOT_FOUND, "route_not_found", "no route for path " + path);
             return;

@@ -6,11 +6,25 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.sluice.admin.AdminAccess;
 import io.sluice.admin.AdminContext;
+import io.sluice.admin.backend.BackendEndpoints;
+import io.sluice.admin.config.ConfigEndpoints;
+import io.sluice.admin.inference.InferenceEndpoints;
+import io.sluice.http.manage.InferenceSupervisor;
+import io.sluice.admin.gpu.BackendScraper;
+import io.sluice.admin.gpu.GpuEndpoints;
+import io.sluice.admin.gpu.GpuProbe;
+import io.sluice.admin.metrics.GatewayMetrics;
+import io.sluice.admin.metrics.MetricsEndpoints;
+import io.sluice.http.manage.RuntimeBackends;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.admin.StatusEndpoints;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.config.BackendConfig;
+import io.sluice.core.config.CompatConfig;
+import io.sluice.core.config.RouteConfig;
+import java.time.Duration;
 import io.sluice.core.config.ListenerConfig;
 import io.sluice.core.config.PoolConfig;
 import io.sluice.core.config.SimulatorConfig;
@@ -27,7 +41,11 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import io.sluice.core.observe.ExchangeObserver;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import io.netty.channel.group.ChannelGroup;
@@ -40,15 +58,17 @@ import org.slf4j.LoggerFactory;
 public final class SluiceServer implements AutoCloseable, AdminContext {
     private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
 
-    private final SluiceConfig config;
+    private volatile SluiceConfig config; // replaced by a reload
     private final Transport transport;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Upstreams upstreams;
     private final HealthMonitor health;
-    private final List<VllmSimulator> simulators = new ArrayList<>();
+    private final AdminAccess adminAccess;
+    private final RuntimeBackends backendManager;
+    private final List<VllmSimulator> simulators = new CopyOnWriteArrayList<>();
     private final List<Channel> serverChannels = new ArrayList<>();
-    private final List<ListenerInfo> listenerInfos = new ArrayList<>();
+    private final List<ListenerInfo> listenerInfos = new CopyOnWriteArrayList<>();
     private final long startedAt = System.currentTimeMillis();
     private final AtomicInteger totalConnections = new AtomicInteger();
     private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
@@ -56,6 +76,15 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final List<ExchangeObserver> observers = new CopyOnWriteArrayList<>();
     /** What a Caddy in front used to do: certificates, ACME, the access log. */
     private final EdgeServices edge = new EdgeServices();
+    private final GatewayMetrics metrics = new GatewayMetrics();
+    /** Blocking admin work (processes, nvidia-smi, scrapes' HTTP client): never on an event loop. */
+    private final ExecutorService blocking = Executors.newCachedThreadPool(daemon("sluice-admin"));
+    private final BackendScraper scraper;
+    private final Map<String, ListenerInitializer> initializers = new ConcurrentHashMap<>();
+    private final Map<String, Integer> listenerPorts = new ConcurrentHashMap<>();
+    private final Reloader reloader = new Reloader(this);
+    private final InferenceSupervisor inference;
+    private volatile CompatListener compat;
 
     private SluiceServer(SluiceConfig config) {
         this.config = config;
@@ -64,6 +93,12 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.workers = transport.newGroup(config.server().effectiveIoThreads(), "sluice-io");
         this.upstreams = new Upstreams(transport.clientChannel());
         this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel()));
+        this.observers.add(metrics);
+        this.scraper = new BackendScraper(this::pools, workers.next(), blocking, config.admin().scrapeInterval());
+        this.adminAccess = new AdminAccess(config.admin());
+        this.backendManager = new RuntimeBackends(upstreams, health, workers.next(), () -> this.config.admin().drainTimeout());
+        this.inference = new InferenceSupervisor(() -> this.config.admin().inference(), upstreams, backendManager,
+                workers.next(), blocking);
     }
 
     /** Starts everything; on failure, whatever was started is stopped again. */
@@ -73,6 +108,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             s.startPools();
             s.edge.start(config, s::addObserver);
             s.startListeners();
+            s.startCompat();
         } catch (Exception | Error e) {
             s.close();
             throw e;
@@ -104,7 +140,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         }
     }
 
-    private VllmSimulator startSimulator(SimulatorConfig sc) throws Exception {
+    VllmSimulator startSimulator(SimulatorConfig sc) throws Exception {
         VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder()
                 .port(sc.port())
                 .models(List.of(sc.model()))
@@ -119,27 +155,75 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     }
 
     private void startListeners() throws InterruptedException, java.io.IOException {
-        AdminRoutes adminRoutes = new StatusEndpoints(this).register(new AdminRoutes());
+        AdminRoutes adminRoutes = adminRoutes();
         for (ListenerConfig lc : config.listeners()) {
             ServerBootstrap b = new ServerBootstrap()
                     .group(boss, workers)
                     .channel(transport.serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 4096)
                     .option(ChannelOption.SO_REUSEADDR, true)
+                    .handler(new ConnectionCounter(metrics.openConnections(lc.name())))
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                    .childHandler(new ListenerInitializer(lc, adminRoutes, upstreams, observers,
-                            totalConnections, config.server().maxConnections(), clients,
-                            edge.certificates(lc), edge.challenges()));
+                    .childHandler(initializer(lc, adminRoutes));
             Channel ch = b.bind(lc.host(), lc.port()).sync().channel();
             serverChannels.add(ch);
             int port = ((InetSocketAddress) ch.localAddress()).getPort();
             List<RouteInfo> routes = new ArrayList<>();
             lc.routes().forEach(r -> routes.add(new RouteInfo(r.pathPrefix(), r.pool(), r.admin())));
             listenerInfos.add(new ListenerInfo(lc.name(), lc.host(), port, EdgeServices.protocols(lc), List.copyOf(routes)));
+            listenerPorts.put(lc.name(), port);
             log.info("listener {} on {}:{} routes {}", lc.name(), lc.host(), port, routes);
         }
+    }
+
+    /** The optional compatibility listener: every path to one pool, bound only while the pool can serve. */
+    private void startCompat() throws java.io.IOException {
+        CompatConfig c = config.compat();
+        if (!c.enabled()) {
+            return;
+        }
+        ListenerConfig lc = new ListenerConfig("compat", c.host(), c.port(), 16 * 1024, 8 * 1024, Duration.ofSeconds(120),
+                List.of(new RouteConfig("/", c.pool(), false)));
+        ServerBootstrap b = new ServerBootstrap()
+                .group(boss, workers)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(new ConnectionCounter(metrics.openConnections(lc.name())))
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .childHandler(new ListenerInitializer(lc, new AdminRoutes(), upstreams, observers,
+                        totalConnections, config.server().maxConnections(), clients, null, null));
+        compat = new CompatListener(c, upstreams, b, workers.next());
+    }
+
+    /** Whether the compatibility listener is accepting connections (false when none is configured). */
+    public boolean compatBound() {
+        CompatListener c = compat;
+        return c != null && c.bound();
+    }
+
+    private ListenerInitializer initializer(ListenerConfig lc, AdminRoutes adminRoutes) throws java.io.IOException {
+        ListenerInitializer init = new ListenerInitializer(lc, adminRoutes, upstreams, observers,
+                totalConnections, config.server().maxConnections(), clients, edge.certificates(lc), edge.challenges());
+        initializers.put(lc.name(), init);
+        return init;
+    }
+
+    /** The admin API: every route of every admin feature, behind the access check. */
+    private AdminRoutes adminRoutes() {
+        AdminRoutes routes = new AdminRoutes().access(adminAccess);
+        new StatusEndpoints(this).register(routes);
+        new BackendEndpoints(this, backendManager).register(routes);
+        GpuEndpoints gpu = new GpuEndpoints(this, new GpuProbe(System.getenv("PATH")), scraper, blocking);
+        gpu.register(routes);
+        new MetricsEndpoints(this, metrics).extra(gpu).register(routes);
+        new ConfigEndpoints(this::reload, blocking).register(routes);
+        new InferenceEndpoints(inference).register(routes);
+        return routes;
     }
 
     /** The bound port of a listener, by name; useful when the config asked for port 0. */
@@ -159,6 +243,45 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     /** Adds an observer of finished exchanges; it runs on event loops and must not block. */
     public void addObserver(ExchangeObserver observer) {
         observers.add(observer);
+    }
+
+    /**
+     * Re-reads the config file this gateway was started from and applies it (see {@link Reloader}).
+     *
+     * @throws io.sluice.core.config.ConfigException when the file is invalid; nothing is changed then
+     */
+    public Reloader.Result reload() throws Exception {
+        return reloader.reload(java.nio.file.Path.of(config.source()));
+    }
+
+    SluiceConfig config() {
+        return config;
+    }
+
+    void config(SluiceConfig next) {
+        config = next;
+        adminAccess.update(next.admin());
+    }
+
+    Map<String, ListenerInitializer> initializers() {
+        return initializers;
+    }
+
+    Map<String, Integer> listenerPorts() {
+        return listenerPorts;
+    }
+
+    HealthMonitor health() {
+        return health;
+    }
+
+    RuntimeBackends backendManager() {
+        return backendManager;
+    }
+
+    void listenerRoutes(String name, List<RouteInfo> routes) {
+        listenerInfos.replaceAll(l -> l.name().equals(name)
+                ? new ListenerInfo(l.name(), l.host(), l.port(), l.protocol(), routes) : l);
     }
 
     public Upstreams upstreams() {
@@ -228,11 +351,25 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return n;
     }
 
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
     @Override
     public void close() {
+        if (compat != null) {
+            compat.close();
+        }
         for (Channel ch : serverChannels) {
             ch.close().syncUninterruptibly();
         }
+        scraper.close();
+        inference.close();
         health.close();
         edge.close();
         long graceMs = config.server().shutdownGrace().toMillis();
@@ -241,5 +378,6 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         for (VllmSimulator sim : simulators) {
             sim.close();
         }
+        blocking.shutdownNow();
     }
 }

@@ -1,0 +1,345 @@
+package io.sluice.http.manage;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.sluice.admin.AdminException;
+import io.sluice.admin.inference.InferenceManager;
+import io.sluice.core.backend.Backend;
+import io.sluice.core.config.InferenceConfig;
+import io.sluice.core.pool.BackendPool;
+import io.sluice.http.pool.Upstreams;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Launches inference servers (vLLM, or the simulator: anything that serves {@code /health} on
+ * {@code --port}) from {@code admin.inference.command}, one process per replica on a free loopback
+ * port, and supervises them.
+ *
+ * <p>Each process is a backend of the configured pool from the start, out of rotation until its
+ * health checks pass: {@code up} answers once all replicas are in rotation. Output is logged line
+ * by line and the last lines kept for error answers. A process that exits while serving is taken
+ * out of rotation at once and, if {@code restart} is on, started again on the same port after a
+ * backoff that doubles up to a minute. Nothing here runs on an event loop.
+ */
+public final class InferenceSupervisor implements InferenceManager, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(InferenceSupervisor.class);
+    private static final long POLL_MILLIS = 50;
+    private static final long MAX_BACKOFF_MILLIS = 60_000;
+
+    private final Supplier<InferenceConfig> config;
+    private final Upstreams upstreams;
+    private final RuntimeBackends backends;
+    private final ScheduledExecutorService scheduler;
+    private final ExecutorService blocking;
+    private final Map<String, Engine> engines = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    public InferenceSupervisor(Supplier<InferenceConfig> config, Upstreams upstreams, RuntimeBackends backends,
+                               ScheduledExecutorService scheduler, ExecutorService blocking) {
+        this.config = config;
+        this.upstreams = upstreams;
+        this.backends = backends;
+        this.scheduler = scheduler;
+        this.blocking = blocking;
+    }
+
+    /** One supervised process; fields written by the supervisor's threads, read by the admin API. */
+    private final class Engine {
+        final String id;
+        final String model;
+        final String dtype;
+        final int port;
+        final List<String> argv;
+        final int outputLines;
+        final ArrayDeque<String> tail = new ArrayDeque<>();
+        volatile Backend backend;
+        volatile Process process;
+        volatile boolean serving;   // passed its health checks once: from then on a crash means restart
+        volatile boolean stopping;
+        volatile int restarts;
+        long backoffMillis;
+
+        Engine(String id, String model, String dtype, int port, InferenceConfig c) {
+            this.id = id;
+            this.model = model;
+            this.dtype = dtype;
+            this.port = port;
+            this.outputLines = c.outputLines();
+            this.backoffMillis = c.restartBackoff().toMillis();
+            List<String> a = new ArrayList<>();
+            for (String t : c.command()) {
+                a.add(t.replace("{model}", model).replace("{port}", Integer.toString(port))
+                        .replace("{dtype}", dtype).replace("{replica}", id));
+            }
+            this.argv = List.copyOf(a);
+        }
+
+        synchronized void output(String line) {
+            if (tail.size() == outputLines) {
+                tail.removeFirst();
+            }
+            tail.addLast(line);
+        }
+
+        synchronized String lastOutput() {
+            return String.join("\n", tail);
+        }
+
+        Map<String, Object> describe() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            Process p = process;
+            m.put("id", id);
+            m.put("model", model);
+            m.put("dtype", dtype);
+            m.put("port", port);
+            m.put("pid", p == null ? null : p.pid());
+            m.put("alive", p != null && p.isAlive());
+            m.put("serving", backend != null && backend.isAvailable());
+            m.put("restarts", restarts);
+            return m;
+        }
+    }
+
+    @Override
+    public CompletionStage<List<Map<String, Object>>> up(String model, String dtype, int replicas) {
+        InferenceConfig c = config.get();
+        if (!c.enabled()) {
+            throw new AdminException(HttpResponseStatus.CONFLICT, "inference_not_configured",
+                    "no admin.inference section in the config: nothing to launch with");
+        }
+        BackendPool pool = upstreams.pool(c.pool());
+        if (pool == null || !pool.config().health().enabled()) {
+            throw new AdminException(HttpResponseStatus.CONFLICT, "inference_not_configured",
+                    "pool '" + c.pool() + "' must exist and have health checks on (they decide when a replica serves)");
+        }
+        CompletableFuture<List<Map<String, Object>>> done = new CompletableFuture<>();
+        blocking.execute(() -> {
+            List<Engine> started = new ArrayList<>();
+            try {
+                for (int i = 0; i < replicas; i++) {
+                    int port = freePort();
+                    Engine e = new Engine("engine-" + model.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + port, model, dtype, port, c);
+                    engines.put(e.id, e);
+                    started.add(e);
+                    e.backend = backends.add(c.pool(), e.id, "127.0.0.1", port, 1);
+                    start(e);
+                }
+            } catch (IOException | RuntimeException ex) {
+                fail(started, done, new AdminException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "inference_start_failed",
+                        "could not start " + redacted(c.command()) + ": " + ex.getMessage()));
+                return;
+            }
+            awaitServing(started, System.nanoTime() + c.readyTimeout().toNanos(), done);
+        });
+        return done;
+    }
+
+    private void awaitServing(List<Engine> started, long deadline, CompletableFuture<List<Map<String, Object>>> done) {
+        boolean all = true;
+        for (Engine e : started) {
+            Process p = e.process;
+            if (p != null && !p.isAlive()) {
+                fail(started, done, new AdminException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "inference_start_failed",
+                        e.id + " exited with code " + p.exitValue() + " before serving; last output:\n" + e.lastOutput()));
+                return;
+            }
+            all &= e.backend.isAvailable();
+        }
+        if (all) {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (Engine e : started) {
+                e.serving = true;
+                out.add(e.describe());
+            }
+            log.info("inference up: {} replica(s) serving", started.size());
+            done.complete(out);
+            return;
+        }
+        if (System.nanoTime() - deadline > 0) {
+            Engine e = started.get(0);
+            fail(started, done, new AdminException(HttpResponseStatus.GATEWAY_TIMEOUT, "inference_start_timeout",
+                    "not every replica passed its health check within the ready timeout; last output of " + e.id
+                            + ":\n" + e.lastOutput()));
+            return;
+        }
+        scheduler.schedule(() -> awaitServing(started, deadline, done), POLL_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private void fail(List<Engine> started, CompletableFuture<List<Map<String, Object>>> done, AdminException why) {
+        log.warn("inference up failed: {}", why.getMessage());
+        stopAll(started).whenComplete((x, e) -> done.completeExceptionally(why));
+    }
+
+    private void start(Engine e) throws IOException {
+        Process p = new ProcessBuilder(e.argv).redirectErrorStream(true).start();
+        e.process = p;
+        log.info("{}: started pid {}: {}", e.id, p.pid(), redacted(e.argv));
+        blocking.execute(() -> pump(e, p));
+        p.onExit().thenAccept(x -> exited(e, x));
+    }
+
+    /** Logs the process's output line by line and keeps the last lines. */
+    private void pump(Engine e, Process p) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                e.output(line);
+                log.info("[{}] {}", e.id, line);
+            }
+        } catch (IOException ignored) {
+            // the process is gone
+        }
+    }
+
+    private void exited(Engine e, Process p) {
+        if (e.stopping || closed) {
+            return;
+        }
+        Backend b = e.backend;
+        log.warn("{}: process {} exited with code {}; last output:\n{}", e.id, p.pid(), p.exitValue(), e.lastOutput());
+        if (b != null) {
+            b.markDown("process exited with code " + p.exitValue());
+        }
+        if (!e.serving || !config.get().restart()) {
+            return; // during up the failure is answered there; without restart it stays out of rotation
+        }
+        long delay = e.backoffMillis;
+        e.backoffMillis = Math.min(MAX_BACKOFF_MILLIS, delay * 2);
+        log.info("{}: restarting in {} ms", e.id, delay);
+        scheduler.schedule(() -> blocking.execute(() -> {
+            if (e.stopping || closed) {
+                return;
+            }
+            try {
+                e.restarts++;
+                start(e); // rejoins through its health checks
+            } catch (IOException ex) {
+                log.error("{}: restart failed: {}", e.id, ex.toString());
+            }
+        }), delay, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public CompletionStage<List<Map<String, Object>>> down(String model) {
+        List<Engine> selected = new ArrayList<>();
+        for (Engine e : engines.values()) {
+            if (model == null || model.equals(e.model)) {
+                selected.add(e);
+            }
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        selected.forEach(e -> out.add(e.describe()));
+        return stopAll(selected).thenApply(x -> out);
+    }
+
+    /** Drain each from the pool, then stop its process; completes when all have exited. */
+    private CompletableFuture<Void> stopAll(List<Engine> list) {
+        List<CompletableFuture<?>> all = new ArrayList<>();
+        for (Engine e : list) {
+            e.stopping = true;
+            CompletableFuture<?> removed = e.backend == null ? CompletableFuture.completedFuture(0)
+                    : backends.remove(e.backend).toCompletableFuture();
+            all.add(removed.thenCompose(x -> stop(e)));
+        }
+        return CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0]));
+    }
+
+    private CompletableFuture<Void> stop(Engine e) {
+        engines.remove(e.id, e);
+        Process p = e.process;
+        if (p == null || !p.isAlive()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        log.info("{}: stopping pid {}", e.id, p.pid());
+        p.destroy(); // SIGTERM: vLLM shuts down cleanly
+        return p.onExit().completeOnTimeout(p, 10, TimeUnit.SECONDS).thenAccept(x -> {
+            if (x.isAlive()) {
+                log.warn("{}: pid {} ignored SIGTERM for 10s; killing it", e.id, x.pid());
+                x.destroyForcibly();
+            }
+        });
+    }
+
+    @Override
+    public List<Map<String, Object>> list() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        engines.values().forEach(e -> out.add(e.describe()));
+        return out;
+    }
+
+    /**
+     * The command line for logs and answers, with the value after any option that names a secret
+     * ({@code --api-key}, {@code --hf-token}, …) or inside {@code --x-token=value} replaced.
+     */
+    static String redacted(List<String> argv) {
+        StringBuilder sb = new StringBuilder();
+        boolean hideNext = false;
+        for (String a : argv) {
+            if (sb.length() > 0) {
+                sb.append(' ');
+            }
+            int eq = a.indexOf('=');
+            String name = (eq > 0 ? a.substring(0, eq) : a).toLowerCase(java.util.Locale.ROOT);
+            boolean secretName = a.startsWith("-") && SECRET.matcher(name).find();
+            if (hideNext) {
+                sb.append("<redacted>");
+            } else if (secretName && eq > 0) {
+                sb.append(a, 0, eq + 1).append("<redacted>");
+            } else {
+                sb.append(a);
+            }
+            hideNext = secretName && eq < 0;
+        }
+        return sb.toString();
+    }
+
+    private static final java.util.regex.Pattern SECRET = java.util.regex.Pattern.compile("key|token|secret|password|passwd");
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Stops every process this gateway started (on shutdown). */
+    @Override
+    public void close() {
+        closed = true;
+        for (Engine e : engines.values()) {
+            e.stopping = true;
+            Process p = e.process;
+            if (p != null && p.isAlive()) {
+                p.destroy();
+            }
+        }
+        for (Engine e : engines.values()) {
+            Process p = e.process;
+            try {
+                if (p != null && !p.waitFor(5, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                p.destroyForcibly();
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+package io.sluice.http.server;
+
+import io.sluice.admin.AdminContext.RouteInfo;
+import io.sluice.core.backend.Backend;
+import io.sluice.core.config.BackendConfig;
+import io.sluice.core.config.ConfigLoader;
+import io.sluice.core.config.ListenerConfig;
+import io.sluice.core.config.PoolConfig;
+import io.sluice.core.config.SluiceConfig;
+import io.sluice.core.pool.BackendPool;
+import io.sluice.sim.VllmSimulator;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies a re-read config to the running gateway without dropping anything in flight.
+ *
+ * <p>The new file is validated completely first; an invalid one changes nothing. Then, in an order
+ * that never leaves a route pointing nowhere: new pools and backends are added (new backends take
+ * traffic once their health checks pass), pool settings replaced, each listener's route table
+ * swapped (read per request, so open keep-alive connections follow), and only then are removed
+ * backends and pools drained and dropped. Streams on them run to their end.
+ *
+ * <p>Not applied (reported as needing a restart): new, removed or re-bound listeners, the
+ * {@code server:} section, and a simulator backend's settings.
+ */
+public final class Reloader {
+    private static final Logger log = LoggerFactory.getLogger(Reloader.class);
+
+    private final SluiceServer server;
+
+    Reloader(SluiceServer server) {
+        this.server = server;
+    }
+
+    /** What a reload changed, and what it could not. */
+    public record Result(String source, List<String> changes,
+                         @com.fasterxml.jackson.annotation.JsonProperty("needs_restart") List<String> needsRestart) {
+    }
+
+    synchronized Result reload(Path file) throws Exception {
+        SluiceConfig next = ConfigLoader.load(file); // throws with every problem located; nothing changed yet
+        SluiceConfig current = server.config();
+        List<String> changes = new ArrayList<>();
+        List<String> restart = new ArrayList<>();
+        List<Backend> toRemove = new ArrayList<>();
+
+        for (PoolConfig pc : next.pools().values()) {
+            BackendPool pool = server.upstreams().pool(pc.name());
+            if (pool == null) {
+                List<Backend> backends = new ArrayList<>();
+                for (BackendConfig bc : pc.backends()) {
+                    backends.add(newBackend(pc, bc));
+                }
+                pool = new BackendPool(pc, backends);
+                server.upstreams().addPool(pool);
+                for (Backend b : backends) {
+                    server.health().watch(b, pc.health());
+                }
+                changes.add("pool " + pc.name() + " added with " + backends.size() + " backend(s)");
+                continue;
+            }
+            boolean healthChanged = !pool.config().health().equals(pc.health());
+            if (!sameSettings(pool.config(), pc)) {
+                pool.reconfigure(pc);
+                changes.add("pool " + pc.name() + " settings updated");
+            }
+            List<String> wanted = new ArrayList<>();
+            for (BackendConfig bc : pc.backends()) {
+                wanted.add(bc.name());
+                Backend existing = find(pool, bc.name());
+                if (existing != null && matches(existing, bc)) {
+                    if (healthChanged) {
+                        server.health().unwatch(existing);
+                        server.health().watch(existing, pc.health());
+                    }
+                    continue;
+                }
+                if (existing != null) {
+                    toRemove.add(existing); // changed address or weight: replace it
+                    pool.backends().remove(existing);
+                }
+                Backend b = newBackend(pc, bc);
+                if (pc.health().enabled()) {
+                    b.markDown("added by reload; waiting for health checks");
+                }
+                pool.backends().add(b);
+                server.health().watch(b, pc.health());
+                changes.add("pool " + pc.name() + ": backend " + bc.name() + (existing != null ? " replaced" : " added"));
+            }
+            for (Backend b : pool.backends()) {
+                if (!wanted.contains(b.id())) {
+                    toRemove.add(b);
+                    changes.add("pool " + pc.name() + ": backend " + b.id() + " removed (draining)");
+                }
+            }
+        }
+
+        for (ListenerConfig lc : next.listeners()) {
+            ListenerInitializer init = server.initializers().get(lc.name());
+            ListenerConfig old = current.listeners().stream().filter(l -> l.name().equals(lc.name())).findFirst().orElse(null);
+            if (init == null || old == null) {
+                restart.add("listener " + lc.name() + " is new");
+                continue;
+            }
+            if (!old.host().equals(lc.host()) || (old.port() != lc.port()) || old.maxHeaderSize() != lc.maxHeaderSize()
+                    || old.maxInitialLine() != lc.maxInitialLine() || !old.idleTimeout().equals(lc.idleTimeout())) {
+                restart.add("listener " + lc.name() + " socket settings changed");
+            }
+            if (!old.routes().equals(lc.routes())) {
+                init.routes().replace(lc.routes());
+                List<RouteInfo> infos = new ArrayList<>();
+                lc.routes().forEach(r -> infos.add(new RouteInfo(r.pathPrefix(), r.pool(), r.admin())));
+                server.listenerRoutes(lc.name(), List.copyOf(infos));
+                changes.add("listener " + lc.name() + " routes replaced");
+            }
+        }
+        for (ListenerConfig old : current.listeners()) {
+            if (next.listeners().stream().noneMatch(l -> l.name().equals(old.name()))) {
+                restart.add("listener " + old.name() + " was removed");
+            }
+        }
+        if (!current.compat().equals(next.compat())) {
+            restart.add("compat: section changed");
+        }
+        if (!current.server().equals(next.server())) {
+            restart.add("server: section changed");
+        }
+        if (!current.admin().equals(next.admin())) {
+            changes.add("admin settings updated");
+        }
+
+        // Routes no longer lead to these: drain, then forget.
+        for (BackendPool pool : new ArrayList<>(server.upstreams().pools())) {
+            if (!next.pools().containsKey(pool.name())) {
+                server.upstreams().removePool(pool.name());
+                toRemove.addAll(pool.backends());
+                changes.add("pool " + pool.name() + " removed (draining " + pool.backends().size() + " backend(s))");
+            }
+        }
+        for (Backend b : toRemove) {
+            server.backendManager().remove(b); // answers when drained; nothing waits for it here
+        }
+        server.config(next);
+        log.info("config reloaded from {}: {}{}", file, changes.isEmpty() ? "no changes" : String.join("; ", changes),
+                restart.isEmpty() ? "" : "; needs a restart: " + String.join("; ", restart));
+        return new Result(next.source(), changes, restart);
+    }
+
+    private Backend newBackend(PoolConfig pc, BackendConfig bc) throws Exception {
+        int port = bc.port();
+        if (bc.isSimulated()) {
+            VllmSimulator sim = server.startSimulator(bc.simulator());
+            port = sim.port();
+        }
+        return new Backend(bc.name(), pc.name(), bc.host(), port, bc.weight());
+    }
+
+    private static Backend find(BackendPool pool, String id) {
+        for (Backend b : pool.backends()) {
+            if (b.id().equals(id)) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    /** Same backend: same name, and for a real server the same address and weight (a simulator keeps its port). */
+    private static boolean matches(Backend b, BackendConfig bc) {
+        return b.weight() == bc.weight() && (bc.isSimulated() || (b.host().equals(bc.host()) && b.port() == bc.port()));
+    }
+
+    private static boolean sameSettings(PoolConfig a, PoolConfig b) {
+        return a.balancer().equals(b.balancer()) && a.connectTimeout().equals(b.connectTimeout())
+                && a.responseTimeout().equals(b.responseTimeout()) && a.maxIdlePerBackend() == b.maxIdlePerBackend()
+                && Objects.equals(a.health(), b.health());
+    }
+}

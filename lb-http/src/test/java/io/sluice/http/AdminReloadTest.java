@@ -1,0 +1,130 @@
+package io.sluice.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.core.config.ConfigLoader;
+import io.sluice.http.server.SluiceServer;
+import io.sluice.sim.SimulatorOptions;
+import io.sluice.sim.VllmSimulator;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code POST /api/v1/config/reload} applies a changed file with streams open, and rejects a broken one. */
+class AdminReloadTest {
+    static VllmSimulator a;
+    static VllmSimulator b;
+    static SluiceServer server;
+    @TempDir
+    static Path dir;
+    static Path file;
+
+    static String yaml(boolean withB, boolean withV2) {
+        return """
+                listeners:
+                  - name: main
+                    port: 0
+                    host: 127.0.0.1
+                    routes:
+                      - { path: /v1/, pool: vllm }
+                      - { path: /api/, admin: true }
+                %s
+                pools:
+                  vllm:
+                    health: { interval: 100ms, timeout: 90ms, rise: 1 }
+                    backends:
+                      - { url: "http://127.0.0.1:%d", name: a }
+                %s
+                admin: { scrape-interval: 0 }
+                """.formatted(withV2 ? "      - { path: /v2/, pool: vllm }" : "", a.port(),
+                withB ? "      - { url: \"http://127.0.0.1:" + b.port() + "\", name: b }" : "");
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        SimulatorOptions slow = SimulatorOptions.builder().model("demo").ttft(Duration.ofMillis(5))
+                .itl(Duration.ofMillis(100)).maxTokens(20).build();
+        a = VllmSimulator.start(slow);
+        b = VllmSimulator.start(slow);
+        file = dir.resolve("sluice.yaml");
+        Files.writeString(file, yaml(false, false));
+        server = SluiceServer.start(ConfigLoader.load(file));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+        a.close();
+        b.close();
+    }
+
+    private static RawHttp.Response reload() throws Exception {
+        return AdminBackendsTest.call(server.port(), "POST", "/api/v1/config/reload", "");
+    }
+
+    @Test
+    void reloadAddsABackendAndARouteWithoutDroppingTheOpenStream() throws Exception {
+        try (RawHttp stream = new RawHttp(server.port()); RawHttp keepAlive = new RawHttp(server.port())) {
+            RawHttp.Response before = keepAlive.get("/v2/models").exchange();
+            assertEquals(404, before.status());
+            assertEquals("route_not_found", before.header("x-sluice-error"));
+
+            stream.post("/v1/chat/completions", RawHttp.chatBody("demo", true, 20));
+            assertEquals(200, stream.readHead().status());
+            StringBuilder text = new StringBuilder(stream.readChunk().text());
+
+            Files.writeString(file, yaml(true, true));
+            RawHttp.Response r = reload();
+            assertEquals(200, r.status(), r.body().text());
+            JsonNode changes = AdminBackendsTest.json(r).get("changes");
+            assertTrue(changes.toString().contains("backend b added"), changes.toString());
+            assertTrue(changes.toString().contains("routes replaced"), changes.toString());
+            assertEquals(0, AdminBackendsTest.json(r).get("needs_restart").size());
+
+            // The open keep-alive connection sees the new route on its next request.
+            RawHttp.Response after = keepAlive.get("/v2/models").exchange();
+            assertNull(after.header("x-sluice-error"), "proxied now, not a gateway 404");
+
+            RawHttp.Chunk c;
+            while ((c = stream.readChunk()) != null) {
+                text.append(c.text());
+            }
+            assertTrue(text.toString().contains("data: [DONE]"), "the stream opened before the reload ran to its end");
+        }
+        Await.until("b passes its health check", Duration.ofSeconds(20), () -> server.upstreams().pool("vllm")
+                .backends().stream().anyMatch(x -> x.id().equals("b") && x.isAvailable()));
+        assertEquals(200, AdminBackendsTest.call(server.port(), "POST", "/api/v1/backends/a/drain", null).status());
+        long beforeB = b.requestsTotal();
+        try (RawHttp c = new RawHttp(server.port())) {
+            assertEquals(200, c.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 2)).exchange().status());
+        }
+        assertEquals(beforeB + 1, b.requestsTotal(), "the reloaded backend takes traffic");
+        AdminBackendsTest.call(server.port(), "POST", "/api/v1/backends/a/enable", null);
+
+        // A broken file is rejected with its location, and the running config stays.
+        Files.writeString(file, yaml(true, true).replace("pool: vllm }", "pool: vllm, wat: 1 }"));
+        RawHttp.Response bad = reload();
+        assertEquals(400, bad.status());
+        assertEquals("invalid_config", bad.header("x-sluice-error"));
+        assertTrue(bad.body().text().contains("sluice.yaml:6:"), bad.body().text());
+        assertTrue(bad.body().text().contains("unknown key 'wat'"), bad.body().text());
+        assertEquals(2, server.upstreams().pool("vllm").backends().size());
+        try (RawHttp c = new RawHttp(server.port())) {
+            assertNull(c.get("/v2/models").exchange().header("x-sluice-error"), "routes unchanged");
+        }
+
+        // Back to one backend: b is drained and removed.
+        Files.writeString(file, yaml(false, true));
+        assertEquals(200, reload().status());
+        Await.until("b removed", Duration.ofSeconds(20), () -> server.upstreams().pool("vllm").backends().size() == 1);
+    }
+}
