@@ -127,4 +127,20 @@ class AdminReloadTest {
         assertEquals(200, reload().status());
         Await.until("b removed", Duration.ofSeconds(20), () -> server.upstreams().pool("vllm").backends().size() == 1);
     }
+
+    @Test
+    void settingsBuiltAtStartAreReportedAsNeedingARestartNotIgnored() throws Exception {
+        String original = Files.readString(file);
+        try {
+            Files.writeString(file, original.replace("    host: 127.0.0.1\n",
+                    "    host: 127.0.0.1\n    cors: { origins: [ \"https://app.example\" ] }\n"));
+            RawHttp.Response r = reload();
+            assertEquals(200, r.status(), r.body().text());
+            String restart = AdminBackendsTest.json(r).get("needs_restart").toString();
+            assertTrue(restart.contains("listener main TLS, HTTP/2, limit or access settings changed"), restart);
+        } finally {
+            Files.writeString(file, original);
+            assertEquals(200, reload().status());
+        }
+    }
 }

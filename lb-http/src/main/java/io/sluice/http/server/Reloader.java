@@ -42,6 +42,17 @@ public final class Reloader {
                          @com.fasterxml.jackson.annotation.JsonProperty("needs_restart") List<String> needsRestart) {
     }
 
+    /** Each route's own API-key settings, which the listener's access policy was built from. */
+    private static List<String> routeAccess(ListenerConfig l) {
+        List<String> out = new ArrayList<>();
+        for (io.sluice.core.config.RouteConfig r : l.routes()) {
+            if (r.auth() != null || r.open()) {
+                out.add(r.pathPrefix() + " " + r.auth() + " " + r.open());
+            }
+        }
+        return out;
+    }
+
     synchronized Result reload(Path file) throws Exception {
         SluiceConfig next = ConfigLoader.load(file); // throws with every problem located; nothing changed yet
         SluiceConfig current = server.config();
@@ -110,6 +121,14 @@ public final class Reloader {
             if (!old.host().equals(lc.host()) || (old.port() != lc.port()) || old.maxHeaderSize() != lc.maxHeaderSize()
                     || old.maxInitialLine() != lc.maxInitialLine() || !old.idleTimeout().equals(lc.idleTimeout())) {
                 restart.add("listener " + lc.name() + " socket settings changed");
+            }
+            // Built once per listener at start: TLS and HTTP/2 settings, limits, keys, rate limits, CORS.
+            if (!java.util.Objects.equals(old.tls(), lc.tls()) || !old.http2().equals(lc.http2())
+                    || old.redirectToHttps() != lc.redirectToHttps() || !old.headerTimeout().equals(lc.headerTimeout())
+                    || old.maxRequestBody() != lc.maxRequestBody() || old.maxHeaders() != lc.maxHeaders()
+                    || old.maxConnections() != lc.maxConnections() || !old.access().equals(lc.access())
+                    || !routeAccess(old).equals(routeAccess(lc))) {
+                restart.add("listener " + lc.name() + " TLS, HTTP/2, limit or access settings changed");
             }
             if (!old.routes().equals(lc.routes())) {
                 init.routes().replace(lc.routes());
