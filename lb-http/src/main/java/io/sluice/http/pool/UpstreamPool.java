@@ -81,7 +81,11 @@ public final class UpstreamPool {
     /** Opens a new connection; the caller binds it with {@link #bind} once connected. */
     public ChannelFuture connect() {
         parent.countOpened();
-        return bootstrap.connect(address);
+        ChannelFuture f = bootstrap.connect(address);
+        Channel ch = f.channel();
+        // Once per connection, not per release: a pooled connection serves many requests.
+        ch.closeFuture().addListener(x -> idle.remove(ch));
+        return f;
     }
 
     public static void bind(Channel ch, UpstreamHandler.Listener owner) {
@@ -98,7 +102,6 @@ public final class UpstreamPool {
         }
         ch.config().setAutoRead(true); // read while idle so a close by the server is noticed at once
         idle.addLast(ch);
-        ch.closeFuture().addListener(f -> idle.remove(ch));
     }
 
     /** Closes a connection that must not be reused (aborted, failed, or not keep-alive). */
