@@ -125,6 +125,7 @@ class AccessTest {
             assertFalse(body.complete(), "the stream must end abnormally");
             List<String> events = body.events();
             assertTrue(events.size() < 100, "the stream ran on to " + events.size() + " events");
+            System.out.println("token limit 40/min: the stream was cut after " + events.size() + " events");
             String last = events.get(events.size() - 1);
             assertTrue(last.contains("rate_limit_error"), last);
         }

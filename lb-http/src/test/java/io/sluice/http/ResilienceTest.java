@@ -116,6 +116,7 @@ class ResilienceTest {
                 errors += f.get() == 500 ? 1 : 0;
             }
             long toBad = sluice.sim(2).requestsTotal();
+            System.out.println("outlier: the failing backend got " + toBad + " of 200 requests");
             assertTrue(toBad <= 5 + 4, "the failing backend got " + toBad + " of 200 requests");
             assertEquals(toBad, errors);
             Backend bad = sluice.backend(2);
