@@ -166,8 +166,10 @@ public class ProxyBenchmarks {
                                 new java.net.InetSocketAddress(source, 0)).sync().channel();
                 ch.writeAndFlush(get(f.sluicePort));
                 channels.add(ch);
-                if (i % 400 == 399) {
-                    firstRound.await(30, TimeUnit.SECONDS); // bounded ramp: not more than ~400 connecting at once
+                // Bounded ramp: at most ~400 connections opened but not yet answered at any time.
+                long rampDeadline = System.nanoTime() + 30_000_000_000L;
+                while (i + 1 - answered.get() > 400 && System.nanoTime() < rampDeadline) {
+                    Thread.sleep(1);
                 }
             }
             firstRound.await(120, TimeUnit.SECONDS);
