@@ -24,6 +24,7 @@ import io.sluice.admin.GatewayErrors;
 import io.sluice.admin.Json;
 import io.sluice.core.auth.ApiKeys;
 import io.sluice.core.config.RouteConfig;
+import io.sluice.core.observe.Exchange;
 import io.sluice.core.ratelimit.RateLimiter;
 import io.sluice.core.route.Router;
 import io.sluice.http.proxy.ProxyHandler;
@@ -316,6 +317,10 @@ public final class AccessHandler extends ChannelDuplexHandler {
     }
 
     private static String clientIp(ChannelHandlerContext ctx) {
+        Exchange ex = ctx.channel().attr(Exchange.KEY).get();
+        if (ex != null && ex.clientIp != null) {
+            return ex.clientIp; // the dispatcher already worked it out for this request
+        }
         SocketAddress a = ctx.channel().remoteAddress();
         if (a == null && ctx.channel().parent() != null) {
             a = ctx.channel().parent().remoteAddress();
