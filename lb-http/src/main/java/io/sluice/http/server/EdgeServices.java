@@ -37,11 +37,8 @@ final class EdgeServices implements AutoCloseable {
                 continue;
             }
             if (scheduler == null) {
-                scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-                    Thread t = new Thread(r, "sluice-tls");
-                    t.setDaemon(true);
-                    return t;
-                });
+                scheduler = Executors.newSingleThreadScheduledExecutor(
+                        new io.netty.util.concurrent.DefaultThreadFactory("sluice-tls", true));
             }
             CertificateStore store = new CertificateStore(lc.name(), lc.tls(), lc.http2().enabled(), scheduler);
             stores.put(lc.name(), store);

@@ -78,7 +78,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final EdgeServices edge = new EdgeServices();
     private final GatewayMetrics metrics = new GatewayMetrics();
     /** Blocking admin work (processes, nvidia-smi, scrapes' HTTP client): never on an event loop. */
-    private final ExecutorService blocking = Executors.newCachedThreadPool(daemon("sluice-admin"));
+    private final ExecutorService blocking = Executors.newCachedThreadPool(new io.netty.util.concurrent.DefaultThreadFactory("sluice-admin", true));
     private final BackendScraper scraper;
     private final Map<String, ListenerInitializer> initializers = new ConcurrentHashMap<>();
     private final Map<String, Integer> listenerPorts = new ConcurrentHashMap<>();
@@ -349,15 +349,6 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             }
         }
         return n;
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
-        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     @Override

@@ -78,11 +78,8 @@ public final class AcmeManager implements AutoCloseable {
         this.store = store;
         this.challenges = challenges;
         this.storage = Path.of(config.storage());
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "sluice-acme-" + listener);
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = Executors.newSingleThreadScheduledExecutor(
+                new io.netty.util.concurrent.DefaultThreadFactory("sluice-acme-" + listener, true));
     }
 
     /**
