@@ -206,10 +206,6 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no_healthy_backend", why, true);
             return;
         }
-        if (tried == null) {
-            tried = new ArrayList<>(2);
-        }
-        tried.add(backend);
         if (exchange != null) {
             exchange.backend = backend.id();
             exchange.pool = pool.name();
@@ -438,11 +434,18 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     }
 
     private void retryOrFail(boolean retryable, HttpResponseStatus status, String code, String message) {
+        Backend failed = lease == null ? null : lease.backend();
         endAttempt(false);
         if (retryable && retries < config.retry().attempts() && ctx.channel().isActive()
                 && (retryBudgetTaken || pool.tryStartRetry())) {
             retryBudgetTaken = true;
             retries++;
+            if (tried == null) {
+                tried = new ArrayList<>(2); // only a retry needs to know which backends were tried
+            }
+            if (failed != null) {
+                tried.add(failed);
+            }
             if (replay != null) {
                 pending = replay; // same list: attach() writes duplicates, the originals stay owned by replay
             }

@@ -24,8 +24,8 @@ final class RequestChecks {
         if (req.protocolVersion().majorVersion() != 1 || req.protocolVersion().minorVersion() > 1) {
             return "unsupported HTTP version " + req.protocolVersion().text();
         }
-        List<String> te = req.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
-        if (!te.isEmpty()) {
+        if (req.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            List<String> te = req.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
             if (req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                 return "Transfer-Encoding in an HTTP/1.0 request";
             }
