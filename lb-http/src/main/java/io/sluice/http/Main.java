@@ -1,5 +1,6 @@
 package io.sluice.http;
 
+import io.netty.util.ResourceLeakDetector;
 import io.sluice.core.config.ConfigException;
 import io.sluice.core.config.ConfigLoader;
 import io.sluice.core.config.SluiceConfig;
@@ -25,6 +26,11 @@ public final class Main implements Callable<Integer> {
     Path check;
 
     public static void main(String[] args) {
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            // Netty samples 1 buffer in 128 with a stack trace by default: about 1% of the CPU of a
+            // busy proxy. The tests run at "paranoid"; set the property to turn it back on in production.
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        }
         System.exit(new CommandLine(new Main()).execute(args));
     }
 
