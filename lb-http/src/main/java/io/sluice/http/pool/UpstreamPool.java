@@ -9,11 +9,10 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.sluice.core.backend.Backend;
+import io.sluice.http.timeout.IdleTimeout;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Keep-alive connections to one backend, owned by one event loop (as in Zuul 2): a request and its
@@ -50,8 +49,7 @@ public final class UpstreamPool {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline()
-                                .addLast("idle", new IdleStateHandler(streamIdleMillis, 0,
-                                        IDLE_TIMEOUT_SECONDS * 1000L, TimeUnit.MILLISECONDS))
+                                .addLast("idle", new IdleTimeout(streamIdleMillis, IDLE_TIMEOUT_SECONDS * 1000L))
                                 .addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(8192)
                                         .setMaxHeaderSize(64 * 1024)

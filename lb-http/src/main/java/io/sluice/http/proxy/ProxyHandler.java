@@ -35,6 +35,8 @@ import io.sluice.core.route.Router;
 import io.sluice.http.pool.UpstreamHandler;
 import io.sluice.http.pool.UpstreamPool;
 import io.sluice.http.pool.Upstreams;
+import io.sluice.http.timeout.Sweeper;
+import io.sluice.http.timeout.Watch;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -86,13 +88,19 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     private boolean retryBudgetTaken;
     private Runnable waiter;
     private ScheduledFuture<?> queueTimeout;
-    private ScheduledFuture<?> requestTimeout;
+    private long requestDeadline;         // System.nanoTime() values; 0: none
+    private long headDeadline;
+    private final Watch deadlines = new Watch() {
+        @Override
+        protected void check(long now) {
+            checkDeadlines(now);
+        }
+    };
 
     // The current attempt on one backend.
     private Backend.Lease lease;
     private UpstreamPool upstreamPool;
     private Channel upstream;
-    private ScheduledFuture<?> headTimeout;
     private boolean responseStarted;
     private boolean informational;
     private boolean upstreamKeepAlive;
@@ -146,9 +154,10 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         holding = true;
         retries = 0;
         tried = null;
-        long whole = config.requestTimeout().toMillis();
+        long whole = config.requestTimeout().toNanos();
         if (whole > 0) {
-            requestTimeout = ctx.executor().schedule(this::onRequestTimeout, whole, TimeUnit.MILLISECONDS);
+            requestDeadline = System.nanoTime() + whole;
+            Sweeper.of(ctx.executor()).arm(deadlines, whole);
         }
         if (!(req instanceof HttpContent)) {
             pending.add(req);
@@ -264,11 +273,13 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             upstream.write(replay != null && part instanceof HttpContent ? ((HttpContent) part).retainedDuplicate() : part);
         }
         upstream.flush();
+        long now = System.nanoTime();
         if (exchange != null) {
-            exchange.upstreamSentNanos = System.nanoTime();
+            exchange.upstreamSentNanos = now;
         }
-        long ms = config.responseTimeout().toMillis();
-        headTimeout = ctx.executor().schedule(this::onHeadTimeout, ms, TimeUnit.MILLISECONDS);
+        long wait = config.responseTimeout().toNanos();
+        headDeadline = now + wait;
+        Sweeper.of(ctx.executor()).arm(deadlines, wait);
         ctx.channel().config().setAutoRead(upstream.isWritable());
     }
 
@@ -294,8 +305,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
                 ctx.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, resp.status()));
                 return;
             }
-            cancel(headTimeout);
-            headTimeout = null;
+            headDeadline = 0;
             responseStarted = true;
             dropReplay();
             outcome(lease.backend(), resp.status().code() < 500);
@@ -378,8 +388,21 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
                 || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.DELETE);
     }
 
+    /** The sweeper's check: a deadline passed fires once, then it is cleared. */
+    private void checkDeadlines(long now) {
+        if (headDeadline != 0 && now - headDeadline >= 0) {
+            onHeadTimeout();
+        }
+        if (requestDeadline != 0 && now - requestDeadline >= 0) {
+            onRequestTimeout();
+        }
+        if (headDeadline == 0 && requestDeadline == 0) {
+            Sweeper.disarm(deadlines);
+        }
+    }
+
     private void onHeadTimeout() {
-        headTimeout = null;
+        headDeadline = 0;
         if (lease == null || responseStarted) {
             return;
         }
@@ -397,7 +420,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     }
 
     private void onRequestTimeout() {
-        requestTimeout = null;
+        requestDeadline = 0;
         if (request == null) {
             return;
         }
@@ -469,8 +492,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     /** Ends the attempt on the current backend: the lease (in-flight count) is released here only. */
     private void endAttempt(boolean reuseConnection) {
-        cancel(headTimeout);
-        headTimeout = null;
+        headDeadline = 0;
         if (lease != null) {
             lease.release();
             lease = null;
@@ -490,8 +512,8 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     /** Ends the request: everything it held is released. Call after {@link #endAttempt}. */
     private void endRequest() {
-        cancel(requestTimeout);
-        requestTimeout = null;
+        requestDeadline = 0;
+        Sweeper.disarm(deadlines);
         cancelWait();
         if (pending != null) {
             if (pending != replay) {

@@ -5,7 +5,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.sluice.admin.AdminHandler;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.core.config.ListenerConfig;
@@ -17,6 +16,7 @@ import io.sluice.http.h2.Http2Pipeline;
 import io.sluice.http.h2.PriorKnowledge;
 import io.sluice.http.pool.Upstreams;
 import io.sluice.http.proxy.ProxyHandler;
+import io.sluice.http.timeout.IdleTimeout;
 import io.sluice.http.tls.AcmeChallenges;
 import io.sluice.http.tls.AlpnHandler;
 import io.sluice.http.tls.CertificateStore;
@@ -24,7 +24,6 @@ import io.sluice.http.tls.Hsts;
 import io.sluice.http.tls.HttpsRedirect;
 import java.io.IOException;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -90,7 +89,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         clients.add(ch);
         long idleMs = config.idleTimeout().toMillis();
         if (idleMs > 0) {
-            ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS));
+            ch.pipeline().addLast("idle", new IdleTimeout(0, idleMs));
         }
         if (certificates != null) {
             ch.pipeline().addLast("sni", certificates.newSniHandler())

@@ -3,7 +3,8 @@ package io.sluice.http.server;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.http.timeout.Sweeper;
+import io.sluice.http.timeout.Watch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,8 +20,17 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(RequestGuard.class);
 
     private final long headerTimeoutMillis;
+    private final long headerTimeoutNanos;
     private ChannelHandlerContext ctx;
-    private ScheduledFuture<?> timer;
+    private long headStart;
+    private final Watch timer = new Watch() {
+        @Override
+        protected void check(long now) {
+            if (now - headStart >= headerTimeoutNanos) {
+                onTimeout();
+            }
+        }
+    };
     private boolean expectingHead = true;
     private boolean scanning = true;
     private boolean afterLf;
@@ -28,6 +38,7 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
 
     RequestGuard(long headerTimeoutMillis) {
         this.headerTimeoutMillis = headerTimeoutMillis;
+        this.headerTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(headerTimeoutMillis);
     }
 
     @Override
@@ -39,8 +50,9 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (expectingHead && msg instanceof ByteBuf) {
             ByteBuf buf = (ByteBuf) msg;
-            if (timer == null && headerTimeoutMillis > 0 && buf.isReadable()) {
-                timer = ctx.executor().schedule(this::onTimeout, headerTimeoutMillis, TimeUnit.MILLISECONDS);
+            if (!timer.armed() && headerTimeoutNanos > 0 && buf.isReadable()) {
+                headStart = System.nanoTime();
+                Sweeper.of(ctx.executor()).arm(timer, headerTimeoutNanos);
             }
             if (scanning) {
                 scan(buf);
@@ -81,18 +93,15 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
     }
 
     private void onTimeout() {
-        timer = null;
-        if (expectingHead) {
+        Sweeper.disarm(timer);
+        if (expectingHead && ctx.channel().isActive()) {
             log.debug("{}: request head not complete within {} ms; closing", ctx.channel(), headerTimeoutMillis);
             ctx.close();
         }
     }
 
     private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
+        Sweeper.disarm(timer);
     }
 
     @Override
