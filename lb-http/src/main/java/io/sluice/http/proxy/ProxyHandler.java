@@ -194,7 +194,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             pending.add(content); // connecting (or queued)
             return;
         }
-        upstream.write(content);
+        upstream.write(content, upstream.voidPromise()); // a failed write closes the upstream: onUpstreamClosed
         if (!upstream.isWritable()) {
             ctx.channel().config().setAutoRead(false);
         }
@@ -270,7 +270,8 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         pending = null;
         for (HttpObject part : parts) {
             // A kept request is written as duplicates so that the originals can be sent again.
-            upstream.write(replay != null && part instanceof HttpContent ? ((HttpContent) part).retainedDuplicate() : part);
+            upstream.write(replay != null && part instanceof HttpContent ? ((HttpContent) part).retainedDuplicate() : part,
+                    upstream.voidPromise());
         }
         upstream.flush();
         long now = System.nanoTime();
@@ -329,7 +330,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         if (exchange != null && msg instanceof HttpContent && ((HttpContent) msg).content().isReadable()) {
             exchange.contentForwarded(System.nanoTime()); // time to first token, gaps between chunks
         }
-        ctx.write(msg);
+        ctx.write(msg, ctx.voidPromise()); // no promise per chunk: a failed write closes the client channel
         if (msg instanceof LastHttpContent) {
             completeExchange();
         } else if (!ctx.channel().isWritable() && upstream != null) {

@@ -61,6 +61,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private boolean keepAlive;
     private boolean http10;
     private String requestId;
+    private String clientIp;
     private Exchange current;
     private long bodyBytes;
     private boolean draining;
@@ -148,7 +149,10 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         Exchange ex = new Exchange();
         ex.listener = listener;
         ex.protocol = ctx.channel() instanceof Http2StreamChannel ? "HTTP/2" : req.protocolVersion().text(); // streams arrive converted to 1.1
-        ex.clientIp = clientIp(ctx);
+        if (clientIp == null) {
+            clientIp = clientIp(ctx); // once per connection (or HTTP/2 stream), not per request
+        }
+        ex.clientIp = clientIp;
         ex.requestId = requestId;
         ex.method = req.method().name();
         ex.observers = observers;

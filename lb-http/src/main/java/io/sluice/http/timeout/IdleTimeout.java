@@ -7,16 +7,22 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Fires Netty's {@link IdleStateEvent}s like {@code IdleStateHandler}, reader-idle and all-idle,
- * but checked by the loop's {@link Sweeper} and without a listener on every write: activity is
- * stamped once per read batch and once per flush. An event repeats every period while the channel
- * stays idle; what to do about it is up to the handlers behind.
+ * but checked by the loop's {@link Sweeper}, with no listener on every write and no clock read on
+ * the data path: read batches and flushes are only counted, and the sweep notes the time when a
+ * count moved. An event so fires between one timeout and one timeout plus two ticks after the last
+ * activity, never earlier. It repeats every period while the channel stays idle; what to do about
+ * it is up to the handlers behind.
  */
 public final class IdleTimeout extends ChannelDuplexHandler {
     private final long readerIdleNanos;
     private final long allIdleNanos;
     private ChannelHandlerContext ctx;
-    private long readMark;
+    private long readMark;        // sweep time at which reads were last seen to have moved
     private long activityMark;
+    private int reads;            // read batches and flushes, counted on the data path
+    private int flushes;
+    private int readsSeen;
+    private int flushesSeen;
     private boolean reading;
     private final Watch watch = new Watch() {
         @Override
@@ -65,14 +71,14 @@ public final class IdleTimeout extends ChannelDuplexHandler {
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (reading) {
             reading = false;
-            readMark = activityMark = System.nanoTime();
+            reads++;
         }
         ctx.fireChannelReadComplete();
     }
 
     @Override
     public void flush(ChannelHandlerContext ctx) {
-        activityMark = System.nanoTime();
+        flushes++;
         ctx.flush();
     }
 
@@ -80,6 +86,14 @@ public final class IdleTimeout extends ChannelDuplexHandler {
         if (!ctx.channel().isActive()) {
             Sweeper.disarm(watch);
             return;
+        }
+        if (reads != readsSeen) {
+            readsSeen = reads;
+            readMark = activityMark = now;
+        }
+        if (flushes != flushesSeen) {
+            flushesSeen = flushes;
+            activityMark = now;
         }
         if (readerIdleNanos > 0 && now - readMark >= readerIdleNanos) {
             readMark = now; // the next event, if still idle, one period later
