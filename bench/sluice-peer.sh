@@ -23,4 +23,4 @@ pools:
     backends:
 $backends
 YAML
-exec java ${SLUICE_JAVA_OPTS:--Xms512m -Xmx1g -XX:+UseParallelGC} -jar "$root/lb-http/target/sluice.jar" --config "$dir/sluice.yaml"
+exec java ${SLUICE_JAVA_OPTS:--Xms64m -Xmx1g -Xmn24m -XX:+UseParallelGC} -jar "$root/lb-http/target/sluice.jar" --config "$dir/sluice.yaml"

@@ -1,10 +1,14 @@
 package io.sluice.http.server;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.sluice.admin.AdminHandler;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.core.config.ListenerConfig;
@@ -25,6 +29,7 @@ import io.sluice.http.tls.HttpsRedirect;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * The pipeline of a client connection. In front: TLS (SNI, then ALPN picks h2 or http/1.1), or on a
@@ -33,8 +38,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * per request stream alike: {@code dispatch -> [access] -> admin -> proxy}. The dispatcher routes;
  * the access handler checks keys and limits; the admin handler takes {@code admin: true} routes and
  * passes the rest on to the proxy.
+ *
+ * <p>A plain HTTP/1.1 connection that has been quiet for {@link #QUIET_MILLIS} between requests is
+ * stripped down to {@code idle -> dormant}, dropping about 2 KB of handler state; its next byte
+ * rebuilds the chain. Thousands of idle keep-alive connections then cost little more than Netty's
+ * channel objects.
  */
 final class ListenerInitializer extends ChannelInitializer<Channel> {
+    static final long QUIET_MILLIS = 1000;
+    private static final String[] CHAIN = {"guard", "codec", "dispatch", "access", "admin", "proxy"};
     private final ListenerConfig config;
     private final RouteTable routes;
     private final AdminRoutes adminRoutes;
@@ -47,6 +59,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final int maxTotal;
     private final ChannelGroup clients;
     private final AccessPolicy access;
+    private final Dormant dormant = new Dormant();
+    private final boolean mayHibernate;
 
     /**
      * @param certificates the listener's certificates, null for a plain listener
@@ -67,6 +81,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         this.certificates = certificates;
         this.challenges = challenges;
         this.access = AccessPolicy.of(config);
+        this.mayHibernate = certificates == null && config.redirectToHttps() == 0;
     }
 
     /** The routes new requests on this listener use; replaced by a reload. */
@@ -88,8 +103,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         }
         clients.add(ch);
         long idleMs = config.idleTimeout().toMillis();
-        if (idleMs > 0) {
-            ch.pipeline().addLast("idle", new IdleTimeout(0, idleMs));
+        if (idleMs > 0 || mayHibernate) {
+            ch.pipeline().addLast("idle", new IdleTimeout(0, idleMs, mayHibernate ? QUIET_MILLIS : 0));
         }
         if (certificates != null) {
             ch.pipeline().addLast("sni", certificates.newSniHandler())
@@ -114,20 +129,57 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private void http1(ChannelPipeline p) {
         RequestGuard guard = new RequestGuard(config.headerTimeout().toMillis());
         p.addLast("guard", guard).addLast("codec", codec());
-        requestChain(p, guard);
+        requestChain(p, guard, mayHibernate ? this::hibernate : null);
+    }
+
+    /** Called by the dispatcher of a quiet connection between requests. */
+    private void hibernate(ChannelHandlerContext dispatch) {
+        ChannelPipeline p = dispatch.pipeline();
+        RequestGuard guard = p.get(RequestGuard.class);
+        ServerCodec codec = p.get(ServerCodec.class);
+        if (guard == null || codec == null || !guard.atRest() || !codec.atRest()) {
+            return; // bytes of a next request arrived (or are due): stay as we are
+        }
+        for (String name : CHAIN) {
+            if (p.context(name) != null) {
+                p.remove(name);
+            }
+        }
+        p.addLast("dormant", dormant);
+    }
+
+    /** The whole of a hibernating connection's request handling: wake up on the first byte. */
+    @ChannelHandler.Sharable
+    private final class Dormant extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ChannelPipeline p = ctx.pipeline();
+            http1(p); // added behind this handler
+            p.remove(this);
+            ctx.fireChannelRead(msg); // a removed context still knows its successor: the new guard
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof IdleStateEvent || evt instanceof RequestDispatcher.Drain) {
+                ctx.close(); // what the dispatcher does with a connection between requests
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
     }
 
     private void http2(ChannelPipeline p) {
-        Http2Pipeline.configure(p, config.http2(), stream -> requestChain(stream, null));
+        Http2Pipeline.configure(p, config.http2(), stream -> requestChain(stream, null, null));
     }
 
     /** The handlers of one request stream: an HTTP/1.1 connection (with its guard), or one HTTP/2 stream. */
-    private void requestChain(ChannelPipeline p, RequestGuard guard) {
+    private void requestChain(ChannelPipeline p, RequestGuard guard, Consumer<ChannelHandlerContext> hibernate) {
         long hsts = certificates == null ? 0 : config.tls().hsts().toSeconds();
         if (hsts > 0) {
             p.addLast("hsts", new Hsts(hsts));
         }
-        p.addLast("dispatch", new RequestDispatcher(routes, config, guard, observers));
+        p.addLast("dispatch", new RequestDispatcher(routes, config, guard, observers, hibernate));
         if (access != null) {
             p.addLast("access", new AccessHandler(access));
         }

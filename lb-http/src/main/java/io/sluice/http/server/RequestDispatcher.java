@@ -29,6 +29,7 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.sluice.core.config.ListenerConfig;
 import io.sluice.http.proxy.Headers;
 import io.sluice.http.proxy.ProxyHandler;
+import io.sluice.http.timeout.IdleTimeout;
 import io.sluice.core.observe.Exchange;
 import io.sluice.core.observe.ExchangeObserver;
 import java.net.InetSocketAddress;
@@ -36,6 +37,7 @@ import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +58,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private final String listener;
     private final List<ExchangeObserver> observers;
     private final ArrayDeque<Object> held = new ArrayDeque<>(2);
+    private final Consumer<ChannelHandlerContext> hibernate;
     private boolean inExchange;     // a request was dispatched and its response has not ended
     private boolean discarding;     // dropping the body of a request answered here
     private boolean keepAlive;
@@ -66,8 +69,13 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private long bodyBytes;
     private boolean draining;
 
-    /** @param guard the raw-bytes guard of an HTTP/1.1 connection, or null (HTTP/2 streams) */
-    RequestDispatcher(RouteTable routes, ListenerConfig config, RequestGuard guard, List<ExchangeObserver> observers) {
+    /**
+     * @param guard     the raw-bytes guard of an HTTP/1.1 connection, or null (HTTP/2 streams)
+     * @param hibernate strips a quiet connection down to its dormant form, or null (never)
+     */
+    RequestDispatcher(RouteTable routes, ListenerConfig config, RequestGuard guard, List<ExchangeObserver> observers,
+                      Consumer<ChannelHandlerContext> hibernate) {
+        this.hibernate = hibernate;
         this.routes = routes;
         this.config = config;
         this.guard = guard;
@@ -293,6 +301,12 @@ final class RequestDispatcher extends ChannelDuplexHandler {
                 ctx.close();
             } else {
                 keepAlive = false; // close once the response in progress has ended
+            }
+            return;
+        }
+        if (evt == IdleTimeout.QUIET) {
+            if (hibernate != null && !inExchange && held.isEmpty() && !discarding) {
+                hibernate.accept(ctx);
             }
             return;
         }

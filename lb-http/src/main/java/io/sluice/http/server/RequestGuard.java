@@ -104,6 +104,16 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
         Sweeper.disarm(timer);
     }
 
+    /** No request head has started: nothing here would be lost by removing this handler. */
+    boolean atRest() {
+        return expectingHead && !timer.armed();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancelTimer();
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelTimer();

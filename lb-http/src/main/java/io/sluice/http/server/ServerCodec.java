@@ -27,9 +27,18 @@ final class ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDecoder,
         init(new Decoder(config), new Encoder());
     }
 
+    /** No undecoded input is buffered and no response is awaited. */
+    boolean atRest() {
+        return methods.isEmpty() && !((Decoder) inboundHandler()).buffered();
+    }
+
     private final class Decoder extends HttpRequestDecoder {
         Decoder(HttpDecoderConfig config) {
             super(config);
+        }
+
+        boolean buffered() {
+            return internalBuffer().isReadable();
         }
 
         @Override

@@ -284,6 +284,17 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 ? new ListenerInfo(l.name(), l.host(), l.port(), l.protocol(), routes) : l);
     }
 
+    /** Client connections stripped down while quiet between requests (see ListenerInitializer). */
+    public int dormantConnections() {
+        int n = 0;
+        for (io.netty.channel.Channel ch : clients) {
+            if (ch.pipeline().get("dormant") != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     public Upstreams upstreams() {
         return upstreams;
     }

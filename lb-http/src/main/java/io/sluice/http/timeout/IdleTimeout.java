@@ -14,11 +14,22 @@ import java.util.concurrent.TimeUnit;
  * it is up to the handlers behind.
  */
 public final class IdleTimeout extends ChannelDuplexHandler {
+    /** Fired once when a channel has been quiet (no read, no flush) for the quiet period. */
+    public static final Object QUIET = new Object() {
+        @Override
+        public String toString() {
+            return "QUIET";
+        }
+    };
+
     private final long readerIdleNanos;
     private final long allIdleNanos;
+    private final long quietNanos;
+    private boolean quietFired;
     private ChannelHandlerContext ctx;
     private long readMark;        // sweep time at which reads were last seen to have moved
     private long activityMark;
+    private long quietMark;       // like activityMark, but not moved by the idle events themselves
     private int reads;            // read batches and flushes, counted on the data path
     private int flushes;
     private int readsSeen;
@@ -33,8 +44,14 @@ public final class IdleTimeout extends ChannelDuplexHandler {
 
     /** @param readerIdleMillis no read for this long (0: never); @param allIdleMillis no read or flush (0: never) */
     public IdleTimeout(long readerIdleMillis, long allIdleMillis) {
+        this(readerIdleMillis, allIdleMillis, 0);
+    }
+
+    /** @param quietMillis fire {@link #QUIET} once per quiet spell of this length (0: never) */
+    public IdleTimeout(long readerIdleMillis, long allIdleMillis, long quietMillis) {
         this.readerIdleNanos = TimeUnit.MILLISECONDS.toNanos(readerIdleMillis);
         this.allIdleNanos = TimeUnit.MILLISECONDS.toNanos(allIdleMillis);
+        this.quietNanos = TimeUnit.MILLISECONDS.toNanos(quietMillis);
     }
 
     @Override
@@ -52,12 +69,16 @@ public final class IdleTimeout extends ChannelDuplexHandler {
     }
 
     private void start() {
-        if (watch.armed() || (readerIdleNanos <= 0 && allIdleNanos <= 0)) {
+        long shortest = Long.MAX_VALUE;
+        for (long t : new long[] {readerIdleNanos, allIdleNanos, quietNanos}) {
+            if (t > 0) {
+                shortest = Math.min(shortest, t);
+            }
+        }
+        if (watch.armed() || shortest == Long.MAX_VALUE) {
             return;
         }
-        readMark = activityMark = System.nanoTime();
-        long shortest = readerIdleNanos <= 0 ? allIdleNanos : allIdleNanos <= 0 ? readerIdleNanos
-                : Math.min(readerIdleNanos, allIdleNanos);
+        readMark = activityMark = quietMark = System.nanoTime();
         Sweeper.of(ctx.executor()).arm(watch, shortest);
     }
 
@@ -89,11 +110,17 @@ public final class IdleTimeout extends ChannelDuplexHandler {
         }
         if (reads != readsSeen) {
             readsSeen = reads;
-            readMark = activityMark = now;
+            readMark = activityMark = quietMark = now;
+            quietFired = false;
         }
         if (flushes != flushesSeen) {
             flushesSeen = flushes;
-            activityMark = now;
+            activityMark = quietMark = now;
+            quietFired = false;
+        }
+        if (quietNanos > 0 && !quietFired && now - quietMark >= quietNanos) {
+            quietFired = true;
+            ctx.fireUserEventTriggered(QUIET);
         }
         if (readerIdleNanos > 0 && now - readMark >= readerIdleNanos) {
             readMark = now; // the next event, if still idle, one period later
