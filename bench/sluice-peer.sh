@@ -23,4 +23,8 @@ pools:
     backends:
 $backends
 YAML
-exec java ${SLUICE_JAVA_OPTS:--Xms64m -Xmx1g -Xmn24m -XX:+UseParallelGC} -jar "$root/lb-http/target/sluice.jar" --config "$dir/sluice.yaml"
+# A small fixed young generation keeps idle connections cheap (S1, S3). For thousands of streams (S2) the
+# initial heap is larger, so that the old generation is not grown by full collections during the ramp.
+# docs/BENCHMARKS.md has the measurements behind both.
+xms=64m; [ "$BENCH_POOL" = sse ] && xms=256m
+exec ${SLUICE_JAVA:-java} ${SLUICE_JAVA_OPTS:--Xms$xms -Xmx1g -Xmn24m -XX:+UseParallelGC} -jar "$root/lb-http/target/sluice.jar" --config "$dir/sluice.yaml"

@@ -16,12 +16,25 @@ import java.util.List;
  */
 public final class Fixture implements AutoCloseable {
     static final Path ROOT = Path.of(System.getProperty("sluice.root", "."));
+    /**
+     * Sluice's JVM flags, as {@code bench/sluice-peer.sh} sets them (see docs/BENCHMARKS.md): a small fixed
+     * young generation keeps idle connections cheap; for thousands of streams the initial heap is larger,
+     * so that the old generation does not have to grow by full collections while they ramp up. The
+     * {@code sluice.javaOpts} property replaces both.
+     */
+    static final String JAVA_OPTS = "-Xms64m -Xmx1g -Xmn24m -XX:+UseParallelGC";
+    static final String STREAMING_JAVA_OPTS = "-Xms256m -Xmx1g -Xmn24m -XX:+UseParallelGC";
     final List<Process> processes = new ArrayList<>();
     final int[] simPorts = new int[2];
     final int sluicePort;
     final Process sluice;
+    final String sluiceJavaOpts;
 
     public Fixture(String itl, String ttft) throws Exception {
+        this(itl, ttft, JAVA_OPTS);
+    }
+
+    public Fixture(String itl, String ttft, String javaOpts) throws Exception {
         for (int i = 0; i < 2; i++) {
             simPorts[i] = freePort();
             processes.add(start(List.of("java", "-Xmx1g", "-jar", jar("lb-sim/target/lb-sim.jar").toString(),
@@ -40,8 +53,11 @@ public final class Fixture implements AutoCloseable {
                     max-idle-per-backend: 1024
                     backends: [ { url: "http://127.0.0.1:%d" }, { url: "http://127.0.0.1:%d" } ]
                 """.formatted(sluicePort, simPorts[0], simPorts[1]));
-        sluice = start(List.of("java", "-Xms256m", "-Xmx1g", "-XX:+UseParallelGC", "-jar",
-                jar("lb-http/target/sluice.jar").toString(), "--config", config.toString()), "sluice");
+        List<String> cmd = new ArrayList<>(List.of("java"));
+        sluiceJavaOpts = System.getProperty("sluice.javaOpts", javaOpts).trim();
+        cmd.addAll(List.of(sluiceJavaOpts.split("\\s+")));
+        cmd.addAll(List.of("-jar", jar("lb-http/target/sluice.jar").toString(), "--config", config.toString()));
+        sluice = start(cmd, "sluice");
         processes.add(sluice);
         for (int p : new int[] {simPorts[0], simPorts[1], sluicePort}) {
             awaitListening(p);

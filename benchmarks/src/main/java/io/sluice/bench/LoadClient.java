@@ -50,11 +50,15 @@ public final class LoadClient implements AutoCloseable {
         }
     }
 
-    /**
-     * GETs {@code path} on {@code port} over {@code connections} connections for {@code seconds};
-     * {@code ratePerSecond} 0 means as fast as the server answers.
-     */
     public Result run(int port, String path, int connections, double seconds, double ratePerSecond) throws Exception {
+        return run(new int[] {port}, path, connections, seconds, ratePerSecond);
+    }
+
+    /**
+     * GETs {@code path} over {@code connections} connections spread round-robin over {@code ports}, for
+     * {@code seconds}; {@code ratePerSecond} 0 means as fast as the servers answer.
+     */
+    public Result run(int[] ports, String path, int connections, double seconds, double ratePerSecond) throws Exception {
         Recorder recorder = new Recorder(3);
         AtomicLong ok = new AtomicLong();
         AtomicLong errors = new AtomicLong();
@@ -65,6 +69,7 @@ public final class LoadClient implements AutoCloseable {
         List<Channel> channels = new ArrayList<>();
         for (int i = 0; i < connections; i++) {
             long firstAt = start + (intervalNanos > 0 ? intervalNanos * i / connections : 0);
+            int port = ports[i % ports.length];
             Conn conn = new Conn(path, port, end, intervalNanos, firstAt, recorder, ok, errors, done);
             Channel ch = new Bootstrap().group(group).channel(transport.clientChannel())
                     .option(ChannelOption.TCP_NODELAY, true)

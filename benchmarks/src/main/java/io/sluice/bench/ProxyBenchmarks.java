@@ -59,12 +59,18 @@ public class ProxyBenchmarks {
     double seconds;
     @Param("3")
     int rounds;
-    @Param("1000")
-    int streams;
-    @Param("50")
-    int tokens;
-    @Param("20ms")
-    String itl;
+    /** Event-loop threads of the request/response client. */
+    @Param("2")
+    int clientThreads;
+    /**
+     * Seconds of load through Sluice before measuring, so that the figures are a warm JVM's (C2 needs
+     * several seconds of traffic on 2 cores). 0 measures a cold one, as peers.sh does.
+     */
+    @Param("8")
+    double warmup;
+    /** Streams x chunks @ inter-token gap, as {@code peers.sh}'s S2_RUNS: "1000x50@20ms". */
+    @Param("1000x50@20ms")
+    String load;
     @Param("2000")
     int idleConnections;
 
@@ -72,14 +78,15 @@ public class ProxyBenchmarks {
     @Benchmark
     public Map<String, Object> requestResponse() throws Exception {
         Map<String, Object> out = new LinkedHashMap<>();
-        try (Fixture f = new Fixture("1ms", "0ms"); LoadClient client = new LoadClient(1)) {
-            client.run(f.simPorts[0], "/v1/models", connections, 2, 0); // warm-up: JITs, pools
-            client.run(f.sluicePort, "/v1/models", connections, 2, 0);
+        try (Fixture f = new Fixture("1ms", "0ms"); LoadClient client = new LoadClient(clientThreads)) {
+            // Direct spreads the same connections over both simulators, as Sluice does.
+            client.run(f.simPorts, "/v1/models", connections, warmup, 0); // warm-up: JITs, pools
+            client.run(f.sluicePort, "/v1/models", connections, warmup, 0);
             List<Double> ratios = new ArrayList<>();
             List<Map<String, Object>> runs = new ArrayList<>();
             double directBest = 0;
             for (int r = 0; r < rounds; r++) {
-                LoadClient.Result direct = client.run(f.simPorts[r % 2], "/v1/models", connections, seconds, 0);
+                LoadClient.Result direct = client.run(f.simPorts, "/v1/models", connections, seconds, 0);
                 long cpu0 = Fixture.cpuMillis(f.sluice);
                 LoadClient.Result via = client.run(f.sluicePort, "/v1/models", connections, seconds, 0);
                 long cpu = Fixture.cpuMillis(f.sluice) - cpu0;
@@ -93,10 +100,12 @@ public class ProxyBenchmarks {
             }
             // Open loop at half the direct throughput: latency without coordinated omission.
             double rate = directBest / 2;
+            out.put("sluice_java_opts", f.sluiceJavaOpts);
+            out.put("warmup_seconds", warmup);
             out.put("closed_loop_rounds", runs);
             out.put("throughput_ratio_median", median(ratios));
             out.put("open_loop_rate_per_s", Math.round(rate));
-            out.put("open_loop_direct", summary(client.run(f.simPorts[0], "/v1/models", connections, seconds, rate)));
+            out.put("open_loop_direct", summary(client.run(f.simPorts, "/v1/models", connections, seconds, rate)));
             out.put("open_loop_sluice", summary(client.run(f.sluicePort, "/v1/models", connections, seconds, rate)));
         }
         write("request-response", out);
@@ -106,10 +115,21 @@ public class ProxyBenchmarks {
     /** K concurrent SSE streams: time to first chunk and chunk gaps added by Sluice, and errors. */
     @Benchmark
     public Map<String, Object> streaming() throws Exception {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)x(\\d+)@(\\w+)").matcher(load);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("load must look like 1000x50@20ms, not " + load);
+        }
+        int streams = Integer.parseInt(m.group(1));
+        int tokens = Integer.parseInt(m.group(2));
+        String itl = m.group(3);
         Map<String, Object> out = new LinkedHashMap<>();
-        try (Fixture f = new Fixture(itl, "0ms"); SseClient client = new SseClient(2)) {
-            client.run(f.simPorts, Math.min(streams, 100), 5, 1000, 60); // warm-up
-            client.run(new int[] {f.sluicePort}, Math.min(streams, 100), 5, 1000, 60);
+        try (Fixture f = new Fixture(itl, "0ms", Fixture.STREAMING_JAVA_OPTS); SseClient client = new SseClient(2)) {
+            int warmStreams = Math.min(streams, 1000);
+            client.run(f.simPorts, warmStreams, Math.min(tokens, 5), 3000, 60); // warm-up: JITs, pools
+            long warmUntil = System.nanoTime() + (long) (warmup * 1e9);
+            do {
+                client.run(new int[] {f.sluicePort}, warmStreams, Math.min(tokens, 20), 3000, 60);
+            } while (System.nanoTime() < warmUntil);
             double timeout = 60 + tokens * parseMillis(itl) / 1000.0 + streams / 1000.0;
             SseClient.Result direct = client.run(f.simPorts, streams, tokens, 3000, timeout);
             long cpu0 = Fixture.cpuMillis(f.sluice);
@@ -118,13 +138,16 @@ public class ProxyBenchmarks {
             out.put("streams", streams);
             out.put("tokens", tokens);
             out.put("itl", itl);
+            out.put("open_per_second", 3000);
+            out.put("sluice_java_opts", f.sluiceJavaOpts);
+            out.put("warmup_seconds", warmup);
             out.put("direct", summary(direct));
             out.put("sluice", summary(via));
             out.put("sluice_cpu_ms_per_1k_events", via.events() == 0 ? -1 : cpu * 1000.0 / via.events());
             out.put("added_ttfc_p50_ms", (via.ttfcMicros().getValueAtPercentile(50) - direct.ttfcMicros().getValueAtPercentile(50)) / 1000.0);
             out.put("added_gap_p99_ms", (via.gapMicros().getValueAtPercentile(99) - direct.gapMicros().getValueAtPercentile(99)) / 1000.0);
         }
-        write("streaming-" + streams, out);
+        write("streaming-" + streams + "x" + tokens, out);
         return out;
     }
 
@@ -186,6 +209,7 @@ public class ProxyBenchmarks {
             secondRound.await(60, TimeUnit.SECONDS);
             long held = channels.size() - secondRound.getCount();
             out.put("connections", idleConnections);
+            out.put("sluice_java_opts", f.sluiceJavaOpts);
             out.put("answered_first", firstAnswers);
             out.put("held_and_answered_again", held);
             out.put("open_seconds", openSeconds);

@@ -20,9 +20,8 @@ class ProxyBenchmarksSmokeTest {
         b.connections = 4;
         b.seconds = 0.5;
         b.rounds = 1;
-        b.streams = 20;
-        b.tokens = 3;
-        b.itl = "5ms";
+        b.warmup = 0.2;
+        b.load = "20x3@5ms";
         b.idleConnections = 50;
 
         Map<String, Object> rr = b.requestResponse();
