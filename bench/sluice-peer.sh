@@ -9,7 +9,7 @@ dir="${BENCH_RUN_DIR:-/tmp}/sluice-$BENCH_POOL"; mkdir -p "$dir"
 backends=""; IFS=',' read -ra ups <<< "$BENCH_UPSTREAMS"
 for u in "${ups[@]}"; do backends+="      - url: http://$u"$'\n'; done
 cat > "$dir/sluice.yaml" <<YAML
-server: { shutdown-grace: 1s, transport: ${SLUICE_TRANSPORT:-auto} }
+server: { shutdown-grace: 1s, transport: ${SLUICE_TRANSPORT:-auto}, warmup: ${SLUICE_WARMUP:-0s} }
 listeners:
   - port: $BENCH_LISTEN_PORT
     host: 127.0.0.1

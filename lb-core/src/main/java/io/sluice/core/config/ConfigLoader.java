@@ -91,12 +91,14 @@ public final class ConfigLoader {
         if (top == null) {
             return null;
         }
-        Obj s = child(top, "server", "transport", "io-threads", "shutdown-grace", "max-connections");
+        Obj s = child(top, "server", "transport", "io-threads", "shutdown-grace", "max-connections", "warmup");
         ServerConfig server = s == null ? ServerConfig.DEFAULT : new ServerConfig(
                 value(s, "transport", "auto", "a string", oneOf("transport", TRANSPORTS)),
                 value(s, "io-threads", 0, "a number", integer(0, 4096)),
                 value(s, "shutdown-grace", ServerConfig.DEFAULT.shutdownGrace(), "a duration", duration(false)),
-                value(s, "max-connections", 0, "a number", integer(0, 10_000_000)));
+                value(s, "max-connections", 0, "a number", integer(0, 10_000_000)),
+                value(s, "warmup", Duration.ZERO, "a duration",
+                        atMost(ServerConfig.MAX_WARMUP)));
         Map<String, PoolConfig> pools = pools(top);
         List<ListenerConfig> listeners = listeners(top);
         AccessLogConfig accessLog = null;
@@ -763,6 +765,16 @@ public final class ConfigLoader {
                         : v + " is out of range (" + min + ".." + max + ")");
             }
             return v;
+        };
+    }
+
+    private static Function<String, Duration> atMost(Duration max) {
+        return s -> {
+            Duration d = Durations.parse(s);
+            if (d.compareTo(max) > 0) {
+                throw new IllegalArgumentException(s + " is longer than the maximum, " + Durations.format(max));
+            }
+            return d;
         };
     }
 

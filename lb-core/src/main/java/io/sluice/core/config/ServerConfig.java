@@ -10,17 +10,24 @@ import java.util.Objects;
  * @param ioThreads     event-loop threads; 0 means one per available processor
  * @param shutdownGrace how long in-flight requests may finish after a shutdown signal
  * @param maxConnections concurrent client connections over all listeners; zero for no limit
+ * @param warmup        how long to drive synthetic traffic through the proxy path before the listeners
+ *                      open, so that the first real requests meet compiled code; zero for none
  */
-public record ServerConfig(String transport, int ioThreads, Duration shutdownGrace, int maxConnections) {
-    public static final ServerConfig DEFAULT = new ServerConfig("auto", 0, Duration.ofSeconds(10), 0);
+public record ServerConfig(String transport, int ioThreads, Duration shutdownGrace, int maxConnections, Duration warmup) {
+    public static final Duration MAX_WARMUP = Duration.ofMinutes(5);
+    public static final ServerConfig DEFAULT = new ServerConfig("auto", 0, Duration.ofSeconds(10), 0, Duration.ZERO);
 
     public ServerConfig(String transport, int ioThreads, Duration shutdownGrace) {
-        this(transport, ioThreads, shutdownGrace, 0);
+        this(transport, ioThreads, shutdownGrace, 0, Duration.ZERO);
     }
 
     public ServerConfig {
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+        Objects.requireNonNull(warmup, "warmup");
+        if (warmup.isNegative() || warmup.compareTo(MAX_WARMUP) > 0) {
+            throw new IllegalArgumentException("warmup must be between 0s and " + Durations.format(MAX_WARMUP));
+        }
     }
 
     /**

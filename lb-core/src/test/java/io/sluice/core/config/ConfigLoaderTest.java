@@ -48,6 +48,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void warmupIsADurationOfAtMostFiveMinutes() throws Exception {
+        assertEquals(Duration.ZERO, parse(BASE).server().warmup());
+        assertEquals(Duration.ofSeconds(5), parse("server: { warmup: 5s }\n" + BASE).server().warmup());
+        assertError("server: { warmup: 10m }\n" + BASE,
+                "test.yaml:1:19: server.warmup: 10m is longer than the maximum, 5m");
+        assertError("server: { warmup: soon }\n" + BASE, "test.yaml:1:19: server.warmup: 'soon' is not a duration (examples: 250ms, 5s, 2m, 1h30m)");
+    }
+
+    @Test
     void fullExampleParsesToRecords() throws Exception {
         SluiceConfig c = ConfigLoader.load(Path.of("src/test/resources/config/full.yaml"), NO_ENV);
 

@@ -16,6 +16,8 @@ import io.sluice.admin.gpu.BackendScraper;
 import io.sluice.admin.gpu.GpuEndpoints;
 import io.sluice.admin.gpu.GpuProbe;
 import io.sluice.admin.metrics.GatewayMetrics;
+import io.sluice.core.config.ConfigLoader;
+import io.sluice.http.warmup.Warmup;
 import io.sluice.admin.metrics.MetricsEndpoints;
 import io.sluice.http.manage.RuntimeBackends;
 import io.sluice.admin.AdminRoutes;
@@ -48,7 +50,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
@@ -85,6 +89,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final Reloader reloader = new Reloader(this);
     private final InferenceSupervisor inference;
     private volatile CompatListener compat;
+    private volatile Warmup.Result warmup;
 
     private SluiceServer(SluiceConfig config) {
         this.config = config;
@@ -107,6 +112,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         try {
             s.startPools();
             s.edge.start(config, s::addObserver);
+            if (!config.server().warmup().isZero()) {
+                s.warmUp(config.server().warmup());
+            }
             s.startListeners();
             s.startCompat();
         } catch (Exception | Error e) {
@@ -157,16 +165,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private void startListeners() throws InterruptedException, java.io.IOException {
         AdminRoutes adminRoutes = adminRoutes();
         for (ListenerConfig lc : config.listeners()) {
-            ServerBootstrap b = new ServerBootstrap()
-                    .group(boss, workers)
-                    .channel(transport.serverChannel())
-                    .option(ChannelOption.SO_BACKLOG, 4096)
-                    .option(ChannelOption.SO_REUSEADDR, true)
-                    .handler(new ConnectionCounter(metrics.openConnections(lc.name())))
-                    .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                    .childHandler(initializer(lc, adminRoutes));
+            ServerBootstrap b = bootstrap(4096, metrics.openConnections(lc.name()), initializer(lc, adminRoutes));
             Channel ch = b.bind(lc.host(), lc.port()).sync().channel();
             serverChannels.add(ch);
             int port = ((InetSocketAddress) ch.localAddress()).getPort();
@@ -178,6 +177,61 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         }
     }
 
+    /** Every listener's socket options; the child handler builds the connection's pipeline. */
+    private ServerBootstrap bootstrap(int backlog, LongAdder openConnections,
+                                      ChannelHandler childHandler) {
+        return new ServerBootstrap()
+                .group(boss, workers)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, backlog)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(new ConnectionCounter(openConnections))
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .childHandler(childHandler);
+    }
+
+    /**
+     * Runs {@link Warmup} through a private listener, pool and simulated backend, with throwaway
+     * metrics, so that none of it shows in the gateway's own status or counters.
+     */
+    private void warmUp(Duration duration) throws Exception {
+        VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().host("127.0.0.1").port(0)
+                .models(List.of("warmup")).ttft(Duration.ZERO).itl(Duration.ZERO).maxTokens(64)
+                .transport(config.server().transport()).build());
+        Channel server = null;
+        try {
+            SluiceConfig wc = ConfigLoader.parse("""
+                    listeners: [ { name: warmup, host: 127.0.0.1, port: 0, routes: [ { path: /, pool: warmup } ] } ]
+                    pools: { warmup: { backends: [ { url: "http://127.0.0.1:%d" } ] } }
+                    """.formatted(sim.port()), "warm-up", name -> null);
+            ListenerConfig lc = wc.listeners().get(0);
+            PoolConfig pc = wc.pools().get("warmup");
+            Upstreams privateUpstreams = new Upstreams(transport.clientChannel());
+            privateUpstreams.addPool(new BackendPool(pc, List.of(new Backend("warmup", "warmup", "127.0.0.1", sim.port(), 1))));
+            GatewayMetrics throwaway = new GatewayMetrics();
+            ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), privateUpstreams, List.of(throwaway),
+                    new AtomicInteger(), 0, new DefaultChannelGroup("warmup", GlobalEventExecutor.INSTANCE), null, null);
+            server = bootstrap(1024, throwaway.openConnections(lc.name()), init).bind(lc.host(), 0).sync().channel();
+            long t0 = System.nanoTime();
+            Warmup.Result r = Warmup.drive(workers, transport.clientChannel(), (InetSocketAddress) server.localAddress(), duration);
+            warmup = r;
+            log.info("warm-up: {} requests ({} streams) over {} connections in {} ms, {} failures", r.requests(), r.streams(),
+                    r.connections(), (System.nanoTime() - t0) / 1_000_000, r.failures());
+        } finally {
+            if (server != null) {
+                server.close().sync();
+            }
+            sim.close();
+        }
+    }
+
+    /** What the start-up warm-up did, or null when none was configured. */
+    public Warmup.Result warmup() {
+        return warmup;
+    }
+
     /** The optional compatibility listener: every path to one pool, bound only while the pool can serve. */
     private void startCompat() throws java.io.IOException {
         CompatConfig c = config.compat();
@@ -186,17 +240,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         }
         ListenerConfig lc = new ListenerConfig("compat", c.host(), c.port(), 16 * 1024, 8 * 1024, Duration.ofSeconds(120),
                 List.of(new RouteConfig("/", c.pool(), false)));
-        ServerBootstrap b = new ServerBootstrap()
-                .group(boss, workers)
-                .channel(transport.serverChannel())
-                .option(ChannelOption.SO_BACKLOG, 1024)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .handler(new ConnectionCounter(metrics.openConnections(lc.name())))
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                .childHandler(new ListenerInitializer(lc, new AdminRoutes(), upstreams, observers,
-                        totalConnections, config.server().maxConnections(), clients, null, null));
+        ServerBootstrap b = bootstrap(1024, metrics.openConnections(lc.name()), new ListenerInitializer(lc, new AdminRoutes(),
+                upstreams, observers, totalConnections, config.server().maxConnections(), clients, null, null));
         compat = new CompatListener(c, upstreams, b, workers.next());
     }
 
