@@ -1,6 +1,8 @@
 package io.sluice.core.net;
 
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.unix.UnixChannelOption;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -76,6 +78,15 @@ public enum Transport {
             case EPOLL: return EpollServerSocketChannel.class;
             default: return NioServerSocketChannel.class;
         }
+    }
+
+    /**
+     * {@code SO_REUSEPORT} where the transport has it, else null (NIO): with one listening socket per
+     * event loop, a connection is accepted by the loop that then serves it, with no hand-off between
+     * threads.
+     */
+    public ChannelOption<Boolean> reusePort() {
+        return this == NIO ? null : UnixChannelOption.SO_REUSEPORT;
     }
 
     public Class<? extends SocketChannel> clientChannel() {

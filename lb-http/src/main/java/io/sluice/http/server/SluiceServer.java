@@ -165,10 +165,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private void startListeners() throws InterruptedException, java.io.IOException {
         AdminRoutes adminRoutes = adminRoutes();
         for (ListenerConfig lc : config.listeners()) {
-            ServerBootstrap b = bootstrap(4096, metrics.openConnections(lc.name()), initializer(lc, adminRoutes));
-            Channel ch = b.bind(lc.host(), lc.port()).sync().channel();
-            serverChannels.add(ch);
-            int port = ((InetSocketAddress) ch.localAddress()).getPort();
+            int port = bindPerLoop(lc.host(), lc.port(), metrics.openConnections(lc.name()), initializer(lc, adminRoutes));
             List<RouteInfo> routes = new ArrayList<>();
             lc.routes().forEach(r -> routes.add(new RouteInfo(r.pathPrefix(), r.pool(), r.admin())));
             listenerInfos.add(new ListenerInfo(lc.name(), lc.host(), port, EdgeServices.protocols(lc), List.copyOf(routes)));
@@ -177,11 +174,57 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         }
     }
 
-    /** Every listener's socket options; the child handler builds the connection's pipeline. */
+    /**
+     * Binds a listener: with a native transport, one {@code SO_REUSEPORT} socket per event loop, each
+     * serving on its own loop the connections it accepts. The kernel spreads new connections over them,
+     * and no connection is handed from an accept thread to another thread (two wake-ups per connection,
+     * measured in docs/BENCHMARKS.md). NIO binds one socket and hands off as before.
+     *
+     * @return the bound port
+     */
+    private int bindPerLoop(String host, int port, LongAdder openConnections, ChannelHandler childHandler)
+            throws InterruptedException, java.io.IOException {
+        ChannelOption<Boolean> reusePort = transport.reusePort();
+        if (reusePort == null) {
+            Channel ch = bind(bootstrap(4096, openConnections, childHandler).group(boss, workers), host, port);
+            serverChannels.add(ch);
+            return ((InetSocketAddress) ch.localAddress()).getPort();
+        }
+        if (port != 0) {
+            // With SO_REUSEPORT a second Sluice on the same port would silently share it; a plain bind
+            // first makes "address in use" an error, as without it.
+            try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+                probe.bind(new InetSocketAddress(host, port));
+            } catch (java.net.BindException e) {
+                throw new java.net.BindException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+            }
+        }
+        int bound = port;
+        for (io.netty.util.concurrent.EventExecutor e : workers) {
+            io.netty.channel.EventLoop loop = (io.netty.channel.EventLoop) e;
+            Channel ch = bind(bootstrap(4096, openConnections, childHandler).group(loop, loop).option(reusePort, true),
+                    host, bound);
+            serverChannels.add(ch);
+            bound = ((InetSocketAddress) ch.localAddress()).getPort();
+        }
+        return bound;
+    }
+
+    /** Binds, or fails with an error that names the address. */
+    private static Channel bind(ServerBootstrap b, String host, int port) throws java.io.IOException {
+        io.netty.channel.ChannelFuture f = b.bind(host, port).awaitUninterruptibly();
+        if (f.isSuccess()) {
+            return f.channel();
+        }
+        java.net.BindException e = new java.net.BindException("cannot listen on " + host + ":" + port + ": " + f.cause().getMessage());
+        e.initCause(f.cause());
+        throw e;
+    }
+
+    /** Every listener's socket options, without event loops; the child handler builds the connection's pipeline. */
     private ServerBootstrap bootstrap(int backlog, LongAdder openConnections,
                                       ChannelHandler childHandler) {
         return new ServerBootstrap()
-                .group(boss, workers)
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, backlog)
                 .option(ChannelOption.SO_REUSEADDR, true)
@@ -213,7 +256,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             GatewayMetrics throwaway = new GatewayMetrics();
             ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), privateUpstreams, List.of(throwaway),
                     new AtomicInteger(), 0, new DefaultChannelGroup("warmup", GlobalEventExecutor.INSTANCE), null, null);
-            server = bootstrap(1024, throwaway.openConnections(lc.name()), init).bind(lc.host(), 0).sync().channel();
+            server = bootstrap(1024, throwaway.openConnections(lc.name()), init).group(boss, workers)
+                    .bind(lc.host(), 0).sync().channel();
             long t0 = System.nanoTime();
             Warmup.Result r = Warmup.drive(workers, transport.clientChannel(), (InetSocketAddress) server.localAddress(), duration);
             warmup = r;
@@ -225,6 +269,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             }
             sim.close();
         }
+    }
+
+    /** Listening sockets over all listeners: one per event loop each with a native transport. */
+    public int listeningSockets() {
+        return serverChannels.size();
     }
 
     /** What the start-up warm-up did, or null when none was configured. */
@@ -241,7 +290,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         ListenerConfig lc = new ListenerConfig("compat", c.host(), c.port(), 16 * 1024, 8 * 1024, Duration.ofSeconds(120),
                 List.of(new RouteConfig("/", c.pool(), false)));
         ServerBootstrap b = bootstrap(1024, metrics.openConnections(lc.name()), new ListenerInitializer(lc, new AdminRoutes(),
-                upstreams, observers, totalConnections, config.server().maxConnections(), clients, null, null));
+                upstreams, observers, totalConnections, config.server().maxConnections(), clients, null, null))
+                .group(boss, workers);
         compat = new CompatListener(c, upstreams, b, workers.next());
     }
 
