@@ -46,6 +46,9 @@ public final class Fixture implements AutoCloseable {
         config.toFile().deleteOnExit();
         Files.writeString(config, """
                 server: { shutdown-grace: 1s }
+                # No scraping: Sluice would answer GET /v1/models itself from the vLLM backends' scraped model
+                # lists, and the benchmarks must measure it proxying.
+                admin: { scrape-interval: 0s }
                 listeners:
                   - { port: %d, host: 127.0.0.1, header-timeout: 60s, routes: [ { path: /, pool: vllm } ] }
                 pools:
