@@ -1,5 +1,6 @@
 package io.sluice.admin;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -23,8 +24,10 @@ public final class GatewayErrors {
     }
 
     public static FullHttpResponse response(ByteBufAllocator alloc, HttpResponseStatus status, String code, String message) {
-        String body = "{\"error\":{\"message\":" + Json.quote(message)
-                + ",\"type\":\"" + type(status) + "\",\"code\":\"" + code + "\"}}";
+        // Not Json.quote: that would initialise Jackson's ObjectMapper, which reads a time-zone file, on the
+        // first error; with no file descriptor left the class would fail for good and no error could be sent.
+        String quoted = new String(JsonStringEncoder.getInstance().quoteAsString(message == null ? "" : message));
+        String body = "{\"error\":{\"message\":\"" + quoted + "\",\"type\":\"" + type(status) + "\",\"code\":\"" + code + "\"}}";
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 ByteBufUtil.writeUtf8(alloc, body));
         r.headers()

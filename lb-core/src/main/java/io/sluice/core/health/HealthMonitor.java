@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
  * Each change is logged once by {@link Backend}.
  */
 public final class HealthMonitor implements AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HealthMonitor.class);
 
     private final ScheduledExecutorService scheduler;
     private final HealthProbe probe;
@@ -70,7 +71,11 @@ public final class HealthMonitor implements AutoCloseable {
         long start = System.nanoTime();
         probe.probe(backend, config).whenComplete((result, error) -> {
             HealthProbe.Result r = error != null ? HealthProbe.Result.failed(error.toString()) : result;
-            record(backend, config, r, (System.nanoTime() - start) / 1000);
+            if (r.conclusive()) {
+                record(backend, config, r, (System.nanoTime() - start) / 1000);
+            } else {
+                log.warn("health check of {} skipped: {}", backend, r.detail());
+            }
             if (watched.get(backend) == token) {
                 schedule(backend, config, token, config.interval().toMillis());
             }

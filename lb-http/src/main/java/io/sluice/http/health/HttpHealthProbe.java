@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.config.HealthConfig;
 import io.sluice.core.health.HealthProbe;
+import io.sluice.core.net.LocalResources;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -85,7 +86,9 @@ public final class HttpHealthProbe implements HealthProbe {
         Channel ch = connect.channel();
         connect.addListener(f -> {
             if (!f.isSuccess()) {
-                result.complete(Result.failed("connect: " + f.cause().getMessage()));
+                result.complete(LocalResources.exhausted(f.cause())
+                        ? Result.inconclusive("no socket for the check: " + f.cause().getMessage())
+                        : Result.failed("connect: " + f.cause().getMessage()));
                 return;
             }
             DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, config.path());

@@ -27,6 +27,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.admin.GatewayErrors;
 import io.sluice.admin.Json;
 import io.sluice.core.backend.Backend;
+import io.sluice.core.net.LocalResources;
 import io.sluice.core.config.PoolConfig;
 import io.sluice.core.config.RouteConfig;
 import io.sluice.core.observe.Exchange;
@@ -234,7 +235,16 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         }
         ChannelFuture connect = upstreamPool.connect();
         Backend.Lease forAttempt = lease;
-        connect.addListener(f -> onConnected(connect, forAttempt));
+        EventLoop loop = ctx.channel().eventLoop();
+        connect.addListener(f -> {
+            // A channel that could not even be created (no file descriptor left) fails on Netty's global
+            // executor, not on our loop; this handler's state belongs to the loop.
+            if (loop.inEventLoop()) {
+                onConnected(connect, forAttempt);
+            } else {
+                loop.execute(() -> onConnected(connect, forAttempt));
+            }
+        });
     }
 
     private void onConnected(ChannelFuture connect, Backend.Lease forAttempt) {
@@ -246,6 +256,15 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         if (!connect.isSuccess()) {
             Backend b = lease.backend();
             Throwable cause = connect.cause();
+            if (LocalResources.exhausted(cause)) {
+                // Sluice's own limit, not the backend's fault: no failure recorded, no retry elsewhere.
+                log.warn("request {}: 503, no socket for an upstream connection: {}", requestId, cause.toString());
+                endAttempt(false);
+                endRequest();
+                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "gateway_overloaded",
+                        "the gateway is out of connections; retry later", true);
+                return;
+            }
             b.recordFailure();
             outcome(b, false);
             if (cause instanceof ConnectException || cause instanceof ConnectTimeoutException) {

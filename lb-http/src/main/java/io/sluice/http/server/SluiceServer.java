@@ -92,6 +92,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private volatile Warmup.Result warmup;
 
     private SluiceServer(SluiceConfig config) {
+        // Jackson reads a time-zone file when its ObjectMapper class initialises. Done here, at start,
+        // rather than on the first admin request, which might come when no file descriptor is left.
+        io.sluice.admin.Json.MAPPER.getFactory();
         this.config = config;
         this.transport = Transport.select(config.server().transport());
         this.boss = transport.newGroup(1, "sluice-accept");
