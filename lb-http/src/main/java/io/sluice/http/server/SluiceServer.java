@@ -51,6 +51,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.EventExecutor;
+import java.net.ServerSocket;
+import java.net.BindException;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -196,15 +201,15 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         if (port != 0) {
             // With SO_REUSEPORT a second Sluice on the same port would silently share it; a plain bind
             // first makes "address in use" an error, as without it.
-            try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            try (ServerSocket probe = new ServerSocket()) {
                 probe.bind(new InetSocketAddress(host, port));
-            } catch (java.net.BindException e) {
-                throw new java.net.BindException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+            } catch (BindException e) {
+                throw new BindException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
             }
         }
         int bound = port;
-        for (io.netty.util.concurrent.EventExecutor e : workers) {
-            io.netty.channel.EventLoop loop = (io.netty.channel.EventLoop) e;
+        for (EventExecutor e : workers) {
+            EventLoop loop = (EventLoop) e;
             Channel ch = bind(bootstrap(4096, openConnections, childHandler).group(loop, loop).option(reusePort, true),
                     host, bound);
             serverChannels.add(ch);
@@ -215,11 +220,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
 
     /** Binds, or fails with an error that names the address. */
     private static Channel bind(ServerBootstrap b, String host, int port) throws java.io.IOException {
-        io.netty.channel.ChannelFuture f = b.bind(host, port).awaitUninterruptibly();
+        ChannelFuture f = b.bind(host, port).awaitUninterruptibly();
         if (f.isSuccess()) {
             return f.channel();
         }
-        java.net.BindException e = new java.net.BindException("cannot listen on " + host + ":" + port + ": " + f.cause().getMessage());
+        BindException e = new BindException("cannot listen on " + host + ":" + port + ": " + f.cause().getMessage());
         e.initCause(f.cause());
         throw e;
     }
