@@ -37,12 +37,17 @@ import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * Sluice measured over real loopback sockets against the same backends reached directly, in the same
- * run with the same client. JMH only runs each scenario once (single shot): the load comes from the
- * Netty clients, and the figures, written to {@code benchmarks/results/<scenario>.json}, are theirs.
+ * run with the same client. {@code @Setup} starts Sluice and two simulated vLLM backends as processes;
+ * JMH then runs each scenario once (single shot): the load comes from the Netty clients, and the
+ * figures, written to {@code benchmarks/results/<scenario>.json}, are theirs.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -74,11 +79,46 @@ public class ProxyBenchmarks {
     @Param("2000")
     int idleConnections;
 
+    /** Sluice and its two simulated backends, started for each trial (one benchmark, one parameter set). */
+    Fixture fixture;
+
+    @Setup(Level.Trial)
+    public void startProcesses(BenchmarkParams params) throws Exception {
+        start(params.getBenchmark());
+    }
+
+    /** Starts the processes the benchmark method named at the end of {@code benchmark} measures. */
+    void start(String benchmark) throws Exception {
+        fixture = benchmark.endsWith("streaming")
+                ? new Fixture(Load.parse(load).itl(), "0ms", Fixture.STREAMING_JAVA_OPTS)
+                : new Fixture("1ms", "0ms");
+    }
+
+    @TearDown(Level.Trial)
+    public void stopProcesses() {
+        if (fixture != null) {
+            fixture.close();
+            fixture = null;
+        }
+    }
+
+    /** Streams x chunks @ inter-token gap. */
+    record Load(int streams, int tokens, String itl) {
+        static Load parse(String text) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)x(\\d+)@(\\w+)").matcher(text);
+            if (!m.matches()) {
+                throw new IllegalArgumentException("load must look like 1000x50@20ms, not " + text);
+            }
+            return new Load(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), m.group(3));
+        }
+    }
+
     /** Small requests: throughput, latency and Sluice's CPU per request, via Sluice and direct. */
     @Benchmark
     public Map<String, Object> requestResponse() throws Exception {
         Map<String, Object> out = new LinkedHashMap<>();
-        try (Fixture f = new Fixture("1ms", "0ms"); LoadClient client = new LoadClient(clientThreads)) {
+        Fixture f = fixture;
+        try (LoadClient client = new LoadClient(clientThreads)) {
             // Direct spreads the same connections over both simulators, as Sluice does.
             client.run(f.simPorts, "/v1/models", connections, warmup, 0); // warm-up: JITs, pools
             client.run(f.sluicePort, "/v1/models", connections, warmup, 0);
@@ -118,15 +158,13 @@ public class ProxyBenchmarks {
     /** K concurrent SSE streams: time to first chunk and chunk gaps added by Sluice, and errors. */
     @Benchmark
     public Map<String, Object> streaming() throws Exception {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)x(\\d+)@(\\w+)").matcher(load);
-        if (!m.matches()) {
-            throw new IllegalArgumentException("load must look like 1000x50@20ms, not " + load);
-        }
-        int streams = Integer.parseInt(m.group(1));
-        int tokens = Integer.parseInt(m.group(2));
-        String itl = m.group(3);
+        Load l = Load.parse(load);
+        int streams = l.streams();
+        int tokens = l.tokens();
+        String itl = l.itl();
         Map<String, Object> out = new LinkedHashMap<>();
-        try (Fixture f = new Fixture(itl, "0ms", Fixture.STREAMING_JAVA_OPTS); SseClient client = new SseClient(2)) {
+        Fixture f = fixture;
+        try (SseClient client = new SseClient(2)) {
             int warmStreams = Math.min(streams, 1000);
             client.run(f.simPorts, warmStreams, Math.min(tokens, 5), 3000, 60); // warm-up: JITs, pools
             long warmUntil = System.nanoTime() + (long) (warmup * 1e9);
@@ -160,7 +198,8 @@ public class ProxyBenchmarks {
         Map<String, Object> out = new LinkedHashMap<>();
         Transport t = Transport.select("auto");
         EventLoopGroup group = t.newGroup(2, "idle-clients");
-        try (Fixture f = new Fixture("1ms", "0ms"); LoadClient warm = new LoadClient(1)) {
+        Fixture f = fixture;
+        try (LoadClient warm = new LoadClient(1)) {
             warm.run(f.sluicePort, "/v1/models", 16, 3, 0); // warm: JIT, pools, buffers; the baseline is after this
             long rssBefore = Fixture.rssKib(f.sluice);
             long heapBefore = heapUsedKib(f.sluice);

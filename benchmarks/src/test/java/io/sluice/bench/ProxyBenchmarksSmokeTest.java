@@ -24,18 +24,36 @@ class ProxyBenchmarksSmokeTest {
         b.load = "20x3@5ms";
         b.idleConnections = 50;
 
-        Map<String, Object> rr = b.requestResponse();
+        b.start("requestResponse");
+        Map<String, Object> rr;
+        try {
+            rr = b.requestResponse();
+        } finally {
+            b.stopProcesses();
+        }
         Map<String, Object> round = ((List<Map<String, Object>>) rr.get("closed_loop_rounds")).get(0);
         Map<String, Object> via = (Map<String, Object>) round.get("sluice");
         assertTrue(((Number) via.get("requests")).longValue() > 0, rr.toString());
         assertEquals(0L, ((Number) via.get("errors")).longValue(), rr.toString());
 
-        Map<String, Object> st = b.streaming();
+        b.start("streaming");
+        Map<String, Object> st;
+        try {
+            st = b.streaming();
+        } finally {
+            b.stopProcesses();
+        }
         Map<String, Object> streams = (Map<String, Object>) st.get("sluice");
         assertEquals(20L, ((Number) streams.get("completed")).longValue(), st.toString());
         assertEquals(0L, ((Number) streams.get("errors")).longValue(), st.toString());
 
-        Map<String, Object> idle = b.idleConnections();
+        b.start("idleConnections");
+        Map<String, Object> idle;
+        try {
+            idle = b.idleConnections();
+        } finally {
+            b.stopProcesses();
+        }
         assertEquals(50L, ((Number) idle.get("held_and_answered_again")).longValue(), idle.toString());
     }
 }
