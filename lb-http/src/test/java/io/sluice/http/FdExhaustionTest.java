@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.sim.SimulatorOptions;
 import io.sluice.sim.VllmSimulator;
 import java.io.IOException;
@@ -24,6 +26,15 @@ import org.junit.jupiter.api.io.TempDir;
 class FdExhaustionTest {
     private static final int LIMIT = 300;
 
+    private static JsonNode backend(int port) {
+        try (RawHttp c = new RawHttp(port)) {
+            JsonNode status = new ObjectMapper().readTree(c.get("/api/v1/status").exchange().body().text());
+            return status.path("pools").path(0).path("backends").path(0);
+        } catch (IOException e) {
+            return new ObjectMapper().createObjectNode();
+        }
+    }
+
     private static String logOf(Path log) {
         try {
             return Files.readString(log);
@@ -38,15 +49,16 @@ class FdExhaustionTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        // Every request waits 1 s for its first token, so all of them need an upstream connection at once.
-        try (VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().ttft(Duration.ofSeconds(1)).build())) {
+        // Every request waits 3 s for its first token, so all of them hold an upstream connection at once,
+        // long enough for health checks (every second) to run while no descriptor is left.
+        try (VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().ttft(Duration.ofSeconds(3)).build())) {
             Path config = dir.resolve("sluice.yaml");
             Files.writeString(config, """
                     admin: { scrape-interval: 0s }
-                    listeners: [ { port: %d, host: 127.0.0.1, routes: [ { path: /v1/, pool: p } ] } ]
+                    listeners: [ { port: %d, host: 127.0.0.1, routes: [ { path: /v1/, pool: p }, { path: /api/, admin: true } ] } ]
                     pools:
                       p:
-                        health: { interval: 500ms, timeout: 400ms, fall: 2, rise: 20 }
+                        health: { interval: 1s, timeout: 900ms, fall: 2, rise: 20 }
                         backends: [ { url: "http://127.0.0.1:%d" } ]
                     """.formatted(port, sim.port()));
             Path log = dir.resolve("sluice.log");
@@ -92,11 +104,20 @@ class FdExhaustionTest {
                     c.close();
                 }
                 clients.clear();
-                // Health checks ran every 500 ms while descriptors were short. With rise 20, a backend wrongly
-                // marked down by them would stay down for 10 s, and this would be a 503.
+                long released = System.nanoTime();
+                // Health checks ran while descriptors were short. With rise 20, a backend wrongly marked down
+                // by them would stay down for 20 s, and this would be a 503.
                 try (RawHttp after = new RawHttp(port)) {
                     assertEquals(200, after.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 1)).exchange().status());
                 }
+                // Health checks go on after the shortage (a check that could not start must not end them),
+                // and nothing was counted against the backend.
+                Await.until("a health check after the shortage", Duration.ofSeconds(20), () -> {
+                    JsonNode b = backend(port);
+                    return System.nanoTime() - released > 2_500_000_000L && b.path("last_check").path("ok").asBoolean()
+                            && b.path("last_check").path("seconds_ago").asLong(99) == 0;
+                });
+                assertEquals(0, backend(port).path("failures_total").asLong(-1), () -> logOf(log));
                 String text = Files.readString(log);
                 assertFalse(text.contains(": HEALTHY -> "), "the backend must not change state: " + text);
                 assertFalse(text.contains("ExceptionInInitializerError"), text);

@@ -53,7 +53,9 @@ class TransportTest {
              SluiceServer first = start(transport, 2, 0, sim.port())) {
             BindException e = assertThrows(BindException.class, () -> start(transport, 2, first.port(), sim.port()).close());
             assertTrue(e.getMessage().contains("127.0.0.1:" + first.port()), e.getMessage());
-            assertEquals(200, new RawHttp(first.port()).get("/v1/models").exchange().status(), "the first one is untouched");
+            try (RawHttp c = new RawHttp(first.port())) {
+                assertEquals(200, c.get("/v1/models").exchange().status(), "the first one is untouched");
+            }
         }
     }
 

@@ -4,6 +4,8 @@ import io.sluice.core.backend.Backend;
 import io.sluice.core.backend.Backend.HealthResult;
 import io.sluice.core.config.HealthConfig;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -69,7 +71,14 @@ public final class HealthMonitor implements AutoCloseable {
             return;
         }
         long start = System.nanoTime();
-        probe.probe(backend, config).whenComplete((result, error) -> {
+        CompletionStage<HealthProbe.Result> check;
+        try {
+            check = probe.probe(backend, config);
+        } catch (RuntimeException e) {
+            // A check that cannot even start must not end the checking of this backend for good.
+            check = CompletableFuture.completedFuture(HealthProbe.Result.inconclusive("check did not start: " + e));
+        }
+        check.whenComplete((result, error) -> {
             HealthProbe.Result r = error != null ? HealthProbe.Result.failed(error.toString()) : result;
             if (r.conclusive()) {
                 record(backend, config, r, (System.nanoTime() - start) / 1000);

@@ -97,6 +97,11 @@ public final class HttpHealthProbe implements HealthProbe {
                     .set(HttpHeaderNames.USER_AGENT, "sluice-health");
             ch.writeAndFlush(req);
         });
+        if (!ch.isRegistered() && connect.isDone()) {
+            // No channel at all (no descriptor for one): the listener above has the result, and there is
+            // no event loop to time the check on or channel to close.
+            return result;
+        }
         io.netty.util.concurrent.ScheduledFuture<?> timer = ch.eventLoop().schedule(() -> {
             if (result.complete(Result.failed("timeout after " + timeoutMs + "ms"))) {
                 ch.close();

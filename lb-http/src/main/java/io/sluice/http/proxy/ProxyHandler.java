@@ -242,7 +242,11 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             if (loop.inEventLoop()) {
                 onConnected(connect, forAttempt);
             } else {
-                loop.execute(() -> onConnected(connect, forAttempt));
+                try {
+                    loop.execute(() -> onConnected(connect, forAttempt));
+                } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+                    forAttempt.release();
+                }
             }
         });
     }
@@ -250,7 +254,9 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     private void onConnected(ChannelFuture connect, Backend.Lease forAttempt) {
         Channel ch = connect.channel();
         if (lease != forAttempt) {
-            ch.close(); // the client left, or the exchange moved on, while we were connecting
+            if (connect.isSuccess()) {
+                ch.close(); // the client left, or the exchange moved on, while we were connecting
+            }
             return;
         }
         if (!connect.isSuccess()) {

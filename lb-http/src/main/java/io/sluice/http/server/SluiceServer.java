@@ -200,11 +200,14 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         }
         if (port != 0) {
             // With SO_REUSEPORT a second Sluice on the same port would silently share it; a plain bind
-            // first makes "address in use" an error, as without it.
+            // first makes "address in use" an error, as without it. Not atomic: two started in the same
+            // instant could both pass. The kernel allows the sharing only between sockets of one user.
             try (ServerSocket probe = new ServerSocket()) {
                 probe.bind(new InetSocketAddress(host, port));
             } catch (BindException e) {
-                throw new BindException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+                BindException named = new BindException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+                named.initCause(e);
+                throw named;
             }
         }
         int bound = port;
@@ -252,6 +255,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 .models(List.of("warmup")).ttft(Duration.ZERO).itl(Duration.ZERO).maxTokens(64)
                 .transport(config.server().transport()).build());
         Channel server = null;
+        ChannelGroup accepted = new DefaultChannelGroup("warmup", GlobalEventExecutor.INSTANCE);
         try {
             SluiceConfig wc = ConfigLoader.parse("""
                     listeners: [ { name: warmup, host: 127.0.0.1, port: 0, routes: [ { path: /, pool: warmup } ] } ]
@@ -263,7 +267,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             privateUpstreams.addPool(new BackendPool(pc, List.of(new Backend("warmup", "warmup", "127.0.0.1", sim.port(), 1))));
             GatewayMetrics throwaway = new GatewayMetrics();
             ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), privateUpstreams, List.of(throwaway),
-                    new AtomicInteger(), 0, new DefaultChannelGroup("warmup", GlobalEventExecutor.INSTANCE), null, null);
+                    new AtomicInteger(), 0, accepted, null, null);
             server = bootstrap(1024, throwaway.openConnections(lc.name()), init).group(boss, workers)
                     .bind(lc.host(), 0).sync().channel();
             long t0 = System.nanoTime();
@@ -272,10 +276,14 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             log.info("warm-up: {} requests ({} streams) over {} connections in {} ms, {} failures", r.requests(), r.streams(),
                     r.connections(), (System.nanoTime() - t0) / 1_000_000, r.failures());
         } finally {
-            if (server != null) {
-                server.close().sync();
+            try {
+                if (server != null) {
+                    server.close().syncUninterruptibly();
+                }
+                accepted.close().syncUninterruptibly(); // a connection the warm-up left behind does not outlive it
+            } finally {
+                sim.close();
             }
-            sim.close();
         }
     }
 

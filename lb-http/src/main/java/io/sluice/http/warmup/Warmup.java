@@ -31,7 +31,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * two cores, the first seconds of traffic after a start cost twice the CPU of later ones and the first
  * thousand streams waited ~250 ms for their first token, while C2 compiled on the cores the requests
  * needed. Driving the same proxy path first (accept, both HTTP codecs, routing, the upstream pool, SSE
- * forwarding, connection churn) moves that cost before the process takes traffic.
+ * forwarding, connection churn) moves that cost before the process takes traffic. The private listener
+ * accepts through the accept thread, not per event loop as native listeners do; the classes compiled
+ * are the same.
  *
  * <p>The mix is what an OpenAI client sends: model listing, chat completions with and without
  * streaming. Every connection makes a few requests and closes, so the accept and connect paths warm up
@@ -56,7 +58,8 @@ public final class Warmup {
 
     /**
      * Sends requests to {@code target} over {@link #CONNECTIONS} concurrent connections for
-     * {@code duration}, then lets the requests in flight finish (bounded) and closes every connection.
+     * {@code duration}, then lets the requests in flight finish (bounded). A connection still open
+     * after that is closed by the caller with the listener's accepted channels.
      */
     public static Result drive(EventLoopGroup group, Class<? extends Channel> channelClass, InetSocketAddress target,
                                Duration duration) throws InterruptedException {
