@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -78,9 +79,14 @@ public final class UpstreamPool {
 
     /** Opens a new connection; the caller binds it with {@link #bind} once connected. */
     public ChannelFuture connect() {
-        parent.countOpened();
         ChannelFuture f = bootstrap.connect(address);
         Channel ch = f.channel();
+        if (f.isDone() && !f.isSuccess() && !ch.isRegistered()) {
+            // No channel could be created (no descriptor left). Netty fails that on its global executor;
+            // report it on this pool's loop, where the caller's state lives.
+            return new DefaultChannelPromise(ch, loop).setFailure(f.cause());
+        }
+        parent.countOpened();
         // Once per connection, not per release: a pooled connection serves many requests.
         ch.closeFuture().addListener(x -> idle.remove(ch));
         return f;

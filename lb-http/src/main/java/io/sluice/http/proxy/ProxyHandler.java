@@ -235,20 +235,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         }
         ChannelFuture connect = upstreamPool.connect();
         Backend.Lease forAttempt = lease;
-        EventLoop loop = ctx.channel().eventLoop();
-        connect.addListener(f -> {
-            // A channel that could not even be created (no file descriptor left) fails on Netty's global
-            // executor, not on our loop; this handler's state belongs to the loop.
-            if (loop.inEventLoop()) {
-                onConnected(connect, forAttempt);
-            } else {
-                try {
-                    loop.execute(() -> onConnected(connect, forAttempt));
-                } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
-                    forAttempt.release();
-                }
-            }
-        });
+        connect.addListener(f -> onConnected(connect, forAttempt));
     }
 
     private void onConnected(ChannelFuture connect, Backend.Lease forAttempt) {
