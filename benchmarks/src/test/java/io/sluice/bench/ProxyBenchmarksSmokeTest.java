@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -12,6 +13,16 @@ import org.junit.jupiter.api.Test;
  * processes. Figures are not checked here (that is what bin/bench is for), only that the load got through.
  */
 class ProxyBenchmarksSmokeTest {
+
+    /** Runs one scenario between the processes' start and stop, as JMH's {@code @Setup} and {@code @TearDown} do. */
+    private static Map<String, Object> scenario(ProxyBenchmarks b, String name, Callable<Map<String, Object>> run) throws Exception {
+        b.start(name);
+        try {
+            return run.call();
+        } finally {
+            b.stopProcesses();
+        }
+    }
 
     @Test
     @SuppressWarnings("unchecked")
@@ -24,36 +35,18 @@ class ProxyBenchmarksSmokeTest {
         b.load = "20x3@5ms";
         b.idleConnections = 50;
 
-        b.start("requestResponse");
-        Map<String, Object> rr;
-        try {
-            rr = b.requestResponse();
-        } finally {
-            b.stopProcesses();
-        }
+        Map<String, Object> rr = scenario(b, "requestResponse", () -> b.requestResponse());
         Map<String, Object> round = ((List<Map<String, Object>>) rr.get("closed_loop_rounds")).get(0);
         Map<String, Object> via = (Map<String, Object>) round.get("sluice");
         assertTrue(((Number) via.get("requests")).longValue() > 0, rr.toString());
         assertEquals(0L, ((Number) via.get("errors")).longValue(), rr.toString());
 
-        b.start("streaming");
-        Map<String, Object> st;
-        try {
-            st = b.streaming();
-        } finally {
-            b.stopProcesses();
-        }
+        Map<String, Object> st = scenario(b, "streaming", () -> b.streaming());
         Map<String, Object> streams = (Map<String, Object>) st.get("sluice");
         assertEquals(20L, ((Number) streams.get("completed")).longValue(), st.toString());
         assertEquals(0L, ((Number) streams.get("errors")).longValue(), st.toString());
 
-        b.start("idleConnections");
-        Map<String, Object> idle;
-        try {
-            idle = b.idleConnections();
-        } finally {
-            b.stopProcesses();
-        }
+        Map<String, Object> idle = scenario(b, "idleConnections", () -> b.idleConnections());
         assertEquals(50L, ((Number) idle.get("held_and_answered_again")).longValue(), idle.toString());
     }
 }

@@ -75,14 +75,9 @@ class TransportTest {
     @ParameterizedTest
     @ValueSource(strings = {"nio", "epoll", "io_uring"})
     void streamsThroughEachTransport(String transport) throws Exception {
-        assumeTrue(!transport.equals("epoll") || Epoll.isAvailable(), "epoll unavailable here");
-        assumeTrue(!transport.equals("io_uring") || IoUring.isAvailable(), "io_uring unavailable here");
+        assumeAvailable(transport);
         try (VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().transport(transport).build());
-             SluiceServer sluice = SluiceServer.start(ConfigLoader.parse("""
-                     server: { transport: %s, io-threads: 1 }
-                     listeners: [ { port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: p } ] } ]
-                     pools: { p: { backends: [ { url: "http://127.0.0.1:%d" } ] } }
-                     """.formatted(transport, sim.port()), transport + ".yaml", System::getenv));
+             SluiceServer sluice = start(transport, 1, 0, sim.port());
              RawHttp c = new RawHttp(sluice.port())) {
             RawHttp.Response r = c.post("/v1/chat/completions", RawHttp.chatBody("demo", true, 5)).exchange();
             assertEquals(200, r.status());
