@@ -1,6 +1,7 @@
 package io.sluice.http.proxy;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import java.util.ArrayList;
@@ -10,8 +11,12 @@ import java.util.List;
  * Header rewriting at the proxy boundary (RFC 9110 §7.6.1): hop-by-hop headers stay on their hop,
  * and the upstream learns who the client was through {@code X-Forwarded-*} and {@code Via}.
  *
- * <p>{@code Transfer-Encoding} is kept: bodies are forwarded as HttpContent and re-framed by the
- * next hop's encoder, which reads that header to decide on chunked framing.
+ * <p>Framing is always Sluice's own: whatever the client's {@code Connection} header names,
+ * {@code Content-Length} and {@code Transfer-Encoding} are removed and set again from what the
+ * decoder found, so the next hop's encoder frames the body exactly as it was read (a body that lost
+ * its length would be parsed upstream as a second request on a pooled connection). A request whose
+ * {@code Connection} names a framing or routing header is refused before it gets here
+ * ({@link #protectedConnectionOption}).
  */
 public final class Headers {
     public static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
@@ -25,9 +30,34 @@ public final class Headers {
     private Headers() {
     }
 
+    /**
+     * Headers a client's {@code Connection} header may not name: removing them would change how the
+     * body is framed or where and how the request is routed.
+     */
+    private static final List<AsciiString> PROTECTED = List.of(HttpHeaderNames.CONTENT_LENGTH,
+            HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.HOST, HttpHeaderNames.CONTENT_TYPE,
+            HttpHeaderNames.TRAILER, X_REQUEST_ID, HttpHeaderNames.AUTHORIZATION, AsciiString.cached("x-api-key"));
+
+    /** @return the first protected header named by a {@code Connection} option, or null */
+    public static String protectedConnectionOption(HttpHeaders h) {
+        for (String value : h.getAll(HttpHeaderNames.CONNECTION)) {
+            for (String token : value.split(",")) {
+                String t = token.trim();
+                for (AsciiString p : PROTECTED) {
+                    if (p.contentEqualsIgnoreCase(t)) {
+                        return p.toString();
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
     /** Prepares a client request for the upstream hop. */
     public static void toUpstream(HttpHeaders h, String clientIp, String proto) {
+        long length = framing(h);
         stripHopByHop(h);
+        reframe(h, length);
         h.remove(HttpHeaderNames.PROXY_AUTHORIZATION);
         String prior = h.get(X_FORWARDED_FOR);
         h.set(X_FORWARDED_FOR, prior == null ? clientIp : prior + ", " + clientIp);
@@ -41,7 +71,9 @@ public final class Headers {
 
     /** Prepares an upstream response for the client hop. */
     public static void toClient(HttpHeaders h) {
+        long length = framing(h);
         stripHopByHop(h);
+        reframe(h, length);
         h.remove(HttpHeaderNames.PROXY_AUTHENTICATE);
         appendVia(h);
     }
@@ -49,6 +81,38 @@ public final class Headers {
     private static void appendVia(HttpHeaders h) {
         String via = h.get(HttpHeaderNames.VIA);
         h.set(HttpHeaderNames.VIA, via == null ? VIA_VALUE : via + ", " + VIA_VALUE);
+    }
+
+    private static final long CHUNKED = -2;
+    private static final long NO_BODY_FRAMING = -1;
+
+    /** How the decoder framed the body: {@link #CHUNKED}, a length, or {@link #NO_BODY_FRAMING}. */
+    private static long framing(HttpHeaders h) {
+        if (h.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            // The front end admits only "chunked" alone; an upstream's other codings were read until close
+            // and are framed again for the client by the proxy.
+            return h.containsValue(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED, true)
+                    ? CHUNKED : NO_BODY_FRAMING;
+        }
+        String cl = h.get(HttpHeaderNames.CONTENT_LENGTH);
+        if (cl == null) {
+            return NO_BODY_FRAMING;
+        }
+        try {
+            return Long.parseLong(cl.trim()); // the decoder already refused malformed or conflicting values
+        } catch (NumberFormatException e) {
+            return NO_BODY_FRAMING;
+        }
+    }
+
+    private static void reframe(HttpHeaders h, long length) {
+        h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+        h.remove(HttpHeaderNames.CONTENT_LENGTH);
+        if (length == CHUNKED) {
+            h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        } else if (length >= 0) {
+            h.set(HttpHeaderNames.CONTENT_LENGTH, length);
+        }
     }
 
     static void stripHopByHop(HttpHeaders h) {
@@ -59,7 +123,7 @@ public final class Headers {
             for (String value : connection) {
                 for (String token : value.split(",")) {
                     String t = token.trim();
-                    if (!t.isEmpty() && !HttpHeaderNames.TRANSFER_ENCODING.contentEqualsIgnoreCase(t)) {
+                    if (!t.isEmpty()) {
                         named.add(t);
                     }
                 }

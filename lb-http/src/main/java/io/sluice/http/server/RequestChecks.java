@@ -4,6 +4,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
+import io.sluice.http.proxy.Headers;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -19,10 +20,24 @@ final class RequestChecks {
     private RequestChecks() {
     }
 
-    /** @return why the request must be refused, or null when it may go on */
-    static String problem(HttpRequest req, String path) {
+    /**
+     * @param http1 the request came on an HTTP/1.x connection (not converted from an HTTP/2 stream)
+     * @return why the request must be refused, or null when it may go on
+     */
+    static String problem(HttpRequest req, String path, boolean http1) {
         if (req.protocolVersion().majorVersion() != 1 || req.protocolVersion().minorVersion() > 1) {
             return "unsupported HTTP version " + req.protocolVersion().text();
+        }
+        if (http1 && req.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+            int hosts = req.headers().getAll(HttpHeaderNames.HOST).size();
+            if (hosts != 1) {
+                // RFC 9112 §3.2: exactly one Host; two could be read differently by Sluice and the backend.
+                return hosts == 0 ? "an HTTP/1.1 request needs a Host header" : "more than one Host header";
+            }
+        }
+        String named = Headers.protectedConnectionOption(req.headers());
+        if (named != null) {
+            return "the Connection header may not name " + named;
         }
         if (req.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             List<String> te = req.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);

@@ -3,7 +3,9 @@ package io.sluice.http.server;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -17,7 +19,9 @@ import java.util.List;
 /**
  * {@code HttpServerCodec} made strict for an edge proxy: a request with both {@code Content-Length}
  * and {@code Transfer-Encoding} is refused (RFC 9112 §6.1: the request-smuggling shape) instead of
- * silently dropping the length as Netty does by default. The encoder keeps HEAD responses bodiless,
+ * silently dropping the length as Netty does by default; lines must end in CRLF; and a head with
+ * obsolete line folding (RFC 9112 §5.2), which Netty unfolds silently, is marked as a decoding
+ * failure, in every request of a pipelined batch alike. The encoder keeps HEAD responses bodiless,
  * as HttpServerCodec does, by remembering each request's method.
  */
 final class ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDecoder, HttpResponseEncoder> {
@@ -33,8 +37,14 @@ final class ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDecoder,
     }
 
     private final class Decoder extends HttpRequestDecoder {
+        // The head scanner: between a request's end and the blank line of the next head.
+        private boolean inHead = true;
+        private boolean started;      // past the control characters a decoder skips before a request line
+        private boolean lineStart;
+        private boolean folded;
+
         Decoder(HttpDecoderConfig config) {
-            super(config);
+            super(config.clone().setStrictLineParsing(true));
         }
 
         boolean buffered() {
@@ -44,11 +54,46 @@ final class ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDecoder,
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
             int before = out.size();
+            int from = in.readerIndex();
             super.decode(ctx, in, out);
+            if (inHead) {
+                // The decoder consumes a head up to its blank line and stops there, so these are head bytes.
+                scanHead(in, from, in.readerIndex());
+            }
             for (int i = before; i < out.size(); i++) {
-                if (out.get(i) instanceof HttpRequest) {
-                    methods.add(((HttpRequest) out.get(i)).method());
+                Object o = out.get(i);
+                if (o instanceof HttpRequest) {
+                    HttpRequest req = (HttpRequest) o;
+                    methods.add(req.method());
+                    if (folded && req.decoderResult().isSuccess()) {
+                        req.setDecoderResult(DecoderResult.failure(
+                                new IllegalArgumentException("obsolete line folding in the request head")));
+                    }
+                    folded = false;
                 }
+                if (o instanceof LastHttpContent) {
+                    inHead = true;
+                    started = false;
+                    lineStart = false;
+                }
+            }
+        }
+
+        private void scanHead(ByteBuf in, int from, int to) {
+            for (int i = from; i < to && inHead; i++) {
+                byte b = in.getByte(i);
+                if (!started) {
+                    started = b > ' '; // leading CRLFs and controls are skipped, as the decoder does
+                    continue;
+                }
+                if (lineStart) {
+                    if (b == ' ' || b == '\t') {
+                        folded = true;
+                    } else if (b == '\r' || b == '\n') {
+                        inHead = false; // the blank line
+                    }
+                }
+                lineStart = b == '\n';
             }
         }
 
