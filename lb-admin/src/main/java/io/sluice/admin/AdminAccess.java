@@ -3,18 +3,34 @@ package io.sluice.admin;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.AsciiString;
+import io.netty.util.NetUtil;
 import io.sluice.core.config.AdminConfig;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.Locale;
 
 /**
- * Decides whether a request may use the admin API (see {@link AdminConfig}). The config is swapped
- * on reload, so it is read once per request from a volatile field.
+ * Decides whether a request may use the admin API (see {@link AdminConfig}), from its head alone, so
+ * a refused request is answered before any of its body is read. The config is swapped on reload, so
+ * it is read once per request from a volatile field.
+ *
+ * <p>Loopback trust is the trust of a local process, not of a browser on the same machine. So,
+ * whatever the credentials: a request a browser marks as cross-site ({@code Sec-Fetch-Site}, or an
+ * {@code Origin} other than the request's own host) is refused, which stops a page the operator
+ * visits from posting to {@code 127.0.0.1}; a state-changing request must carry its body as
+ * {@code application/json}, which a page cannot send cross-site without a preflight (that Sluice never
+ * grants on admin routes). And a loopback client without the token must name Sluice by a loopback
+ * {@code Host} ({@code localhost}, a loopback address, or {@code admin.allowed-hosts}), so a page that
+ * rebinds its own domain name to 127.0.0.1 cannot read the API either.
  */
 public final class AdminAccess {
+    private static final AsciiString SEC_FETCH_SITE = AsciiString.cached("sec-fetch-site");
     private volatile AdminConfig config;
 
     public AdminAccess(AdminConfig config) {
@@ -25,9 +41,23 @@ public final class AdminAccess {
         this.config = config;
     }
 
-    /** @throws AdminException 401 when the request is not allowed; the reason never includes the token */
-    void check(Channel channel, HttpHeaders headers) {
+    /** @throws AdminException 401, 403 or 415 when the request is not allowed; the reason never includes the token */
+    void check(Channel channel, HttpMethod method, HttpHeaders headers) {
         AdminConfig c = config;
+        String site = headers.get(SEC_FETCH_SITE);
+        if (site != null && !site.equalsIgnoreCase("same-origin") && !site.equalsIgnoreCase("none")) {
+            throw new AdminException(HttpResponseStatus.FORBIDDEN, "cross_site_request",
+                    "the admin API does not answer cross-site requests (Sec-Fetch-Site: " + site + ")");
+        }
+        String origin = headers.get(HttpHeaderNames.ORIGIN);
+        if (origin != null && !sameOrigin(origin, headers.get(HttpHeaderNames.HOST))) {
+            throw new AdminException(HttpResponseStatus.FORBIDDEN, "cross_site_request",
+                    "the admin API does not answer cross-site requests (Origin: " + origin + ")");
+        }
+        if (changesState(method) && hasBody(headers) && !isJson(headers.get(HttpHeaderNames.CONTENT_TYPE))) {
+            throw new AdminException(HttpResponseStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                    "admin request bodies must be sent as 'Content-Type: application/json'");
+        }
         String auth = headers.get(HttpHeaderNames.AUTHORIZATION);
         if (c.hasToken() && auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)
                 && MessageDigest.isEqual(c.token().getBytes(StandardCharsets.UTF_8),
@@ -35,11 +65,84 @@ public final class AdminAccess {
             return;
         }
         if (c.loopbackWithoutToken() && isLoopback(channel)) {
+            if (!loopbackHost(headers.get(HttpHeaderNames.HOST), c)) {
+                throw new AdminException(HttpResponseStatus.FORBIDDEN, "host_not_allowed",
+                        "without the admin token, the admin API answers only to Host: localhost, a loopback "
+                                + "address or a name in admin.allowed-hosts");
+            }
             return;
         }
         throw new AdminException(HttpResponseStatus.UNAUTHORIZED, "unauthorized", c.hasToken()
                 ? "the admin API needs 'Authorization: Bearer <admin token>'"
                 : "the admin API is only open to loopback clients (configure admin.token for remote access)");
+    }
+
+    private static boolean changesState(HttpMethod m) {
+        return !m.equals(HttpMethod.GET) && !m.equals(HttpMethod.HEAD) && !m.equals(HttpMethod.OPTIONS);
+    }
+
+    /** A body, or a content type that says a browser form or a script's text is coming. */
+    private static boolean hasBody(HttpHeaders h) {
+        String length = h.get(HttpHeaderNames.CONTENT_LENGTH);
+        return (length != null && !length.trim().equals("0")) || h.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                || h.contains(HttpHeaderNames.CONTENT_TYPE);
+    }
+
+    private static boolean isJson(String type) {
+        if (type == null) {
+            return false;
+        }
+        int semi = type.indexOf(';');
+        String t = (semi < 0 ? type : type.substring(0, semi)).trim().toLowerCase(Locale.ROOT);
+        return t.equals("application/json");
+    }
+
+    /** The Origin is the request's own scheme-less authority (a page served by this very listener). */
+    private static boolean sameOrigin(String origin, String host) {
+        if (host == null || origin.equals("null")) {
+            return false;
+        }
+        try {
+            URI u = new URI(origin);
+            if (u.getHost() == null) {
+                return false;
+            }
+            String authority = u.getRawAuthority().toLowerCase(Locale.ROOT);
+            return authority.equals(host.trim().toLowerCase(Locale.ROOT));
+        } catch (java.net.URISyntaxException e) {
+            return false;
+        }
+    }
+
+    static boolean loopbackHost(String host, AdminConfig c) {
+        if (host == null) {
+            return false;
+        }
+        String name = host.trim().toLowerCase(Locale.ROOT);
+        if (name.startsWith("[")) {
+            int end = name.indexOf(']');
+            if (end < 0) {
+                return false;
+            }
+            name = name.substring(1, end);
+        } else {
+            int colon = name.lastIndexOf(':');
+            if (colon >= 0) {
+                name = name.substring(0, colon);
+            }
+        }
+        if (name.equals("localhost") || c.allowedHosts().contains(name)) {
+            return true;
+        }
+        byte[] ip = NetUtil.createByteArrayFromIpAddressString(name);
+        if (ip == null) {
+            return false;
+        }
+        try {
+            return java.net.InetAddress.getByAddress(ip).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     static boolean isLoopback(Channel channel) {

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * <p>It sits after the dispatcher, which has already matched the route and put it in {@link Router#ROUTE}.
  * Admin bodies are aggregated up to {@link #MAX_BODY}; endpoints run on the event loop and must not block:
  * slow ones answer with a {@link java.util.concurrent.CompletionStage} ({@link AsyncAdminEndpoint}).
- * Every request passes {@link AdminAccess} first.
+ * Every request passes {@link AdminAccess} first, at its head: a refused one is answered before its
+ * body is read, and its body is dropped, never buffered.
  */
 public final class AdminHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
@@ -45,6 +46,7 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     private String pool;                      // set for a public endpoint on a proxied route...
     private AsyncAdminEndpoint publicEndpoint; // ...decided once, at the request head
     private boolean tooLarge;
+    private boolean dropping;                 // the rest of a request refused at its head
 
     public AdminHandler(AdminRoutes routes) {
         this.routes = routes;
@@ -59,11 +61,29 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
                 ctx.fireChannelRead(msg);
                 return;
             }
-            request = (HttpRequest) msg;
+            HttpRequest req = (HttpRequest) msg;
+            if (open == null) {
+                try {
+                    // Decided from the head: a refused request is answered before its body is read.
+                    routes.access().check(ctx.channel(), req.method(), req.headers());
+                } catch (AdminException refused) {
+                    dropping = !(msg instanceof LastHttpContent);
+                    ReferenceCountUtil.release(msg);
+                    write(ctx, req.method() + " " + req.uri(), false, null, refused);
+                    return;
+                }
+            }
+            request = req;
             pool = route.pool();
             publicEndpoint = open;
             tooLarge = false;
             body = ctx.alloc().compositeBuffer();
+        } else if (dropping) {
+            if (msg instanceof LastHttpContent) {
+                dropping = false;
+            }
+            ReferenceCountUtil.release(msg);
+            return;
         } else if (request == null) {
             ctx.fireChannelRead(msg);
             return;
@@ -124,7 +144,6 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
                 answer(ctx, req, path, answer);
                 return;
             }
-            routes.access().check(ctx.channel(), req.headers());
             AdminRoutes.Match match = routes.match(req.method(), path);
             if (match.endpoint() == null) {
                 throw match.pathKnown()

@@ -15,17 +15,25 @@ import java.util.Objects;
  * @param scrapeInterval       how often each backend's vLLM {@code /metrics} and {@code /v1/models} are read; 0 = never
  * @param inference            launching inference servers ({@code admin.inference}); {@link InferenceConfig#NONE} when absent
  * @param drainTimeout         how long {@code DELETE /api/v1/backends/{id}} waits for in-flight requests
+ * @param allowedHosts         {@code Host} names (lower case) a loopback client may use without a token, besides
+ *                             {@code localhost} and loopback addresses: anything else may be DNS rebinding
  */
 public record AdminConfig(String token, boolean loopbackWithoutToken, Duration drainTimeout, Duration scrapeInterval,
-                          InferenceConfig inference) {
+                          InferenceConfig inference, java.util.List<String> allowedHosts) {
     public static final AdminConfig DEFAULT = new AdminConfig("", true, Duration.ofMinutes(10), Duration.ofSeconds(5),
             InferenceConfig.NONE);
+
+    public AdminConfig(String token, boolean loopbackWithoutToken, Duration drainTimeout, Duration scrapeInterval,
+                       InferenceConfig inference) {
+        this(token, loopbackWithoutToken, drainTimeout, scrapeInterval, inference, java.util.List.of());
+    }
 
     public AdminConfig {
         Objects.requireNonNull(token, "token");
         Objects.requireNonNull(drainTimeout, "drainTimeout");
         Objects.requireNonNull(scrapeInterval, "scrapeInterval");
         Objects.requireNonNull(inference, "inference");
+        allowedHosts = allowedHosts.stream().map(h -> h.toLowerCase(java.util.Locale.ROOT)).toList();
     }
 
     public boolean hasToken() {
@@ -36,6 +44,6 @@ public record AdminConfig(String token, boolean loopbackWithoutToken, Duration d
     @Override
     public String toString() {
         return "AdminConfig[token=" + (hasToken() ? "<redacted>" : "<none>") + ", loopbackWithoutToken="
-                + loopbackWithoutToken + ", drainTimeout=" + drainTimeout + ", scrapeInterval=" + scrapeInterval + ", inference=" + inference + "]";
+                + loopbackWithoutToken + ", drainTimeout=" + drainTimeout + ", scrapeInterval=" + scrapeInterval + ", inference=" + inference + ", allowedHosts=" + allowedHosts + "]";
     }
 }

@@ -109,13 +109,15 @@ public final class ConfigLoader {
                         value(a, "queue-size", 65536, "a number", integer(16, 1 << 24)));
             }
         }
-        Obj a = child(top, "admin", "token", "loopback-without-token", "drain-timeout", "scrape-interval", "inference");
+        Obj a = child(top, "admin", "token", "loopback-without-token", "drain-timeout", "scrape-interval", "inference",
+                "allowed-hosts");
         AdminConfig admin = a == null ? AdminConfig.DEFAULT : new AdminConfig(
                 value(a, "token", "", "a string", ConfigLoader::token),
                 value(a, "loopback-without-token", true, "true or false", ConfigLoader::bool),
                 value(a, "drain-timeout", AdminConfig.DEFAULT.drainTimeout(), "a duration", duration(true)),
                 value(a, "scrape-interval", AdminConfig.DEFAULT.scrapeInterval(), "a duration", duration(false)),
-                a == null ? InferenceConfig.NONE : inference(a));
+                a == null ? InferenceConfig.NONE : inference(a),
+                a == null ? List.of() : strings(a, "allowed-hosts", List.of()));
         return new SluiceConfig(server, listeners, pools, admin, compat(top, listeners), source, accessLog);
     }
 
@@ -323,7 +325,7 @@ public final class ConfigLoader {
             Node n = list.items().get(i);
             Obj o = obj(n, "listeners[" + i + "]", n.line(), n.column(), "name", "host", "port",
                     "max-header-size", "max-initial-line", "idle-timeout", "routes", "tls", "http2", "redirect-to-https",
-                    "header-timeout", "max-request-body", "max-headers", "max-connections", "auth", "rate-limits", "cors");
+                    "header-timeout", "body-timeout", "max-request-body", "max-headers", "max-connections", "auth", "rate-limits", "cors");
             if (o == null) {
                 continue;
             }
@@ -357,12 +359,13 @@ public final class ConfigLoader {
             }
             bound.add(new Bound(name, host, port == null ? 0 : port, n.line()));
             Duration headerTimeout = value(o, "header-timeout", Duration.ofSeconds(10), "a duration", duration(false));
+            Duration bodyTimeout = value(o, "body-timeout", Duration.ofSeconds(60), "a duration", duration(false));
             long maxBody = value(o, "max-request-body", 32L * 1024 * 1024, "a size", size());
             int maxHeaders = value(o, "max-headers", 100, "a number", integer(1, 10_000));
             int maxConns = value(o, "max-connections", 0, "a number", integer(0, 10_000_000));
             AccessConfig access = access(o);
             listeners.add(new ListenerConfig(name, host, port == null ? 0 : port, maxHeader, maxInitial, idle, routes,
-                    tls, http2, redirect, headerTimeout, maxBody, maxHeaders, maxConns, access));
+                    tls, http2, redirect, headerTimeout, bodyTimeout, maxBody, maxHeaders, maxConns, access));
         }
         return listeners;
     }

@@ -14,7 +14,10 @@ import java.util.Objects;
  * @param tls            null for a plain listener
  * @param redirectToHttps the HTTPS port a plain listener redirects every request to (308), ACME challenges
  *                       excepted; 0 when it proxies instead
- * @param headerTimeout  time a client has to send a whole request head (slowloris); zero for none
+ * @param headerTimeout  time a client has to send a whole request head (slowloris), counted from its first
+ *                       byte, and for a connection's first request from the connection's start; zero for none
+ * @param bodyTimeout    longest wait between two reads of a request body (nginx's client_body_timeout),
+ *                       not counting time Sluice itself paused reading; zero for none
  * @param maxRequestBody larger bodies are refused with 413
  * @param maxHeaders     more header fields are refused with 431
  * @param maxConnections concurrent client connections on this listener; zero for no limit
@@ -22,8 +25,8 @@ import java.util.Objects;
  */
 public record ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
                              Duration idleTimeout, List<RouteConfig> routes, TlsConfig tls, Http2Config http2,
-                             int redirectToHttps, Duration headerTimeout, long maxRequestBody, int maxHeaders,
-                             int maxConnections, AccessConfig access) {
+                             int redirectToHttps, Duration headerTimeout, Duration bodyTimeout, long maxRequestBody,
+                             int maxHeaders, int maxConnections, AccessConfig access) {
     public ListenerConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(host, "host");
@@ -44,7 +47,7 @@ public record ListenerConfig(String name, String host, int port, long maxHeaderS
                           Duration idleTimeout, List<RouteConfig> routes, TlsConfig tls, Http2Config http2,
                           int redirectToHttps) {
         this(name, host, port, maxHeaderSize, maxInitialLine, idleTimeout, routes, tls, http2, redirectToHttps,
-                Duration.ofSeconds(10), 32L * 1024 * 1024, 100, 0, AccessConfig.NONE);
+                Duration.ofSeconds(10), Duration.ofSeconds(60), 32L * 1024 * 1024, 100, 0, AccessConfig.NONE);
     }
 
     /** The route with the longest prefix matching {@code path} (without query string), or null for none; allocation-free for the request path. */

@@ -94,13 +94,16 @@ public final class AccessHandler extends ChannelDuplexHandler {
         sse = false;
         charged = 0;
         cut = false;
-        if (origin != null && req.method().equals(HttpMethod.OPTIONS) && h.contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
-            preflight(ctx, req);
-            return;
-        }
         RouteConfig route = ctx.channel().attr(Router.ROUTE).get();
         if (route == null || route.admin()) {
+            // The proxied routes' CORS rules never open the admin API to a page: no preflight answer,
+            // no Access-Control-* headers (the admin handler refuses cross-site requests itself).
+            origin = null;
             ctx.fireChannelRead(req);
+            return;
+        }
+        if (origin != null && req.method().equals(HttpMethod.OPTIONS) && h.contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+            preflight(ctx, req);
             return;
         }
         ApiKeys keys = policy.keysFor(route);

@@ -107,13 +107,15 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
             ch.pipeline().addLast("idle", new IdleTimeout(0, idleMs, mayHibernate ? QUIET_MILLIS : 0));
         }
         if (certificates != null) {
-            ch.pipeline().addLast("sni", certificates.newSniHandler())
+            ch.pipeline().addLast("sni", certificates.newSniHandler()) // its handshake timeout bounds a silent client
                     .addLast("alpn", new AlpnHandler(this::http1, config.http2().enabled() ? this::http2 : null));
         } else if (config.redirectToHttps() != 0) {
-            ch.pipeline().addLast("codec", codec())
-                    .addLast("redirect", new HttpsRedirect(config.redirectToHttps(), challenges));
+            RequestGuard guard = new RequestGuard(config.headerTimeout().toMillis(), true);
+            ch.pipeline().addLast("guard", guard).addLast("codec", codec())
+                    .addLast("redirect", new HttpsRedirect(config.redirectToHttps(), challenges, guard::headDecoded,
+                            guard::nextHead));
         } else if (config.http2().enabled()) {
-            ch.pipeline().addLast("sniff", new PriorKnowledge(this::http1, this::http2));
+            ch.pipeline().addLast("sniff", new PriorKnowledge(this::http1, this::http2, config.headerTimeout().toMillis()));
         } else {
             http1(ch.pipeline());
         }
@@ -127,7 +129,12 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     }
 
     private void http1(ChannelPipeline p) {
-        RequestGuard guard = new RequestGuard(config.headerTimeout().toMillis());
+        http1(p, true);
+    }
+
+    /** @param firstRequest a new connection (its first head is timed from now), not a dormant one waking up */
+    private void http1(ChannelPipeline p, boolean firstRequest) {
+        RequestGuard guard = new RequestGuard(config.headerTimeout().toMillis(), firstRequest);
         p.addLast("guard", guard).addLast("codec", codec());
         requestChain(p, guard, mayHibernate ? this::hibernate : null);
     }
@@ -154,7 +161,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ChannelPipeline p = ctx.pipeline();
-            http1(p); // added behind this handler
+            http1(p, false); // added behind this handler
             p.remove(this);
             ctx.fireChannelRead(msg); // a removed context still knows its successor: the new guard
         }

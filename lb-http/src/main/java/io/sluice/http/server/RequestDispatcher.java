@@ -29,7 +29,10 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.sluice.core.config.ListenerConfig;
 import io.sluice.http.proxy.Headers;
 import io.sluice.http.proxy.ProxyHandler;
+import io.sluice.core.config.Durations;
 import io.sluice.http.timeout.IdleTimeout;
+import io.sluice.http.timeout.Sweeper;
+import io.sluice.http.timeout.Watch;
 import io.sluice.core.observe.Exchange;
 import io.sluice.core.observe.ExchangeObserver;
 import java.net.InetSocketAddress;
@@ -68,6 +71,18 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private Exchange current;
     private long bodyBytes;
     private boolean draining;
+    private int heldRequests;       // pipelined requests waiting in held
+    private boolean overflowed;
+    private int bodyReads;
+    private int bodyReadsSeen;
+    private long bodyMark;
+    private ChannelHandlerContext ctx;
+    private final Watch bodyWatch = new Watch() {
+        @Override
+        protected void check(long now) {
+            checkBody(ctx, now);
+        }
+    };
 
     /**
      * @param guard     the raw-bytes guard of an HTTP/1.1 connection, or null (HTTP/2 streams)
@@ -83,10 +98,41 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         this.observers = observers;
     }
 
+    /** Requests held back behind the one in progress, at most; more close the connection. */
+    static final int MAX_PIPELINED = 16;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        Sweeper.disarm(bodyWatch);
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (overflowed) {
+            ReferenceCountUtil.release(msg); // too many pipelined requests: the connection closes after its answer
+            return;
+        }
+        if (guard != null) {
+            // The guard times decoding, so it hears of heads and ends as they arrive, held or not.
+            if (msg instanceof HttpRequest) {
+                guard.headDecoded();
+            }
+            if (msg instanceof LastHttpContent) {
+                guard.nextHead();
+            }
+        }
         if (!held.isEmpty() || (inExchange && msg instanceof HttpRequest)) {
             // A pipelined request: hold it (and what follows) until the current response has ended.
+            if (msg instanceof HttpRequest && ++heldRequests > MAX_PIPELINED) {
+                overflow(ctx);
+                ReferenceCountUtil.release(msg);
+                return;
+            }
             held.add(msg);
             ctx.channel().config().setAutoRead(false);
             return;
@@ -94,7 +140,24 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         dispatch(ctx, msg);
     }
 
+    /** More pipelined requests than we hold: drop them, answer what is in progress, then close. */
+    private void overflow(ChannelHandlerContext ctx) {
+        log.debug("{}: more than {} pipelined requests; closing after the current response", ctx.channel(), MAX_PIPELINED);
+        overflowed = true;
+        keepAlive = false;
+        held.forEach(ReferenceCountUtil::release);
+        held.clear();
+        heldRequests = 0;
+        ctx.channel().config().setAutoRead(false);
+        if (!inExchange) {
+            ctx.close();
+        }
+    }
+
     private void dispatch(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpContent) {
+            bodyRead(msg);
+        }
         if (msg instanceof HttpRequest) {
             onRequest(ctx, (HttpRequest) msg);
         } else if (msg instanceof HttpObject && ((HttpObject) msg).decoderResult().isFailure()) {
@@ -118,8 +181,43 @@ final class RequestDispatcher extends ChannelDuplexHandler {
             countIn(msg);
             ctx.fireChannelRead(msg);
         }
-        if (msg instanceof LastHttpContent && guard != null) {
-            guard.nextHead();
+    }
+
+    // ---- the body-read timeout: the longest wait between two reads of a request body ----
+
+    private void startBodyClock(ChannelHandlerContext ctx, HttpRequest req) {
+        long timeout = config.bodyTimeout().toNanos();
+        if (timeout > 0 && !(req instanceof LastHttpContent)) {
+            bodyReads = 0;
+            bodyReadsSeen = 0;
+            bodyMark = System.nanoTime();
+            Sweeper.of(ctx.executor()).arm(bodyWatch, timeout);
+        }
+    }
+
+    private void bodyRead(Object msg) {
+        bodyReads++; // counted, not timed: the sweep reads the clock
+        if (msg instanceof LastHttpContent) {
+            Sweeper.disarm(bodyWatch);
+        }
+    }
+
+    private void checkBody(ChannelHandlerContext ctx, long now) {
+        if (!ctx.channel().isActive()) {
+            Sweeper.disarm(bodyWatch);
+            return;
+        }
+        if (bodyReads != bodyReadsSeen || !ctx.channel().config().isAutoRead()) {
+            // Progress, or Sluice itself stopped reading (backpressure, a held request): not the client's delay.
+            bodyReadsSeen = bodyReads;
+            bodyMark = now;
+            return;
+        }
+        if (now - bodyMark >= config.bodyTimeout().toNanos()) {
+            Sweeper.disarm(bodyWatch);
+            log.debug("request {}: no body bytes for {}; closing", requestId, config.bodyTimeout());
+            badBody(ctx, HttpResponseStatus.REQUEST_TIMEOUT, "body_timeout",
+                    "no request body bytes received for " + Durations.format(config.bodyTimeout()));
         }
     }
 
@@ -143,8 +241,14 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     }
 
     private void onRequest(ChannelHandlerContext ctx, HttpRequest req) {
-        boolean folded = guard != null && guard.headDecoded();
+        if (heldRequests > 0) {
+            heldRequests--;
+        }
         inExchange = true;
+        if (guard != null) {
+            guard.exchange(true);
+        }
+        startBodyClock(ctx, req);
         bodyBytes = 0;
         keepAlive = HttpUtil.isKeepAlive(req) && !draining;
         http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
@@ -191,7 +295,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
                     "more than " + config.maxHeaders() + " header fields");
             return;
         }
-        String problem = folded ? "obsolete line folding in the request head" : RequestChecks.problem(req, path);
+        String problem = RequestChecks.problem(req, path, guard != null);
         if (problem != null) {
             keepAlive = false;
             answer(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request", problem);
@@ -266,6 +370,9 @@ final class RequestDispatcher extends ChannelDuplexHandler {
 
     private void responseEnded(ChannelHandlerContext ctx) {
         inExchange = false;
+        if (guard != null) {
+            guard.exchange(false);
+        }
         ctx.channel().attr(Router.ROUTE).set(null);
         ctx.channel().attr(Exchange.KEY).set(null);
         endExchange(Exchange.Outcome.COMPLETED);
@@ -349,6 +456,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        Sweeper.disarm(bodyWatch);
         endExchange(Exchange.Outcome.CLIENT_ABORTED);
         held.forEach(ReferenceCountUtil::release);
         held.clear();

@@ -1,5 +1,6 @@
 package io.sluice.http.tls;
 
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -24,21 +25,37 @@ import java.nio.charset.StandardCharsets;
 public final class HttpsRedirect extends ChannelInboundHandlerAdapter {
     private final int httpsPort;
     private final AcmeChallenges challenges;
+    private final Runnable onHead;
+    private final Runnable onEnd;
     private boolean keepAlive = true;
 
-    public HttpsRedirect(int httpsPort, AcmeChallenges challenges) {
+    /** @param onHead told when a request head was decoded, {@code onEnd} when the request was read (head timeout) */
+    public HttpsRedirect(int httpsPort, AcmeChallenges challenges, Runnable onHead, Runnable onEnd) {
         this.httpsPort = httpsPort;
         this.challenges = challenges;
+        this.onHead = onHead;
+        this.onEnd = onEnd;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            ctx.close(); // nothing here is ever in progress for long: idle means done
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         try {
             if (msg instanceof HttpRequest req) {
+                onHead.run();
                 keepAlive = HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess();
                 ctx.write(respond(req));
             }
             if (msg instanceof LastHttpContent) {
+                onEnd.run();
                 ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
             }
         } finally {
