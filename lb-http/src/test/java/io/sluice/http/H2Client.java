@@ -133,6 +133,28 @@ final class H2Client implements AutoCloseable {
         return s;
     }
 
+    /** Sends a request head announcing {@code length} body bytes and only {@code part} of them, never the end. */
+    Stream postPartial(String path, int length, String part) throws InterruptedException {
+        Stream s = new Stream();
+        Http2StreamChannel ch = new Http2StreamChannelBootstrap(connection).handler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel c) {
+                c.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false), s);
+            }
+        }).open().sync().getNow();
+        s.channel = ch;
+        io.netty.handler.codec.http.HttpRequest req = new io.netty.handler.codec.http.DefaultHttpRequest(
+                HttpVersion.HTTP_1_1, HttpMethod.POST, path);
+        req.headers().set(HttpHeaderNames.HOST, "localhost");
+        req.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
+        req.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, length);
+        ch.write(req);
+        ch.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(
+                Unpooled.copiedBuffer(part, StandardCharsets.UTF_8))).sync();
+        return s;
+    }
+
     @Override
     public void close() {
         connection.close().syncUninterruptibly();

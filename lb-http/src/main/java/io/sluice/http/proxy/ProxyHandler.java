@@ -148,6 +148,12 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         config = pool.config();
         request = req;
         headRequest = HttpMethod.HEAD.equals(req.method());
+        if (HttpUtil.is100ContinueExpected(req)) {
+            // Sluice reads the whole body itself (to hold it for a replay), so it answers the
+            // expectation here, once the request has passed routing and access checks.
+            req.headers().remove(HttpHeaderNames.EXPECT);
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+        }
         Headers.toUpstream(req.headers(), clientIp(), proto);
         requestDone = false;
         pending = new ArrayList<>(4);
@@ -178,6 +184,11 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         }
         if (last) {
             requestDone = true;
+            LastHttpContent end = (LastHttpContent) content;
+            if (!end.trailingHeaders().isEmpty()) {
+                // Request trailers are not forwarded (as nginx): some backends merge them into the head.
+                end.trailingHeaders().clear();
+            }
         }
         if (holding) {
             pending.add(content);
@@ -196,13 +207,19 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             return;
         }
         upstream.write(content, upstream.voidPromise()); // a failed write closes the upstream: onUpstreamClosed
-        if (!upstream.isWritable()) {
+        if (!last && !upstream.isWritable()) {
+            // Not after the last part: nothing more is to be read for this request, and the writability
+            // event that would resume reading is ignored once the request is done.
             ctx.channel().config().setAutoRead(false);
         }
     }
 
     /** Picks a backend and sends the request to it; may queue when every backend is full. */
     private void attempt() {
+        if (!ctx.channel().isActive()) {
+            endRequest(); // the client left (or reset its stream) while the request was held: send nothing
+            return;
+        }
         Backend backend = tried == null ? pool.choose() : pool.choose(tried);
         if (backend == null) {
             if (pool.allFull() && config.queueSize() > 0 && waiter == null) {
@@ -308,6 +325,15 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     @Override
     public void onUpstreamRead(Object msg) {
+        if (msg instanceof HttpObject && ((HttpObject) msg).decoderResult().isFailure()
+                || msg instanceof HttpResponse && !validStatus(((HttpResponse) msg).status().code())) {
+            String what = ((HttpObject) msg).decoderResult().isFailure()
+                    ? String.valueOf(((HttpObject) msg).decoderResult().cause())
+                    : "status " + ((HttpResponse) msg).status().code();
+            ReferenceCountUtil.release(msg);
+            onMalformedResponse(what);
+            return;
+        }
         if (msg instanceof HttpResponse) {
             HttpResponse resp = (HttpResponse) msg;
             if (resp.status().codeClass() == HttpStatusClass.INFORMATIONAL
@@ -350,6 +376,33 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         }
     }
 
+    private static boolean validStatus(int code) {
+        return code >= 100 && code <= 599;
+    }
+
+    /**
+     * The backend's bytes are not a valid HTTP/1.1 response: its connection can no longer be trusted
+     * and is closed, never pooled. Before the head, the client gets a 502; after it, the response is
+     * cut off like one whose backend died.
+     */
+    private void onMalformedResponse(String what) {
+        if (lease == null) {
+            return;
+        }
+        Backend b = lease.backend();
+        b.recordFailure();
+        if (!responseStarted && !informational) {
+            outcome(b, false);
+            log.warn("request {}: malformed response head from {}: {}", requestId, b, what);
+            endAttempt(false);
+            endRequest();
+            fail(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_response",
+                    "backend " + b.id() + " sent a malformed response", false);
+            return;
+        }
+        abortMidResponse("backend " + b.id() + " sent a malformed response body (" + what + ")");
+    }
+
     private static boolean mayHaveBody(HttpResponseStatus status) {
         int c = status.code();
         return c != 204 && c != 304;
@@ -362,7 +415,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     @Override
     public void onUpstreamWritabilityChanged(boolean writable) {
-        if (!requestDone && lease != null) {
+        if (lease != null && (!requestDone || writable)) {
             ctx.channel().config().setAutoRead(writable);
         }
     }
