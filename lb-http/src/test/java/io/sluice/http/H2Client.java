@@ -51,6 +51,15 @@ final class H2Client implements AutoCloseable {
                         ch.pipeline().addLast(Http2FrameCodecBuilder.forClient()
                                 .initialSettings(Http2Settings.defaultSettings().initialWindowSize(windowSize)).build());
                         ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
+                        ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                if (msg instanceof io.netty.handler.codec.http2.Http2GoAwayFrame) {
+                                    goAway.countDown();
+                                }
+                                io.netty.util.ReferenceCountUtil.release(msg);
+                            }
+                        });
                     }
                 })
                 .connect("127.0.0.1", port).sync().channel();
@@ -153,6 +162,35 @@ final class H2Client implements AutoCloseable {
         ch.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(
                 Unpooled.copiedBuffer(part, StandardCharsets.UTF_8))).sync();
         return s;
+    }
+
+    /** Sends a whole request and, in the same flush, resets its stream: a client that changed its mind at once. */
+    void postAndReset(String path, String json) throws InterruptedException {
+        Http2StreamChannel ch = new Http2StreamChannelBootstrap(connection).handler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel c) {
+                c.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false));
+            }
+        }).open().sync().getNow();
+        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, path,
+                Unpooled.copiedBuffer(json, StandardCharsets.UTF_8));
+        req.headers().set(HttpHeaderNames.HOST, "localhost");
+        req.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
+        req.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, req.content().readableBytes());
+        ch.eventLoop().submit(() -> {
+            ch.write(req); // not flushed: the close below flushes HEADERS, DATA and RST_STREAM together
+            ch.close();
+            return null;
+        }).sync();
+        ch.closeFuture().sync();
+    }
+
+    /** Counted down when the server sends GOAWAY on this connection. */
+    final CountDownLatch goAway = new CountDownLatch(1);
+
+    Channel connection() {
+        return connection;
     }
 
     @Override

@@ -526,7 +526,8 @@ public final class ConfigLoader {
     }
 
     private Http2Config http2(Obj listener) {
-        Obj o = child(listener, "http2", "enabled", "max-concurrent-streams", "initial-window-size", "max-header-list-size");
+        Obj o = child(listener, "http2", "enabled", "max-concurrent-streams", "initial-window-size", "max-header-list-size",
+                "max-upstream-per-connection", "max-upstream-total");
         if (o == null) {
             return Http2Config.DEFAULT;
         }
@@ -538,7 +539,9 @@ public final class ConfigLoader {
         long headers = value(o, "max-header-list-size", d.maxHeaderListSize(), "a size", size());
         return new Http2Config(value(o, "enabled", d.enabled(), "true or false", ConfigLoader::bool),
                 value(o, "max-concurrent-streams", d.maxConcurrentStreams(), "a number", integer(1, 10000)),
-                (int) window, headers);
+                (int) window, headers,
+                value(o, "max-upstream-per-connection", d.maxUpstreamPerConnection(), "a number", integer(1, 10000)),
+                value(o, "max-upstream-total", d.maxUpstreamTotal(), "a number", integer(1, 1_000_000)));
     }
 
     private List<RouteConfig> routes(Obj listener) {

@@ -5,7 +5,18 @@ package io.sluice.core.config;
  * plain listeners. The limits bound what one connection can make the gateway hold.
  *
  * @param initialWindowSize per-stream receive window (request bodies); responses follow the client's window
+ * @param maxUpstreamPerConnection streams of one client connection that may hold an upstream connection at
+ *                          once (each proxied stream has its own); more get 503 {@code stream_limit}
+ * @param maxUpstreamTotal  the same over all HTTP/2 connections of the listener
  */
-public record Http2Config(boolean enabled, int maxConcurrentStreams, int initialWindowSize, long maxHeaderListSize) {
-    public static final Http2Config DEFAULT = new Http2Config(true, 128, 64 * 1024, 16 * 1024);
+public record Http2Config(boolean enabled, int maxConcurrentStreams, int initialWindowSize, long maxHeaderListSize,
+                          int maxUpstreamPerConnection, int maxUpstreamTotal) {
+    public static final Http2Config DEFAULT = new Http2Config(true, 128, 64 * 1024, 16 * 1024, 32, 4096);
+
+    public Http2Config(boolean enabled, int maxConcurrentStreams, int initialWindowSize, long maxHeaderListSize) {
+        this(enabled, maxConcurrentStreams, initialWindowSize, maxHeaderListSize, DEFAULT_PER_CONNECTION, DEFAULT_TOTAL);
+    }
+
+    private static final int DEFAULT_PER_CONNECTION = 32;
+    private static final int DEFAULT_TOTAL = 4096;
 }

@@ -26,14 +26,20 @@ public final class Http2Pipeline {
     private Http2Pipeline() {
     }
 
-    /** @param requestChain adds the per-request handlers to a stream's pipeline */
-    public static void configure(ChannelPipeline p, Http2Config config, Consumer<ChannelPipeline> requestChain) {
+    /**
+     * @param requestChain adds the per-request handlers to a stream's pipeline
+     * @param drainEvent   the user event that starts a graceful shutdown: GOAWAY, then close once the open
+     *                     streams have ended (up to {@code graceMillis})
+     */
+    public static void configure(ChannelPipeline p, Http2Config config, Consumer<ChannelPipeline> requestChain,
+                                 Object drainEvent, long graceMillis) {
         Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(config.maxConcurrentStreams())
                         .initialWindowSize(config.initialWindowSize())
                         .maxHeaderListSize(config.maxHeaderListSize()))
                 .validateHeaders(true)
+                .gracefulShutdownTimeoutMillis(graceMillis)
                 .build();
         p.addLast("h2", codec);
         p.addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
@@ -44,19 +50,29 @@ public final class Http2Pipeline {
                 requestChain.accept(ch.pipeline());
             }
         }));
-        p.addLast("h2-idle", new IdleClose(codec));
+        p.addLast("h2-idle", new IdleClose(codec, drainEvent));
     }
 
-    /** Closes an idle connection, unless a stream is open: a long prefill is not idleness. */
+    /**
+     * Closes an idle connection, unless a stream is open: a long prefill is not idleness. On drain,
+     * closes gracefully.
+     */
     private static final class IdleClose extends ChannelInboundHandlerAdapter {
         private final Http2FrameCodec codec;
+        private final Object drainEvent;
 
-        IdleClose(Http2FrameCodec codec) {
+        IdleClose(Http2FrameCodec codec, Object drainEvent) {
             this.codec = codec;
+            this.drainEvent = drainEvent;
         }
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == drainEvent) {
+                // The codec's close is graceful: GOAWAY (no new streams), then it waits for the open ones.
+                ctx.close();
+                return;
+            }
             if (evt instanceof IdleStateEvent) {
                 if (codec.connection().numActiveStreams() == 0) {
                     ctx.close();

@@ -33,6 +33,7 @@ import io.sluice.core.config.RouteConfig;
 import io.sluice.core.observe.Exchange;
 import io.sluice.core.pool.BackendPool;
 import io.sluice.core.route.Router;
+import io.sluice.http.h2.StreamBudget;
 import io.sluice.http.pool.UpstreamHandler;
 import io.sluice.http.pool.UpstreamPool;
 import io.sluice.http.pool.Upstreams;
@@ -68,6 +69,9 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     private final Upstreams upstreams;
     private final String proto;
+    private final StreamBudget streams;
+    private boolean streamSlot;           // this HTTP/2 stream holds a slot of the budget
+    private boolean attemptDue;           // the request is ready to go: sent at the end of the read batch
     private ChannelHandlerContext ctx;
     private String clientIp;
 
@@ -108,8 +112,14 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     private boolean sse;
 
     public ProxyHandler(Upstreams upstreams, String proto) {
+        this(upstreams, proto, null);
+    }
+
+    /** @param streams the bound on upstream connections of HTTP/2 streams; null on an HTTP/1.1 connection */
+    public ProxyHandler(Upstreams upstreams, String proto, StreamBudget streams) {
         this.upstreams = upstreams;
         this.proto = proto;
+        this.streams = streams;
     }
 
     @Override
@@ -198,7 +208,9 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
                 if (last && heldBytes <= config.retry().replayBodyLimit()) {
                     replay = pending; // the whole request is here: keep it for a replay
                 }
-                attempt();
+                // Sent once this read batch is processed: a reset (RST_STREAM) that came in the same
+                // batch has closed the stream by then, and nothing reaches the backend for it.
+                attemptDue = true;
             }
             return;
         }
@@ -219,6 +231,15 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         if (!ctx.channel().isActive()) {
             endRequest(); // the client left (or reset its stream) while the request was held: send nothing
             return;
+        }
+        if (streams != null && !streamSlot) {
+            if (!streams.tryTake(ctx.channel())) {
+                endRequest();
+                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "stream_limit",
+                        "too many streams of this connection are waiting for a backend; retry later", true);
+                return;
+            }
+            streamSlot = true;
         }
         Backend backend = tried == null ? pool.choose() : pool.choose(tried);
         if (backend == null) {
@@ -315,6 +336,12 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (attemptDue) {
+            attemptDue = false;
+            if (request != null) {
+                attempt();
+            }
+        }
         if (upstream != null) {
             upstream.flush();
         }
@@ -578,6 +605,11 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     /** Ends the request: everything it held is released. Call after {@link #endAttempt}. */
     private void endRequest() {
+        attemptDue = false;
+        if (streamSlot) {
+            streamSlot = false;
+            streams.release(ctx.channel());
+        }
         requestDeadline = 0;
         Sweeper.disarm(deadlines);
         cancelWait();

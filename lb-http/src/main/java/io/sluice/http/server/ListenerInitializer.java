@@ -18,6 +18,7 @@ import io.sluice.http.access.AccessHandler;
 import io.sluice.http.access.AccessPolicy;
 import io.sluice.http.h2.Http2Pipeline;
 import io.sluice.http.h2.PriorKnowledge;
+import io.sluice.http.h2.StreamBudget;
 import io.sluice.http.pool.Upstreams;
 import io.sluice.http.proxy.ProxyHandler;
 import io.sluice.http.timeout.IdleTimeout;
@@ -61,6 +62,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final AccessPolicy access;
     private final Dormant dormant = new Dormant();
     private final boolean mayHibernate;
+    private final StreamBudget streamBudget;
+    private final java.time.Duration shutdownGrace;
 
     /**
      * @param certificates the listener's certificates, null for a plain listener
@@ -68,8 +71,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
      */
     ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams,
                         List<ExchangeObserver> observers, AtomicInteger totalConnections, int maxTotal,
-                        ChannelGroup clients, CertificateStore certificates, AcmeChallenges challenges)
-            throws IOException {
+                        ChannelGroup clients, CertificateStore certificates, AcmeChallenges challenges,
+                        java.time.Duration shutdownGrace) throws IOException {
         this.config = config;
         this.routes = new RouteTable(config.routes());
         this.adminRoutes = adminRoutes;
@@ -82,6 +85,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         this.challenges = challenges;
         this.access = AccessPolicy.of(config);
         this.mayHibernate = certificates == null && config.redirectToHttps() == 0;
+        this.streamBudget = new StreamBudget(config.http2().maxUpstreamPerConnection(), config.http2().maxUpstreamTotal());
+        this.shutdownGrace = shutdownGrace;
     }
 
     /** The routes new requests on this listener use; replaced by a reload. */
@@ -177,7 +182,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     }
 
     private void http2(ChannelPipeline p) {
-        Http2Pipeline.configure(p, config.http2(), stream -> requestChain(stream, null, null));
+        Http2Pipeline.configure(p, config.http2(), stream -> requestChain(stream, null, null),
+                RequestDispatcher.Drain.INSTANCE, shutdownGrace.toMillis());
     }
 
     /** The handlers of one request stream: an HTTP/1.1 connection (with its guard), or one HTTP/2 stream. */
@@ -192,6 +198,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         }
         // Always there: a reload may add admin routes, and it answers GET /v1/models on proxied ones.
         p.addLast("admin", new AdminHandler(adminRoutes));
-        p.addLast("proxy", new ProxyHandler(upstreams, certificates != null ? "https" : "http"));
+        p.addLast("proxy", new ProxyHandler(upstreams, certificates != null ? "https" : "http",
+                guard == null ? streamBudget : null));
     }
 }

@@ -267,7 +267,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             privateUpstreams.addPool(new BackendPool(pc, List.of(new Backend("warmup", "warmup", "127.0.0.1", sim.port(), 1))));
             GatewayMetrics throwaway = new GatewayMetrics();
             ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), privateUpstreams, List.of(throwaway),
-                    new AtomicInteger(), 0, accepted, null, null);
+                    new AtomicInteger(), 0, accepted, null, null, Duration.ZERO);
             server = bootstrap(1024, throwaway.openConnections(lc.name()), init).group(boss, workers)
                     .bind(lc.host(), 0).sync().channel();
             long t0 = System.nanoTime();
@@ -306,7 +306,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         ListenerConfig lc = new ListenerConfig("compat", c.host(), c.port(), 16 * 1024, 8 * 1024, Duration.ofSeconds(120),
                 List.of(new RouteConfig("/", c.pool(), false)));
         ServerBootstrap b = bootstrap(1024, metrics.openConnections(lc.name()), new ListenerInitializer(lc, new AdminRoutes(),
-                upstreams, observers, totalConnections, config.server().maxConnections(), clients, null, null))
+                upstreams, observers, totalConnections, config.server().maxConnections(), clients, null, null,
+                config.server().shutdownGrace()))
                 .group(boss, workers);
         compat = new CompatListener(c, upstreams, b, workers.next());
     }
@@ -319,7 +320,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
 
     private ListenerInitializer initializer(ListenerConfig lc, AdminRoutes adminRoutes) throws java.io.IOException {
         ListenerInitializer init = new ListenerInitializer(lc, adminRoutes, upstreams, observers,
-                totalConnections, config.server().maxConnections(), clients, edge.certificates(lc), edge.challenges());
+                totalConnections, config.server().maxConnections(), clients, edge.certificates(lc), edge.challenges(),
+                config.server().shutdownGrace());
         initializers.put(lc.name(), init);
         return init;
     }
