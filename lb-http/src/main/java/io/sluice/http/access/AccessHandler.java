@@ -30,6 +30,7 @@ import io.sluice.core.route.Router;
 import io.sluice.http.proxy.ProxyHandler;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,7 +52,8 @@ public final class AccessHandler extends ChannelDuplexHandler {
             + "x-ratelimit-remaining-requests, x-ratelimit-reset-requests, x-ratelimit-limit-tokens, "
             + "x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens";
 
-    private final AccessPolicy policy;
+    private final Supplier<AccessPolicy> policies;
+    private AccessPolicy policy;          // the listener's policy when the current request arrived
     private String origin;
     private boolean dropping;
     private String keyId;
@@ -63,8 +65,9 @@ public final class AccessHandler extends ChannelDuplexHandler {
     private long charged;
     private boolean cut;
 
-    public AccessHandler(AccessPolicy policy) {
-        this.policy = policy;
+    /** @param policies the listener's current policy (null: none), read per request so a reload applies at once */
+    public AccessHandler(Supplier<AccessPolicy> policies) {
+        this.policies = policies;
     }
 
     @Override
@@ -85,7 +88,6 @@ public final class AccessHandler extends ChannelDuplexHandler {
 
     private void onRequest(ChannelHandlerContext ctx, HttpRequest req) {
         HttpHeaders h = req.headers();
-        origin = policy.cors == null ? null : h.get(HttpHeaderNames.ORIGIN);
         keyId = null;
         ipId = null;
         limits = null;
@@ -94,6 +96,13 @@ public final class AccessHandler extends ChannelDuplexHandler {
         sse = false;
         charged = 0;
         cut = false;
+        policy = policies.get();
+        if (policy == null) {
+            origin = null;
+            ctx.fireChannelRead(req);
+            return;
+        }
+        origin = policy.cors == null ? null : h.get(HttpHeaderNames.ORIGIN);
         RouteConfig route = ctx.channel().attr(Router.ROUTE).get();
         if (route == null || route.admin()) {
             // The proxied routes' CORS rules never open the admin API to a page: no preflight answer,

@@ -18,7 +18,7 @@ public final class AccessPolicy {
     final RateLimiter perIp;
     final AccessConfig.Cors cors;
 
-    private AccessPolicy(ListenerConfig config) throws IOException {
+    private AccessPolicy(ListenerConfig config, AccessPolicy previous) throws IOException {
         AccessConfig a = config.access();
         listenerKeys = a.auth() == null ? null : load(a.auth());
         for (RouteConfig r : config.routes()) {
@@ -26,15 +26,32 @@ public final class AccessPolicy {
                 routeKeys.put(r.pathPrefix(), load(r.auth()));
             }
         }
-        perKey = a.perKey() == null ? null : new RateLimiter(a.perKey().requestsPerMinute(), a.perKey().tokensPerMinute());
-        perIp = a.perIp() == null ? null : new RateLimiter(a.perIp().requestsPerMinute(), a.perIp().tokensPerMinute());
+        perKey = limiter(a.perKey(), previous == null ? null : previous.perKey);
+        perIp = limiter(a.perIp(), previous == null ? null : previous.perIp);
         cors = a.cors();
+    }
+
+    /** A limiter with these limits; the previous one (and its counts) when a reload kept them. */
+    private static RateLimiter limiter(AccessConfig.Limit limit, RateLimiter previous) {
+        if (limit == null) {
+            return null;
+        }
+        if (previous != null && previous.requestsPerMinute() == limit.requestsPerMinute()
+                && previous.tokensPerMinute() == limit.tokensPerMinute()) {
+            return previous;
+        }
+        return new RateLimiter(limit.requestsPerMinute(), limit.tokensPerMinute());
     }
 
     /** @return null when the listener has no access rules at all (no handler in its pipeline) */
     public static AccessPolicy of(ListenerConfig config) throws IOException {
+        return of(config, null);
+    }
+
+    /** As {@link #of(ListenerConfig)}, re-reading key files; rate-limit counts carry over from {@code previous} where unchanged. */
+    public static AccessPolicy of(ListenerConfig config, AccessPolicy previous) throws IOException {
         boolean routeAuth = config.routes().stream().anyMatch(r -> r.auth() != null);
-        return config.access() == AccessConfig.NONE && !routeAuth ? null : new AccessPolicy(config);
+        return config.access() == AccessConfig.NONE && !routeAuth ? null : new AccessPolicy(config, previous);
     }
 
     private static ApiKeys load(AccessConfig.Auth auth) throws IOException {

@@ -12,11 +12,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class StreamBudget {
     private static final AttributeKey<int[]> IN_USE = AttributeKey.valueOf("sluice.h2.upstreams");
-    private final int perConnection;
-    private final int total;
+    private volatile int perConnection;
+    private volatile int total;
     private final AtomicInteger used = new AtomicInteger();
 
     public StreamBudget(int perConnection, int total) {
+        this.perConnection = perConnection;
+        this.total = total;
+    }
+
+    /** New bounds from a reload; slots already taken stay taken. */
+    public void limits(int perConnection, int total) {
         this.perConnection = perConnection;
         this.total = total;
     }

@@ -50,6 +50,39 @@ final class EdgeServices implements AutoCloseable {
         }
     }
 
+    /**
+     * The certificates of a listener after a reload changed it from {@code old} to {@code next}: the
+     * same store when its TLS settings did not change, a new one (the old one closed a little later,
+     * once handshakes begun with it are over) when they did, null for a plain listener now.
+     *
+     * @throws IllegalStateException when an ACME setting changed: that needs a restart
+     */
+    synchronized CertificateStore reload(ListenerConfig old, ListenerConfig next) throws Exception {
+        CertificateStore current = stores.get(next.name());
+        boolean sameTls = java.util.Objects.equals(old.tls(), next.tls()) && old.http2().enabled() == next.http2().enabled();
+        if (sameTls) {
+            return current;
+        }
+        if ((old.tls() != null && old.tls().acme() != null) || (next.tls() != null && next.tls().acme() != null)) {
+            throw new IllegalStateException("ACME settings of listener " + next.name() + " changed");
+        }
+        CertificateStore replacement = null;
+        if (next.tls() != null) {
+            if (scheduler == null) {
+                scheduler = Executors.newSingleThreadScheduledExecutor(
+                        new io.netty.util.concurrent.DefaultThreadFactory("sluice-tls", true));
+            }
+            replacement = new CertificateStore(next.name(), next.tls(), next.http2().enabled(), scheduler);
+            stores.put(next.name(), replacement);
+        } else {
+            stores.remove(next.name());
+        }
+        if (current != null) {
+            scheduler.schedule(current::close, 30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        return replacement;
+    }
+
     CertificateStore certificates(ListenerConfig lc) {
         return stores.get(lc.name());
     }

@@ -48,20 +48,20 @@ import java.util.function.Consumer;
 final class ListenerInitializer extends ChannelInitializer<Channel> {
     static final long QUIET_MILLIS = 1000;
     private static final String[] CHAIN = {"guard", "codec", "dispatch", "access", "admin", "proxy"};
-    private final ListenerConfig config;
+    private volatile ListenerConfig config;       // replaced by a reload: new connections and requests use it
     private final RouteTable routes;
     private final AdminRoutes adminRoutes;
     private final Upstreams upstreams;
     private final List<ExchangeObserver> observers;
-    private final CertificateStore certificates;
+    private volatile CertificateStore certificates;
     private final AcmeChallenges challenges;
     private final AtomicInteger listenerConnections = new AtomicInteger();
     private final AtomicInteger totalConnections;
     private final int maxTotal;
     private final ChannelGroup clients;
-    private final AccessPolicy access;
+    private volatile AccessPolicy access;
     private final Dormant dormant = new Dormant();
-    private final boolean mayHibernate;
+    private volatile boolean mayHibernate;
     private final StreamBudget streamBudget;
     private final java.time.Duration shutdownGrace;
 
@@ -89,6 +89,29 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         this.shutdownGrace = shutdownGrace;
     }
 
+    ListenerConfig config() {
+        return config;
+    }
+
+    private AccessPolicy access() {
+        return access;
+    }
+
+    /**
+     * Applies a reloaded config of this listener (same socket): limits, timeouts, HTTP/2 settings,
+     * keys, rate limits, CORS and routes take effect for the next request, also on open connections;
+     * TLS settings and certificates for the next handshake. Rate-limit counters survive where the
+     * limits did not change.
+     */
+    void apply(ListenerConfig next, CertificateStore nextCertificates) throws IOException {
+        access = AccessPolicy.of(next, access); // key files are read again; unchanged limits keep their counts
+        certificates = nextCertificates;
+        mayHibernate = nextCertificates == null && next.redirectToHttps() == 0;
+        streamBudget.limits(next.http2().maxUpstreamPerConnection(), next.http2().maxUpstreamTotal());
+        config = next;
+        routes.replace(next.routes());
+    }
+
     /** The routes new requests on this listener use; replaced by a reload. */
     RouteTable routes() {
         return routes;
@@ -96,6 +119,9 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
+        ListenerConfig config = this.config;
+        CertificateStore certificates = this.certificates;
+        boolean mayHibernate = this.mayHibernate;
         int onListener = listenerConnections.incrementAndGet();
         int total = totalConnections.incrementAndGet();
         ch.closeFuture().addListener(f -> {
@@ -192,10 +218,9 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         if (hsts > 0) {
             p.addLast("hsts", new Hsts(hsts));
         }
-        p.addLast("dispatch", new RequestDispatcher(routes, config, guard, observers, hibernate));
-        if (access != null) {
-            p.addLast("access", new AccessHandler(access));
-        }
+        p.addLast("dispatch", new RequestDispatcher(routes, this::config, guard, observers, hibernate));
+        // Always there, even with no policy: a reload may add keys, limits or CORS to open connections.
+        p.addLast("access", new AccessHandler(this::access));
         // Always there: a reload may add admin routes, and it answers GET /v1/models on proxied ones.
         p.addLast("admin", new AdminHandler(adminRoutes));
         p.addLast("proxy", new ProxyHandler(upstreams, certificates != null ? "https" : "http",

@@ -25,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * swapped (read per request, so open keep-alive connections follow), and only then are removed
  * backends and pools drained and dropped. Streams on them run to their end.
  *
- * <p>Not applied (reported as needing a restart): new, removed or re-bound listeners, the
- * {@code server:} section, and a simulator backend's settings.
+ * <p>Listeners apply everything but their socket: limits, timeouts, TLS certificates and settings,
+ * HTTP/2 settings, keys, rate limits, CORS and routes (see {@link ListenerInitializer#apply}). Not
+ * applied, and reported as needing a restart: new, removed or re-bound listeners, ACME settings,
+ * the {@code server:}, {@code compat:} and {@code access-log:} sections, and a simulator backend's settings.
  */
 public final class Reloader {
     private static final Logger log = LoggerFactory.getLogger(Reloader.class);
@@ -40,17 +42,6 @@ public final class Reloader {
     /** What a reload changed, and what it could not. */
     public record Result(String source, List<String> changes,
                          @com.fasterxml.jackson.annotation.JsonProperty("needs_restart") List<String> needsRestart) {
-    }
-
-    /** Each route's own API-key settings, which the listener's access policy was built from. */
-    private static List<String> routeAccess(ListenerConfig l) {
-        List<String> out = new ArrayList<>();
-        for (io.sluice.core.config.RouteConfig r : l.routes()) {
-            if (r.auth() != null || r.open()) {
-                out.add(r.pathPrefix() + " " + r.auth() + " " + r.open());
-            }
-        }
-        return out;
     }
 
     synchronized Result reload(Path file) throws Exception {
@@ -111,27 +102,34 @@ public final class Reloader {
             }
         }
 
-        for (ListenerConfig lc : next.listeners()) {
+        for (ListenerConfig wanted : next.listeners()) {
+            ListenerConfig lc = wanted;
             ListenerInitializer init = server.initializers().get(lc.name());
-            ListenerConfig old = current.listeners().stream().filter(l -> l.name().equals(lc.name())).findFirst().orElse(null);
+            ListenerConfig old = current.listeners().stream().filter(l -> l.name().equals(wanted.name())).findFirst().orElse(null);
             if (init == null || old == null) {
                 restart.add("listener " + lc.name() + " is new");
                 continue;
             }
-            if (!old.host().equals(lc.host()) || (old.port() != lc.port()) || old.maxHeaderSize() != lc.maxHeaderSize()
-                    || old.maxInitialLine() != lc.maxInitialLine() || !old.idleTimeout().equals(lc.idleTimeout())) {
-                restart.add("listener " + lc.name() + " socket settings changed");
+            if (!old.host().equals(lc.host()) || old.port() != lc.port()) {
+                restart.add("listener " + lc.name() + " address changed (" + old.host() + ":" + old.port() + " -> "
+                        + lc.host() + ":" + lc.port() + ")");
+                continue;
             }
-            // Built once per listener at start: TLS and HTTP/2 settings, limits, keys, rate limits, CORS.
-            if (!java.util.Objects.equals(old.tls(), lc.tls()) || !old.http2().equals(lc.http2())
-                    || old.redirectToHttps() != lc.redirectToHttps() || !old.headerTimeout().equals(lc.headerTimeout())
-                    || old.maxRequestBody() != lc.maxRequestBody() || old.maxHeaders() != lc.maxHeaders()
-                    || old.maxConnections() != lc.maxConnections() || !old.access().equals(lc.access())
-                    || !routeAccess(old).equals(routeAccess(lc))) {
-                restart.add("listener " + lc.name() + " TLS, HTTP/2, limit or access settings changed");
+            if (old.equals(lc)) {
+                continue;
             }
-            if (!old.routes().equals(lc.routes())) {
-                init.routes().replace(lc.routes());
+            io.sluice.http.tls.CertificateStore certificates;
+            try {
+                certificates = server.edge().reload(old, lc);
+            } catch (IllegalStateException acme) {
+                restart.add(acme.getMessage());
+                certificates = server.edge().certificates(old);
+                lc = withTls(lc, old);
+            }
+            boolean routesChanged = !old.routes().equals(lc.routes());
+            init.apply(lc, certificates);
+            changes.add("listener " + lc.name() + " settings applied");
+            if (routesChanged) {
                 List<RouteInfo> infos = new ArrayList<>();
                 lc.routes().forEach(r -> infos.add(new RouteInfo(r.pathPrefix(), r.pool(), r.admin())));
                 server.listenerRoutes(lc.name(), List.copyOf(infos));
@@ -148,6 +146,9 @@ public final class Reloader {
         }
         if (!current.server().equals(next.server())) {
             restart.add("server: section changed");
+        }
+        if (!java.util.Objects.equals(current.accessLog(), next.accessLog())) {
+            restart.add("access-log: section changed");
         }
         if (!current.admin().equals(next.admin())) {
             changes.add("admin settings updated");
@@ -168,6 +169,13 @@ public final class Reloader {
         log.info("config reloaded from {}: {}{}", file, changes.isEmpty() ? "no changes" : String.join("; ", changes),
                 restart.isEmpty() ? "" : "; needs a restart: " + String.join("; ", restart));
         return new Result(next.source(), changes, restart);
+    }
+
+    /** {@code next} with the TLS settings of {@code old}: what runs when a TLS change cannot be applied live. */
+    private static ListenerConfig withTls(ListenerConfig next, ListenerConfig old) {
+        return new ListenerConfig(next.name(), next.host(), next.port(), next.maxHeaderSize(), next.maxInitialLine(),
+                next.idleTimeout(), next.routes(), old.tls(), next.http2(), next.redirectToHttps(), next.headerTimeout(),
+                next.bodyTimeout(), next.maxRequestBody(), next.maxHeaders(), next.maxConnections(), next.access());
     }
 
     private Backend newBackend(PoolConfig pc, BackendConfig bc) throws Exception {

@@ -41,6 +41,7 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,7 +57,8 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
 
     private final RouteTable routes;
-    private final ListenerConfig config;
+    private final Supplier<ListenerConfig> configs;
+    private ListenerConfig config;              // the listener's settings when the current request arrived
     private final RequestGuard guard;
     private final String listener;
     private final List<ExchangeObserver> observers;
@@ -88,13 +90,14 @@ final class RequestDispatcher extends ChannelDuplexHandler {
      * @param guard     the raw-bytes guard of an HTTP/1.1 connection, or null (HTTP/2 streams)
      * @param hibernate strips a quiet connection down to its dormant form, or null (never)
      */
-    RequestDispatcher(RouteTable routes, ListenerConfig config, RequestGuard guard, List<ExchangeObserver> observers,
+    RequestDispatcher(RouteTable routes, Supplier<ListenerConfig> configs, RequestGuard guard, List<ExchangeObserver> observers,
                       Consumer<ChannelHandlerContext> hibernate) {
         this.hibernate = hibernate;
         this.routes = routes;
-        this.config = config;
+        this.configs = configs;
+        this.config = configs.get();
         this.guard = guard;
-        this.listener = config.name();
+        this.listener = this.config.name();
         this.observers = observers;
     }
 
@@ -241,6 +244,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     }
 
     private void onRequest(ChannelHandlerContext ctx, HttpRequest req) {
+        config = configs.get(); // a reload applies to the next request, also on open connections
         if (heldRequests > 0) {
             heldRequests--;
         }

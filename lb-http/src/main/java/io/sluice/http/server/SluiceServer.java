@@ -384,6 +384,10 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return listenerPorts;
     }
 
+    EdgeServices edge() {
+        return edge;
+    }
+
     HealthMonitor health() {
         return health;
     }
