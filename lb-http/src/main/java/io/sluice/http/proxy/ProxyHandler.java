@@ -71,7 +71,6 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     private final String proto;
     private final StreamBudget streams;
     private boolean streamSlot;           // this HTTP/2 stream holds a slot of the budget
-    private boolean attemptDue;           // the request is ready to go: sent at the end of the read batch
     private ChannelHandlerContext ctx;
     private String clientIp;
 
@@ -208,9 +207,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
                 if (last && heldBytes <= config.retry().replayBodyLimit()) {
                     replay = pending; // the whole request is here: keep it for a replay
                 }
-                // Sent once this read batch is processed: a reset (RST_STREAM) that came in the same
-                // batch has closed the stream by then, and nothing reaches the backend for it.
-                attemptDue = true;
+                attempt();
             }
             return;
         }
@@ -228,10 +225,6 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     /** Picks a backend and sends the request to it; may queue when every backend is full. */
     private void attempt() {
-        if (!ctx.channel().isActive()) {
-            endRequest(); // the client left (or reset its stream) while the request was held: send nothing
-            return;
-        }
         if (streams != null && !streamSlot) {
             if (!streams.tryTake(ctx.channel())) {
                 endRequest();
@@ -336,12 +329,6 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (attemptDue) {
-            attemptDue = false;
-            if (request != null) {
-                attempt();
-            }
-        }
         if (upstream != null) {
             upstream.flush();
         }
@@ -605,7 +592,6 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     /** Ends the request: everything it held is released. Call after {@link #endAttempt}. */
     private void endRequest() {
-        attemptDue = false;
         if (streamSlot) {
             streamSlot = false;
             streams.release(ctx.channel());
