@@ -17,7 +17,8 @@ class HeaderRewriteBenchmarkTest {
         assertEquals("203.0.113.7", h.get("x-forwarded-for"));
         assertEquals("gateway.example.com", h.get("x-forwarded-host"));
         assertEquals("1.1 sluice", h.get("via"));
-        assertEquals(b.copyOnly().size() + 3, h.size()); // - connection + x-forwarded-for, -proto, -host, via
+        assertEquals("203.0.113.7", h.get("x-real-ip"));
+        assertEquals(b.copyOnly().size() + 4, h.size()); // - connection + x-forwarded-for, -proto, -host, x-real-ip, via
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.sluice.core.config.YamlTree.ListNode;
 import io.sluice.core.config.YamlTree.MapNode;
 import io.sluice.core.config.YamlTree.Node;
 import io.sluice.core.config.YamlTree.Scalar;
+import io.sluice.core.net.Cidr;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
@@ -325,7 +326,8 @@ public final class ConfigLoader {
             Node n = list.items().get(i);
             Obj o = obj(n, "listeners[" + i + "]", n.line(), n.column(), "name", "host", "port",
                     "max-header-size", "max-initial-line", "idle-timeout", "routes", "tls", "http2", "redirect-to-https",
-                    "header-timeout", "body-timeout", "max-request-body", "max-headers", "max-connections", "auth", "rate-limits", "cors");
+                    "header-timeout", "body-timeout", "max-request-body", "max-headers", "max-connections", "auth", "rate-limits", "cors",
+                    "trusted-proxies");
             if (o == null) {
                 continue;
             }
@@ -365,9 +367,36 @@ public final class ConfigLoader {
             int maxConns = value(o, "max-connections", 0, "a number", integer(0, 10_000_000));
             AccessConfig access = access(o);
             listeners.add(new ListenerConfig(name, host, port == null ? 0 : port, maxHeader, maxInitial, idle, routes,
-                    tls, http2, redirect, headerTimeout, bodyTimeout, maxBody, maxHeaders, maxConns, access));
+                    tls, http2, redirect, headerTimeout, bodyTimeout, maxBody, maxHeaders, maxConns, access, trustedProxies(o)));
         }
         return listeners;
+    }
+
+    /** Each entry checked on its own line and column; a bad one is reported and left out. */
+    private List<Cidr> trustedProxies(Obj o) {
+        Node n = o.get("trusted-proxies");
+        if (n == null) {
+            return List.of();
+        }
+        if (!(n instanceof ListNode l)) {
+            problem(n, o.path("trusted-proxies"), "expected a list of addresses or CIDR networks, got " + describe(n));
+            return List.of();
+        }
+        List<Cidr> out = new ArrayList<>();
+        for (int i = 0; i < l.items().size(); i++) {
+            Node item = l.items().get(i);
+            String at = o.path("trusted-proxies") + "[" + i + "]";
+            if (!(item instanceof Scalar sc) || sc.text() == null) {
+                problem(item, at, "expected an address or CIDR network, got " + describe(item));
+                continue;
+            }
+            try {
+                out.add(Cidr.parse(substitute(sc.text(), env)));
+            } catch (IllegalArgumentException e) {
+                problem(item, at, e.getMessage());
+            }
+        }
+        return out;
     }
 
     private AccessConfig access(Obj o) {

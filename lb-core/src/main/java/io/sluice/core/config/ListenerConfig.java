@@ -1,5 +1,6 @@
 package io.sluice.core.config;
 
+import io.sluice.core.net.Cidr;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -22,11 +23,13 @@ import java.util.Objects;
  * @param maxHeaders     more header fields are refused with 431
  * @param maxConnections concurrent client connections on this listener; zero for no limit
  * @param access         API keys, rate limits and CORS
+ * @param trustedProxies peers whose {@code X-Forwarded-For} is believed; from any other peer the
+ *                       forwarding headers are replaced, since Sluice is then the edge
  */
 public record ListenerConfig(String name, String host, int port, long maxHeaderSize, long maxInitialLine,
                              Duration idleTimeout, List<RouteConfig> routes, TlsConfig tls, Http2Config http2,
                              int redirectToHttps, Duration headerTimeout, Duration bodyTimeout, long maxRequestBody,
-                             int maxHeaders, int maxConnections, AccessConfig access) {
+                             int maxHeaders, int maxConnections, AccessConfig access, List<Cidr> trustedProxies) {
     public ListenerConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(host, "host");
@@ -34,6 +37,7 @@ public record ListenerConfig(String name, String host, int port, long maxHeaderS
         Objects.requireNonNull(http2, "http2");
         Objects.requireNonNull(access, "access");
         routes = List.copyOf(routes);
+        trustedProxies = List.copyOf(trustedProxies);
     }
 
     /** A plain listener with default HTTP/2 (h2c prior knowledge) settings and default limits. */
@@ -47,7 +51,7 @@ public record ListenerConfig(String name, String host, int port, long maxHeaderS
                           Duration idleTimeout, List<RouteConfig> routes, TlsConfig tls, Http2Config http2,
                           int redirectToHttps) {
         this(name, host, port, maxHeaderSize, maxInitialLine, idleTimeout, routes, tls, http2, redirectToHttps,
-                Duration.ofSeconds(10), Duration.ofSeconds(60), 32L * 1024 * 1024, 100, 0, AccessConfig.NONE);
+                Duration.ofSeconds(10), Duration.ofSeconds(60), 32L * 1024 * 1024, 100, 0, AccessConfig.NONE, List.of());
     }
 
     /** The route with the longest prefix matching {@code path} (without query string), or null for none; allocation-free for the request path. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sluice.core.net.Cidr;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -143,6 +144,26 @@ class ConfigLoaderTest {
         ConfigException e = assertThrows(ConfigException.class, () -> parse(BASE + "admin: { token: short-secret }\n"));
         assertTrue(e.getMessage().contains("admin.token: the admin token must be at least 16"), e.getMessage());
         assertFalse(e.getMessage().contains("short-secret"), "a bad token is not echoed");
+    }
+
+    @Test
+    void trustedProxiesAreAddressesOrNetworksCheckedOneByOne() throws Exception {
+        assertEquals(List.of(), parse(BASE).listeners().get(0).trustedProxies());
+        ListenerConfig l = parse(BASE.replace("    port: 8000",
+                "    port: 8000\n    trusted-proxies: [ 10.0.0.0/8, 127.0.0.1, \"2001:db8::/32\", \"::1\" ]")).listeners().get(0);
+        assertEquals(List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("127.0.0.1/32"), Cidr.parse("2001:db8::/32"), Cidr.parse("::1/128")),
+                l.trustedProxies());
+        ConfigException e = failure(BASE.replace("    port: 8000",
+                "    port: 8000\n    trusted-proxies: [ 10.0.0.1/8, proxy.example, 10.0.0.0/33 ]"));
+        assertEquals(3, e.problems().size(), e::getMessage);
+        assertTrue(e.getMessage().contains("test.yaml:4:24: listeners[0].trusted-proxies[0]: '10.0.0.1/8' has host bits set;"
+                + " did you mean 10.0.0.0/8?"), e.getMessage());
+        assertTrue(e.getMessage().contains("test.yaml:4:36: listeners[0].trusted-proxies[1]: 'proxy.example' is not an IP address"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("test.yaml:4:51: listeners[0].trusted-proxies[2]: '10.0.0.0/33': the prefix length must be 0..32"),
+                e.getMessage());
+        assertError(BASE.replace("    port: 8000", "    port: 8000\n    trusted-proxies: 10.0.0.0/8"),
+                "test.yaml:4:22: listeners[0].trusted-proxies: expected a list of addresses or CIDR networks, got '10.0.0.0/8'");
     }
 
     @Test

@@ -24,12 +24,10 @@ import io.sluice.admin.GatewayErrors;
 import io.sluice.admin.Json;
 import io.sluice.core.auth.ApiKeys;
 import io.sluice.core.config.RouteConfig;
-import io.sluice.core.observe.Exchange;
 import io.sluice.core.ratelimit.RateLimiter;
 import io.sluice.core.route.Router;
+import io.sluice.http.proxy.ClientAddress;
 import io.sluice.http.proxy.ProxyHandler;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -129,7 +127,7 @@ public final class AccessHandler extends ChannelDuplexHandler {
         if (policy.perKey != null && keyId != null && !admit(ctx, req, policy.perKey, "key:" + keyId)) {
             return;
         }
-        if (policy.perIp != null && !admit(ctx, req, policy.perIp, "ip:" + clientIp(ctx))) {
+        if (policy.perIp != null && !admit(ctx, req, policy.perIp, "ip:" + ClientAddress.of(ctx.channel()).limitKey())) {
             return;
         }
         if (countTokens) {
@@ -326,17 +324,5 @@ public final class AccessHandler extends ChannelDuplexHandler {
             return i;
         }
         return -1;
-    }
-
-    private static String clientIp(ChannelHandlerContext ctx) {
-        Exchange ex = ctx.channel().attr(Exchange.KEY).get();
-        if (ex != null && ex.clientIp != null) {
-            return ex.clientIp; // the dispatcher already worked it out for this request
-        }
-        SocketAddress a = ctx.channel().remoteAddress();
-        if (a == null && ctx.channel().parent() != null) {
-            a = ctx.channel().parent().remoteAddress();
-        }
-        return a instanceof InetSocketAddress ? ((InetSocketAddress) a).getAddress().getHostAddress() : String.valueOf(a);
     }
 }

@@ -23,6 +23,8 @@ public final class Headers {
     public static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
     public static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
     public static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+    public static final AsciiString X_REAL_IP = AsciiString.cached("x-real-ip");
+    private static final AsciiString FORWARDED = AsciiString.cached("forwarded");
     private static final AsciiString KEEP_ALIVE = AsciiString.cached("keep-alive");
     private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
     private static final String VIA_VALUE = "1.1 sluice";
@@ -54,19 +56,41 @@ public final class Headers {
     }
 
     /** Prepares a client request for the upstream hop. */
-    public static void toUpstream(HttpHeaders h, String clientIp, String proto) {
+    public static void toUpstream(HttpHeaders h, ClientAddress client, String proto) {
         long length = framing(h);
         stripHopByHop(h);
         reframe(h, length);
         h.remove(HttpHeaderNames.PROXY_AUTHORIZATION);
-        String prior = h.get(X_FORWARDED_FOR);
-        h.set(X_FORWARDED_FOR, prior == null ? clientIp : prior + ", " + clientIp);
-        h.set(X_FORWARDED_PROTO, proto);
-        String host = h.get(HttpHeaderNames.HOST);
-        if (host != null) {
-            h.set(X_FORWARDED_HOST, host);
-        }
+        forwarding(h, client, proto);
         appendVia(h);
+    }
+
+    /**
+     * Who asked, for the upstream. From a trusted proxy its chain is kept and its peer appended; from
+     * anyone else Sluice is the edge, and whatever the client claimed about itself is replaced.
+     */
+    static void forwarding(HttpHeaders h, ClientAddress client, String proto) {
+        String host = h.get(HttpHeaderNames.HOST);
+        if (client.peerTrusted()) {
+            List<String> chain = h.getAll(X_FORWARDED_FOR);
+            h.set(X_FORWARDED_FOR, chain.isEmpty() ? client.peer() : String.join(", ", chain) + ", " + client.peer());
+            if (!h.contains(X_FORWARDED_PROTO)) {
+                h.set(X_FORWARDED_PROTO, proto); // the proxy in front knows the client's scheme better
+            }
+            if (host != null && !h.contains(X_FORWARDED_HOST)) {
+                h.set(X_FORWARDED_HOST, host);
+            }
+        } else {
+            h.remove(FORWARDED);
+            h.set(X_FORWARDED_FOR, client.peer());
+            h.set(X_FORWARDED_PROTO, proto);
+            if (host != null) {
+                h.set(X_FORWARDED_HOST, host);
+            } else {
+                h.remove(X_FORWARDED_HOST);
+            }
+        }
+        h.set(X_REAL_IP, client.client());
     }
 
     /** Prepares an upstream response for the client hop. */

@@ -40,7 +40,6 @@ import io.sluice.http.pool.Upstreams;
 import io.sluice.http.timeout.Sweeper;
 import io.sluice.http.timeout.Watch;
 import java.net.ConnectException;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,7 +71,6 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     private final StreamBudget streams;
     private boolean streamSlot;           // this HTTP/2 stream holds a slot of the budget
     private ChannelHandlerContext ctx;
-    private String clientIp;
 
     // The current request; all null/false between exchanges.
     private BackendPool pool;
@@ -163,7 +161,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             req.headers().remove(HttpHeaderNames.EXPECT);
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
-        Headers.toUpstream(req.headers(), clientIp(), proto);
+        Headers.toUpstream(req.headers(), ClientAddress.of(ctx.channel()), proto);
         requestDone = false;
         pending = new ArrayList<>(4);
         heldBytes = 0;
@@ -739,17 +737,6 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("client channel {} failed: {}", ctx.channel(), cause.toString());
         ctx.close();
-    }
-
-    private String clientIp() {
-        if (clientIp == null) {
-            java.net.SocketAddress a = ctx.channel().remoteAddress();
-            if (a == null && ctx.channel().parent() != null) {
-                a = ctx.channel().parent().remoteAddress();
-            }
-            clientIp = a instanceof InetSocketAddress ? ((InetSocketAddress) a).getAddress().getHostAddress() : "unknown";
-        }
-        return clientIp;
     }
 
     /** Fired by the dispatcher when the request being proxied turned out malformed mid-body. */

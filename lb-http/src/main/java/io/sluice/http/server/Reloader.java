@@ -175,7 +175,8 @@ public final class Reloader {
     private static ListenerConfig withTls(ListenerConfig next, ListenerConfig old) {
         return new ListenerConfig(next.name(), next.host(), next.port(), next.maxHeaderSize(), next.maxInitialLine(),
                 next.idleTimeout(), next.routes(), old.tls(), next.http2(), next.redirectToHttps(), next.headerTimeout(),
-                next.bodyTimeout(), next.maxRequestBody(), next.maxHeaders(), next.maxConnections(), next.access());
+                next.bodyTimeout(), next.maxRequestBody(), next.maxHeaders(), next.maxConnections(), next.access(),
+                next.trustedProxies());
     }
 
     private Backend newBackend(PoolConfig pc, BackendConfig bc) throws Exception {

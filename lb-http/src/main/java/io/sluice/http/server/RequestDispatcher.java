@@ -27,6 +27,7 @@ import io.sluice.core.route.Router;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.sluice.core.config.ListenerConfig;
+import io.sluice.http.proxy.ClientAddress;
 import io.sluice.http.proxy.Headers;
 import io.sluice.http.proxy.ProxyHandler;
 import io.sluice.core.config.Durations;
@@ -35,8 +36,6 @@ import io.sluice.http.timeout.Sweeper;
 import io.sluice.http.timeout.Watch;
 import io.sluice.core.observe.Exchange;
 import io.sluice.core.observe.ExchangeObserver;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -69,7 +68,6 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     private boolean keepAlive;
     private boolean http10;
     private String requestId;
-    private String clientIp;
     private Exchange current;
     private long bodyBytes;
     private boolean draining;
@@ -265,10 +263,8 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         Exchange ex = new Exchange();
         ex.listener = listener;
         ex.protocol = ctx.channel() instanceof Http2StreamChannel ? "HTTP/2" : req.protocolVersion().text(); // streams arrive converted to 1.1
-        if (clientIp == null) {
-            clientIp = clientIp(ctx); // once per connection (or HTTP/2 stream), not per request
-        }
-        ex.clientIp = clientIp;
+        // The peer is looked at once per connection (or stream), and again only if a reload changed trusted-proxies.
+        ex.clientIp = ClientAddress.of(ctx.channel(), config.trustedProxies()).forRequest(h);
         ex.requestId = requestId;
         ex.method = req.method().name();
         ex.observers = observers;
@@ -448,14 +444,6 @@ final class RequestDispatcher extends ChannelDuplexHandler {
                 log.warn("exchange observer {} failed", observers.get(i), e);
             }
         }
-    }
-
-    private static String clientIp(ChannelHandlerContext ctx) {
-        SocketAddress a = ctx.channel().remoteAddress();
-        if (a == null && ctx.channel().parent() != null) {
-            a = ctx.channel().parent().remoteAddress(); // an HTTP/2 stream: its connection's peer
-        }
-        return a instanceof InetSocketAddress ? ((InetSocketAddress) a).getAddress().getHostAddress() : String.valueOf(a);
     }
 
     @Override

@@ -1,0 +1,121 @@
+package io.sluice.http.proxy;
+
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AttributeKey;
+import io.netty.util.NetUtil;
+import io.sluice.core.net.Cidr;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.List;
+
+/**
+ * Who the client of a request is, worked out once, in one place, for everything that needs it: the
+ * forwarding headers, per-IP rate limits, the access log and metrics.
+ *
+ * <p>Sluice is the edge: a client's own {@code X-Forwarded-For} is believed only when the socket peer
+ * is one of the listener's {@code trusted-proxies}. Then the client is the rightmost address of the
+ * chain that is not itself a trusted proxy (each proxy appends the peer it saw, so everything left
+ * of the first untrusted hop may be forged); an unusable chain falls back to the peer.
+ *
+ * <p>One per channel (an HTTP/1.1 connection or an HTTP/2 stream), kept as a channel attribute; the
+ * peer's part is computed once (per reload of the listener), the client part per request, and only
+ * when the peer is trusted.
+ */
+public final class ClientAddress {
+    public static final AttributeKey<ClientAddress> KEY = AttributeKey.valueOf("sluice.client");
+
+    private final String peer;
+    private final boolean peerTrusted;
+    private final List<Cidr> trusted;
+    private final String peerLimitKey;
+    private String client;
+    private String limitKey;
+
+    private ClientAddress(String peer, byte[] peerBytes, List<Cidr> trusted) {
+        this.peer = peer;
+        this.trusted = trusted;
+        this.peerTrusted = peerBytes != null && Cidr.anyContains(trusted, peerBytes);
+        this.peerLimitKey = peerBytes == null ? peer : limitKey(peerBytes);
+        this.client = peer;
+        this.limitKey = peerLimitKey;
+    }
+
+    /**
+     * The channel's client address, made on first use with the listener's trusted proxies, and again
+     * when a reload gave the listener other ones (the peer's part is cheap to work out).
+     */
+    public static ClientAddress of(Channel ch, List<Cidr> trustedProxies) {
+        ClientAddress c = ch.attr(KEY).get();
+        if (c == null || c.trusted != trustedProxies) {
+            SocketAddress a = ch.remoteAddress();
+            if (a == null && ch.parent() != null) {
+                a = ch.parent().remoteAddress(); // an HTTP/2 stream: its connection's peer
+            }
+            byte[] bytes = a instanceof InetSocketAddress i && i.getAddress() != null
+                    ? Cidr.normalize(i.getAddress().getAddress()) : null;
+            c = new ClientAddress(bytes == null ? String.valueOf(a) : NetUtil.bytesToIpAddress(bytes), bytes, trustedProxies);
+            ch.attr(KEY).set(c);
+        }
+        return c;
+    }
+
+    /** The channel's client address as the dispatcher worked it out (no proxy is trusted if it did not). */
+    public static ClientAddress of(Channel ch) {
+        ClientAddress c = ch.attr(KEY).get();
+        return c != null ? c : of(ch, List.of());
+    }
+
+    /** Works out the client of a new request on this channel; @return its address as text */
+    public String forRequest(HttpHeaders h) {
+        if (!peerTrusted) {
+            return peer;
+        }
+        client = peer;
+        limitKey = peerLimitKey;
+        List<String> values = h.getAll(Headers.X_FORWARDED_FOR);
+        // Right to left over every hop of every X-Forwarded-For line.
+        for (int v = values.size() - 1; v >= 0; v--) {
+            String line = values.get(v);
+            int end = line.length();
+            while (end >= 0) {
+                int comma = line.lastIndexOf(',', end - 1);
+                byte[] hop = Cidr.address(line.substring(comma + 1, end));
+                if (hop == null) {
+                    return client; // garbage: nothing left of it can be placed; keep the peer
+                }
+                if (!Cidr.anyContains(trusted, hop)) {
+                    client = NetUtil.bytesToIpAddress(hop);
+                    limitKey = limitKey(hop);
+                    return client;
+                }
+                end = comma;
+            }
+        }
+        return client;
+    }
+
+    /** The socket peer (a proxy, when trusted), as text. */
+    public String peer() {
+        return peer;
+    }
+
+    public boolean peerTrusted() {
+        return peerTrusted;
+    }
+
+    /** The current request's client, as text: the full address. */
+    public String client() {
+        return client;
+    }
+
+    /** The current request's per-IP rate-limit key: see {@link #limitKey(byte[])}. */
+    public String limitKey() {
+        return limitKey;
+    }
+
+    /** The per-IP rate-limit key of an address (bytes as {@link Cidr#normalize} leaves them). */
+    public static String limitKey(byte[] address) {
+        return NetUtil.bytesToIpAddress(address);
+    }
+}
