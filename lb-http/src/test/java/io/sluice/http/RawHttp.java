@@ -23,8 +23,12 @@ final class RawHttp implements AutoCloseable {
     private final OutputStream out;
 
     RawHttp(int port) throws IOException {
+        this("127.0.0.1", port);
+    }
+
+    RawHttp(String host, int port) throws IOException {
         socket = new Socket();
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.connect(new InetSocketAddress(host, port), 5000);
         socket.setSoTimeout(30_000);
         socket.setTcpNoDelay(true);
         in = socket.getInputStream();

@@ -7,6 +7,7 @@ import io.netty.util.NetUtil;
 import io.sluice.core.net.Cidr;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -114,8 +115,16 @@ public final class ClientAddress {
         return limitKey;
     }
 
-    /** The per-IP rate-limit key of an address (bytes as {@link Cidr#normalize} leaves them). */
+    /**
+     * The per-IP rate-limit key of an address (bytes as {@link Cidr#normalize} leaves them, so an
+     * IPv4-mapped address is IPv4): an IPv4 address is itself, an IPv6 address its /64. One IPv6
+     * subscriber usually holds a whole /64, so per address a client could take a fresh bucket with
+     * every request.
+     */
     public static String limitKey(byte[] address) {
-        return NetUtil.bytesToIpAddress(address);
+        if (address.length != 16) {
+            return NetUtil.bytesToIpAddress(address);
+        }
+        return NetUtil.bytesToIpAddress(Arrays.copyOf(Arrays.copyOf(address, 8), 16)) + "/64";
     }
 }
