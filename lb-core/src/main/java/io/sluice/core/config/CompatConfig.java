@@ -10,9 +10,12 @@ import java.util.Objects;
  *
  * @param pool          null when there is no compatibility listener
  * @param checkInterval how often the pool's state is looked at to start or stop the listener
+ * @param listener      the listener whose API keys, rate limits (the same buckets), CORS, limits and
+ *                      trusted proxies apply here too, so the old port is no way around them; by default
+ *                      the first listener with a route to {@code pool}; null when there is none
  */
-public record CompatConfig(String host, int port, String pool, Duration checkInterval) {
-    public static final CompatConfig NONE = new CompatConfig("0.0.0.0", 5000, null, Duration.ofMillis(250));
+public record CompatConfig(String host, int port, String pool, Duration checkInterval, String listener) {
+    public static final CompatConfig NONE = new CompatConfig("0.0.0.0", 5000, null, Duration.ofMillis(250), null);
 
     public CompatConfig {
         Objects.requireNonNull(host, "host");

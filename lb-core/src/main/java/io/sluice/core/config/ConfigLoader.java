@@ -126,7 +126,7 @@ public final class ConfigLoader {
         if (top.get("compat") == null) {
             return CompatConfig.NONE;
         }
-        Obj o = child(top, "compat", "host", "port", "pool", "check-interval");
+        Obj o = child(top, "compat", "host", "port", "pool", "check-interval", "listener");
         CompatConfig d = CompatConfig.NONE;
         String host = value(o, "host", d.host(), "an IP address", ConfigLoader::listenHost);
         int port = value(o, "port", d.port(), "a number", integer(1, 65535));
@@ -143,7 +143,18 @@ public final class ConfigLoader {
                 break;
             }
         }
-        return new CompatConfig(host, port, pool, value(o, "check-interval", d.checkInterval(), "a duration", duration(true)));
+        String named = value(o, "listener", null, "a listener name", ConfigLoader::nonEmpty);
+        String listener = named;
+        if (named != null && listeners.stream().noneMatch(l -> l.name().equals(named))) {
+            problem(o.get("listener"), o.path("listener"), "no listener named '" + named + "' (listeners: "
+                    + String.join(", ", listeners.stream().map(ListenerConfig::name).toList()) + ")");
+        } else if (listener == null && pool != null) {
+            // The listener that already serves this pool: its policy is the one old clients were meant to meet.
+            listener = listeners.stream().filter(l -> l.routes().stream().anyMatch(r -> pool.equals(r.pool())))
+                    .map(ListenerConfig::name).findFirst().orElse(null);
+        }
+        return new CompatConfig(host, port, pool, value(o, "check-interval", d.checkInterval(), "a duration", duration(true)),
+                listener);
     }
 
     private InferenceConfig inference(Obj admin) {

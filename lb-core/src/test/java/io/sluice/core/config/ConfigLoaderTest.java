@@ -170,8 +170,17 @@ class ConfigLoaderTest {
     void compatSection() throws Exception {
         assertEquals(CompatConfig.NONE, parse(BASE).compat());
         assertFalse(parse(BASE).compat().enabled());
-        assertEquals(new CompatConfig("127.0.0.1", 5000, "vllm", Duration.ofMillis(100)),
-                parse(BASE + "compat: { host: 127.0.0.1, pool: vllm, check-interval: 100ms }\n").compat());
+        assertEquals(new CompatConfig("127.0.0.1", 5000, "vllm", Duration.ofMillis(100), "public"),
+                parse(BASE + "compat: { host: 127.0.0.1, pool: vllm, check-interval: 100ms }\n").compat(),
+                "by default it mirrors the first listener with a route to its pool");
+        String two = BASE.replace("pools:", """
+                  - name: other
+                    port: 8001
+                    routes: [ { path: /x/, pool: vllm } ]
+                pools:""");
+        assertEquals("other", parse(two + "compat: { pool: vllm, listener: other }\n").compat().listener());
+        assertError(BASE + "compat: { pool: vllm, listener: nope }\n",
+                "test.yaml:10:33: compat.listener: no listener named 'nope' (listeners: public)");
         assertError(BASE + "compat: { pool: vllm, port: 8000 }\n",
                 "test.yaml:10:29: compat.port: port 8000 is already used by listener 'public'");
         assertError(BASE + "compat: { pool: nope }\n", "test.yaml:10:17: compat.pool: no pool named 'nope'");

@@ -18,7 +18,7 @@ public final class AccessPolicy {
     final RateLimiter perIp;
     final AccessConfig.Cors cors;
 
-    private AccessPolicy(ListenerConfig config, AccessPolicy previous) throws IOException {
+    private AccessPolicy(ListenerConfig config, AccessPolicy previous, AccessPolicy sharedLimits) throws IOException {
         AccessConfig a = config.access();
         listenerKeys = a.auth() == null ? null : load(a.auth());
         for (RouteConfig r : config.routes()) {
@@ -26,8 +26,13 @@ public final class AccessPolicy {
                 routeKeys.put(r.pathPrefix(), load(r.auth()));
             }
         }
-        perKey = limiter(a.perKey(), previous == null ? null : previous.perKey);
-        perIp = limiter(a.perIp(), previous == null ? null : previous.perIp);
+        if (sharedLimits != null) {
+            perKey = sharedLimits.perKey; // one budget per client, whichever port it comes in on
+            perIp = sharedLimits.perIp;
+        } else {
+            perKey = limiter(a.perKey(), previous == null ? null : previous.perKey);
+            perIp = limiter(a.perIp(), previous == null ? null : previous.perIp);
+        }
         cors = a.cors();
     }
 
@@ -50,8 +55,16 @@ public final class AccessPolicy {
 
     /** As {@link #of(ListenerConfig)}, re-reading key files; rate-limit counts carry over from {@code previous} where unchanged. */
     public static AccessPolicy of(ListenerConfig config, AccessPolicy previous) throws IOException {
+        return of(config, previous, null);
+    }
+
+    /**
+     * @param sharedLimits a policy built from the same access settings whose rate limiters are used
+     *                     instead of new or previous ones (the compat listener's mirrored listener), or null
+     */
+    public static AccessPolicy of(ListenerConfig config, AccessPolicy previous, AccessPolicy sharedLimits) throws IOException {
         boolean routeAuth = config.routes().stream().anyMatch(r -> r.auth() != null);
-        return config.access() == AccessConfig.NONE && !routeAuth ? null : new AccessPolicy(config, previous);
+        return config.access() == AccessConfig.NONE && !routeAuth ? null : new AccessPolicy(config, previous, sharedLimits);
     }
 
     private static ApiKeys load(AccessConfig.Auth auth) throws IOException {

@@ -4,8 +4,13 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.sluice.core.config.CompatConfig;
+import io.sluice.core.config.ListenerConfig;
+import io.sluice.core.config.RouteConfig;
 import io.sluice.core.pool.BackendPool;
 import io.sluice.http.pool.Upstreams;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +40,28 @@ final class CompatListener implements AutoCloseable {
         this.upstreams = upstreams;
         this.bootstrap = bootstrap;
         this.task = scheduler.scheduleWithFixedDelay(this::check, 0, config.checkInterval().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The compat listener's own settings: every path to its pool, with the limits, access rules and
+     * trusted proxies of {@code mirrored}. The one route takes its key settings from the mirrored
+     * listener's broadest route to that pool, so a route's own {@code auth:} is not lost either.
+     *
+     * @param mirrored null when no listener serves the pool: then there are no access rules to apply
+     */
+    static ListenerConfig config(CompatConfig c, ListenerConfig mirrored) {
+        if (mirrored == null) {
+            return new ListenerConfig("compat", c.host(), c.port(), 16 * 1024, 8 * 1024, Duration.ofSeconds(120),
+                    List.of(new RouteConfig("/", c.pool(), false)));
+        }
+        RouteConfig broadest = mirrored.routes().stream().filter(r -> c.pool().equals(r.pool()))
+                .min(Comparator.comparingInt(r -> r.pathPrefix().length())).orElse(null);
+        RouteConfig everything = new RouteConfig("/", c.pool(), false, broadest == null ? null : broadest.auth(),
+                broadest != null && broadest.open());
+        ListenerConfig m = mirrored;
+        return new ListenerConfig("compat", c.host(), c.port(), m.maxHeaderSize(), m.maxInitialLine(), m.idleTimeout(),
+                List.of(everything), null, m.http2(), 0, m.headerTimeout(), m.bodyTimeout(), m.maxRequestBody(), m.maxHeaders(),
+                m.maxConnections(), m.access(), m.trustedProxies());
     }
 
     /** Whether it is accepting connections now. */

@@ -64,6 +64,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private volatile boolean mayHibernate;
     private final StreamBudget streamBudget;
     private final java.time.Duration shutdownGrace;
+    private final ListenerInitializer limitsFrom;
 
     /**
      * @param certificates the listener's certificates, null for a plain listener
@@ -73,6 +74,15 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
                         List<ExchangeObserver> observers, AtomicInteger totalConnections, int maxTotal,
                         ChannelGroup clients, CertificateStore certificates, AcmeChallenges challenges,
                         java.time.Duration shutdownGrace) throws IOException {
+        this(config, adminRoutes, upstreams, observers, totalConnections, maxTotal, clients, certificates, challenges,
+                shutdownGrace, null);
+    }
+
+    /** @param limitsFrom the listener whose rate-limit buckets this one uses too (the compat listener's mirrored one), or null */
+    ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams,
+                        List<ExchangeObserver> observers, AtomicInteger totalConnections, int maxTotal,
+                        ChannelGroup clients, CertificateStore certificates, AcmeChallenges challenges,
+                        java.time.Duration shutdownGrace, ListenerInitializer limitsFrom) throws IOException {
         this.config = config;
         this.routes = new RouteTable(config.routes());
         this.adminRoutes = adminRoutes;
@@ -83,7 +93,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         this.clients = clients;
         this.certificates = certificates;
         this.challenges = challenges;
-        this.access = AccessPolicy.of(config);
+        this.limitsFrom = limitsFrom;
+        this.access = AccessPolicy.of(config, null, limitsFrom == null ? null : limitsFrom.access());
         this.mayHibernate = certificates == null && config.redirectToHttps() == 0;
         this.streamBudget = new StreamBudget(config.http2().maxUpstreamPerConnection(), config.http2().maxUpstreamTotal());
         this.shutdownGrace = shutdownGrace;
@@ -93,7 +104,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         return config;
     }
 
-    private AccessPolicy access() {
+    /** The listener's access rules, or null when it has none. */
+    AccessPolicy access() {
         return access;
     }
 
@@ -104,7 +116,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
      * limits did not change.
      */
     void apply(ListenerConfig next, CertificateStore nextCertificates) throws IOException {
-        access = AccessPolicy.of(next, access); // key files are read again; unchanged limits keep their counts
+        // Key files are read again; unchanged limits keep their counts (the compat listener: its mirrored listener's).
+        access = AccessPolicy.of(next, access, limitsFrom == null ? null : limitsFrom.access());
         certificates = nextCertificates;
         mayHibernate = nextCertificates == null && next.redirectToHttps() == 0;
         streamBudget.limits(next.http2().maxUpstreamPerConnection(), next.http2().maxUpstreamTotal());

@@ -144,6 +144,7 @@ public final class Reloader {
         if (!current.compat().equals(next.compat())) {
             restart.add("compat: section changed");
         }
+        server.compatFollowsMirroredListener(); // its keys and limits are never older than the main port's
         if (!current.server().equals(next.server())) {
             restart.add("server: section changed");
         }

@@ -25,7 +25,6 @@ import io.sluice.admin.StatusEndpoints;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.config.BackendConfig;
 import io.sluice.core.config.CompatConfig;
-import io.sluice.core.config.RouteConfig;
 import java.time.Duration;
 import io.sluice.core.config.ListenerConfig;
 import io.sluice.core.config.PoolConfig;
@@ -94,6 +93,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final Reloader reloader = new Reloader(this);
     private final InferenceSupervisor inference;
     private volatile CompatListener compat;
+    private CompatConfig compatConfig;                 // as started: compat changes need a restart
+    private ListenerInitializer compatInitializer;
     private volatile Warmup.Result warmup;
 
     private SluiceServer(SluiceConfig config) {
@@ -297,19 +298,37 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return warmup;
     }
 
-    /** The optional compatibility listener: every path to one pool, bound only while the pool can serve. */
+    /**
+     * The optional compatibility listener: every path to one pool, bound only while the pool can serve,
+     * under the access policy of the listener it mirrors (sharing its rate-limit buckets), so the old
+     * port is no way around keys and limits.
+     */
     private void startCompat() throws java.io.IOException {
         CompatConfig c = config.compat();
         if (!c.enabled()) {
             return;
         }
-        ListenerConfig lc = new ListenerConfig("compat", c.host(), c.port(), 16 * 1024, 8 * 1024, Duration.ofSeconds(120),
-                List.of(new RouteConfig("/", c.pool(), false)));
-        ServerBootstrap b = bootstrap(1024, metrics.openConnections(lc.name()), new ListenerInitializer(lc, new AdminRoutes(),
-                upstreams, observers, totalConnections, config.server().maxConnections(), clients, null, null,
-                config.server().shutdownGrace()))
-                .group(boss, workers);
+        ListenerConfig mirrored = config.listeners().stream().filter(l -> l.name().equals(c.listener())).findFirst().orElse(null);
+        ListenerConfig lc = CompatListener.config(c, mirrored);
+        ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), upstreams, observers, totalConnections,
+                config.server().maxConnections(), clients, null, null, config.server().shutdownGrace(),
+                mirrored == null ? null : initializers.get(mirrored.name()));
+        ServerBootstrap b = bootstrap(1024, metrics.openConnections(lc.name()), init).group(boss, workers);
+        compatConfig = c;
+        compatInitializer = init;
         compat = new CompatListener(c, upstreams, b, workers.next());
+    }
+
+    /**
+     * After a reload: the compat listener takes its mirrored listener's current settings (keys, limits,
+     * CORS, trusted proxies), so a key revoked on the main port is revoked on the old one too.
+     */
+    void compatFollowsMirroredListener() throws java.io.IOException {
+        ListenerInitializer mirrored = compatConfig == null || compatConfig.listener() == null ? null
+                : initializers.get(compatConfig.listener());
+        if (compatInitializer != null && mirrored != null) {
+            compatInitializer.apply(CompatListener.config(compatConfig, mirrored.config()), null);
+        }
     }
 
     /** Whether the compatibility listener is accepting connections (false when none is configured). */
