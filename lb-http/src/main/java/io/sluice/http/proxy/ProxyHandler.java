@@ -31,6 +31,7 @@ import io.sluice.core.net.LocalResources;
 import io.sluice.core.config.PoolConfig;
 import io.sluice.core.config.RouteConfig;
 import io.sluice.core.observe.Exchange;
+import io.sluice.core.observe.LogThrottle;
 import io.sluice.core.pool.BackendPool;
 import io.sluice.core.route.Router;
 import io.sluice.http.h2.StreamBudget;
@@ -65,6 +66,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyHandler extends ChannelInboundHandlerAdapter implements UpstreamHandler.Listener {
     private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
+    /** Per-request warnings that come in floods under overload: one line per kind per 10s, then a count. */
+    private static final LogThrottle WARNINGS = new LogThrottle(Duration.ofSeconds(10), 64);
 
     private final Upstreams upstreams;
     private final String proto;
@@ -240,7 +243,10 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             }
             String why = pool.allFull() ? "every backend of pool '" + pool.name() + "' is at its in-flight limit"
                     : "no healthy backend in pool '" + pool.name() + "'";
-            log.warn("request {} {} {}: 503 {}", requestId, request.method(), request.uri(), why);
+            long left = WARNINGS.admit(why); // the reason names the pool: one pool's outage does not hide another's
+            if (left >= 0) {
+                log.warn("request {} {} {}: 503 {}{}", requestId, request.method(), request.uri(), why, WARNINGS.summary(left));
+            }
             endRequest();
             fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no_healthy_backend", why, true);
             return;
@@ -280,7 +286,11 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             Throwable cause = connect.cause();
             if (LocalResources.exhausted(cause)) {
                 // Sluice's own limit, not the backend's fault: no failure recorded, no retry elsewhere.
-                log.warn("request {}: 503, no socket for an upstream connection: {}", requestId, cause.toString());
+                long left = WARNINGS.admit("gateway_overloaded");
+                if (left >= 0) {
+                    log.warn("request {}: 503, no socket for an upstream connection: {}{}", requestId, cause.toString(),
+                            WARNINGS.summary(left));
+                }
                 endAttempt(false);
                 endRequest();
                 fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "gateway_overloaded",
@@ -292,7 +302,10 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             if (cause instanceof ConnectException || cause instanceof ConnectTimeoutException) {
                 b.markDown("connect failed: " + cause.getMessage());
             }
-            log.warn("request {}: connect to {} failed: {}", requestId, b, cause.toString());
+            long left = WARNINGS.admit("upstream_connect_failed " + b.id());
+            if (left >= 0) {
+                log.warn("request {}: connect to {} failed: {}{}", requestId, b, cause.toString(), WARNINGS.summary(left));
+            }
             retryOrFail(true, HttpResponseStatus.BAD_GATEWAY, "upstream_connect_failed",
                     "could not connect to backend " + b.id() + " in pool '" + pool.name() + "'");
             return;
