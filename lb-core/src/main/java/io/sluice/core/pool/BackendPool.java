@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** A named set of backends and the policy that spreads requests over them. */
 public final class BackendPool {
     private volatile PoolConfig config; // replaced by a reload; read per request
-    private final Balancer balancer;
+    private volatile Balancer balancer;
     // Copy-on-write: read on every request, changed only by admin actions and reloads.
     private final List<Backend> backends = new CopyOnWriteArrayList<>();
     private final AtomicInteger activeRetries = new AtomicInteger();
@@ -40,12 +40,15 @@ public final class BackendPool {
     }
 
     /**
-     * Takes new settings from a reloaded config (timeouts, health); the backend list is reconciled
-     * separately. The balancer is kept: least-connections is the only one.
+     * Takes every setting of a reloaded config (timeouts, limits, queue, retries, outlier detection,
+     * health, balancer); the backend list is reconciled separately.
      */
     public void reconfigure(PoolConfig next) {
         if (!next.name().equals(config.name())) {
             throw new IllegalArgumentException("pool " + config.name() + " cannot become " + next.name());
+        }
+        if (!next.balancer().equals(config.balancer())) {
+            balancer = Balancer.named(next.balancer());
         }
         config = next;
     }

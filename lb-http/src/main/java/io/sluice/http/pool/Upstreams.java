@@ -51,8 +51,6 @@ public final class Upstreams {
     }
 
     private BackendConnections connectionsFor(Backend b, BackendPool pool) {
-        return connections.computeIfAbsent(b, k -> new BackendConnections(k, channelClass,
-                (int) pool.config().connectTimeout().toMillis(), pool.config().maxIdlePerBackend(),
-                pool.config().streamIdleTimeout().toMillis()));
+        return connections.computeIfAbsent(b, k -> new BackendConnections(k, pool, channelClass));
     }
 }
