@@ -3,6 +3,7 @@ package io.sluice.core.pool;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.balance.Balancer;
 import io.sluice.core.config.PoolConfig;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -14,6 +15,7 @@ public final class BackendPool {
     private volatile Balancer balancer;
     // Copy-on-write: read on every request, changed only by admin actions and reloads.
     private final List<Backend> backends = new CopyOnWriteArrayList<>();
+    private final List<Backend> view = Collections.unmodifiableList(backends);
     private final AtomicInteger activeRetries = new AtomicInteger();
     private final ConcurrentLinkedDeque<Runnable> waiters = new ConcurrentLinkedDeque<>();
     private final AtomicInteger waiting = new AtomicInteger();
@@ -24,11 +26,20 @@ public final class BackendPool {
         backends.forEach(this::add);
     }
 
+    /**
+     * The only way in: every member wakes the pool's queued requests when it frees a slot, whether
+     * it came from the config, a reload, the admin API or an inference replica, and whether or not
+     * the queue is on now (a reload may turn it on; with nobody waiting the wake-up is one read).
+     */
     public void add(Backend b) {
-        if (config.queueSize() > 0) {
-            b.onRelease(this::wakeOne);
-        }
+        b.onRelease(this::wakeOne);
         backends.add(b);
+        wakeOne(); // a new member may have room for a request already waiting
+    }
+
+    /** @return true if the backend was a member; requests running on it are not affected */
+    public boolean remove(Backend b) {
+        return backends.remove(b);
     }
 
     public String name() {
@@ -53,8 +64,9 @@ public final class BackendPool {
         config = next;
     }
 
+    /** The members, read-only: change them with {@link #add} and {@link #remove}. */
     public List<Backend> backends() {
-        return backends;
+        return view;
     }
 
     /** @return the backend for a new request, or null when none is healthy and enabled */
@@ -125,6 +137,9 @@ public final class BackendPool {
     }
 
     private void wakeOne() {
+        if (waiting.get() == 0) {
+            return;
+        }
         Runnable w = waiters.pollFirst();
         if (w != null) {
             waiting.decrementAndGet();

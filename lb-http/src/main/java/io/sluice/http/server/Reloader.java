@@ -100,13 +100,13 @@ public final class Reloader {
                 }
                 if (existing != null) {
                     toRemove.add(existing); // changed address or weight: replace it
-                    pool.backends().remove(existing);
+                    pool.remove(existing);
                 }
                 Backend b = newBackend(pc, bc);
                 if (pc.health().enabled()) {
                     b.markDown("added by reload; waiting for health checks");
                 }
-                pool.backends().add(b);
+                pool.add(b);
                 server.health().watch(b, pc.health());
                 changes.add("pool " + pc.name() + ": backend " + bc.name() + (existing != null ? " replaced" : " added"));
             }
