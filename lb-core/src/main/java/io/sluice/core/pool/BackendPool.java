@@ -3,6 +3,7 @@ package io.sluice.core.pool;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.balance.Balancer;
 import io.sluice.core.config.PoolConfig;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -69,14 +70,36 @@ public final class BackendPool {
         return view;
     }
 
-    /** @return the backend for a new request, or null when none is healthy and enabled */
+    /** @return the backend the balancer would pick now, or null when none is available and below its limit */
     public Backend choose() {
         return balancer.choose(backends, config.maxInFlightPerBackend(), null);
     }
 
-    /** A backend for a retry, other than those already tried. */
-    public Backend choose(List<Backend> exclude) {
-        return balancer.choose(backends, config.maxInFlightPerBackend(), exclude);
+    /**
+     * Chooses a backend and takes a slot on it atomically ({@link Backend#tryLease}). When another
+     * event loop took the last slot between the choice and the lease, chooses again among the others.
+     *
+     * @param exclude backends already tried for this request, or null
+     * @return the lease, or null when no available backend has room
+     */
+    public Backend.Lease lease(List<Backend> exclude) {
+        int max = config.maxInFlightPerBackend();
+        List<Backend> skip = exclude;
+        for (int i = 0, n = backends.size(); i <= n; i++) { // each miss skips one more backend
+            Backend b = balancer.choose(backends, max, skip);
+            if (b == null) {
+                return null;
+            }
+            Backend.Lease lease = b.tryLease(max);
+            if (lease != null) {
+                return lease;
+            }
+            if (skip == exclude) {
+                skip = exclude == null ? new ArrayList<>(2) : new ArrayList<>(exclude); // only on contention
+            }
+            skip.add(b);
+        }
+        return null;
     }
 
     /**
@@ -107,6 +130,9 @@ public final class BackendPool {
     /**
      * Queues a request that found every backend at its in-flight limit; {@code wake} runs (on any
      * thread) when a backend frees a slot. False when the queue is full.
+     *
+     * <p>A slot may have freed between the caller's check and this call, with nobody queued to wake:
+     * so, once queued, the pool checks again and wakes the first waiter if there is room now.
      */
     public boolean enqueue(Runnable wake) {
         if (waiting.incrementAndGet() > config.queueSize()) {
@@ -114,6 +140,7 @@ public final class BackendPool {
             return false;
         }
         waiters.addLast(wake);
+        wakeIfRoom();
         return true;
     }
 
@@ -130,6 +157,13 @@ public final class BackendPool {
     public void requeueFirst(Runnable wake) {
         waiting.incrementAndGet();
         waiters.addFirst(wake);
+        wakeIfRoom(); // as in enqueue: the slot may have freed again since the waiter looked
+    }
+
+    private void wakeIfRoom() {
+        if (!allFull()) {
+            wakeOne();
+        }
     }
 
     public int queued() {

@@ -203,8 +203,8 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
 
     /** Picks a backend and sends the request to it; may queue when every backend is full. */
     private void attempt() {
-        Backend backend = tried == null ? pool.choose() : pool.choose(tried);
-        if (backend == null) {
+        Backend.Lease taken = pool.lease(tried); // choice and slot in one step: the limit holds across loops
+        if (taken == null) {
             if (pool.allFull() && config.queueSize() > 0 && waiter == null) {
                 enqueue();
                 return;
@@ -216,11 +216,12 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no_healthy_backend", why, true);
             return;
         }
+        Backend backend = taken.backend();
         if (exchange != null) {
             exchange.backend = backend.id();
             exchange.pool = pool.name();
         }
-        lease = backend.lease();
+        lease = taken;
         responseStarted = false;
         sse = false;
         upstreamPool = upstreams.connections(backend).on(ctx.channel().eventLoop());
