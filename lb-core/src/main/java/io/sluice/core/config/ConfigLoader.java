@@ -147,7 +147,8 @@ public final class ConfigLoader {
         if (admin.get("inference") == null) {
             return InferenceConfig.NONE; // not configured: inference/up answers 409
         }
-        Obj o = child(admin, "inference", "pool", "command", "ready-timeout", "restart", "restart-backoff", "output-lines");
+        Obj o = child(admin, "inference", "pool", "command", "ready-timeout", "restart", "restart-backoff", "output-lines",
+                "max-processes");
         if (o == null) {
             return InferenceConfig.NONE;
         }
@@ -169,7 +170,8 @@ public final class ConfigLoader {
                 value(o, "ready-timeout", d.readyTimeout(), "a duration", duration(true)),
                 value(o, "restart", d.restart(), "true or false", ConfigLoader::bool),
                 value(o, "restart-backoff", d.restartBackoff(), "a duration", duration(true)),
-                value(o, "output-lines", d.outputLines(), "a number", integer(1, 10_000)));
+                value(o, "output-lines", d.outputLines(), "a number", integer(1, 10_000)),
+                value(o, "max-processes", d.maxProcesses(), "a number", integer(1, 256)));
     }
 
     private Map<String, PoolConfig> pools(Obj top) {

@@ -165,6 +165,10 @@ class ConfigLoaderTest {
                 """);
         assertEquals(new InferenceConfig("vllm", List.of("java", "-jar", "sim.jar", "--port", "{port}", "--model", "{model}"),
                 Duration.ofMinutes(1), false, Duration.ofMillis(250), 5), c.admin().inference());
+        assertEquals(3, parse(BASE + "admin: { inference: { pool: vllm, max-processes: 3 } }\n").admin().inference().maxProcesses());
+        assertEquals(InferenceConfig.DEFAULT_MAX_PROCESSES, parse(BASE + "admin: { inference: { pool: vllm } }\n").admin().inference().maxProcesses());
+        ConfigException cap = failure(BASE + "admin: { inference: { pool: vllm, max-processes: 0 } }\n");
+        assertTrue(cap.getMessage().contains("test.yaml:10:") && cap.getMessage().contains("admin.inference.max-processes"), cap.getMessage());
         assertEquals(InferenceConfig.DEFAULT_COMMAND, parse(BASE + "admin: { inference: { pool: vllm } }\n").admin().inference().command());
         assertFalse(parse(BASE).admin().inference().enabled());
         assertError(BASE + "admin: { inference: { pool: nope } }\n", "test.yaml:10:29: admin.inference.pool: no pool named 'nope' (pools: vllm)");
