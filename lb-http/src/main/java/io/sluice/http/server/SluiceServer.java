@@ -386,6 +386,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return health;
     }
 
+    /** Health checks whose connection is not yet closed; zero once {@link #close} has returned. */
+    public int healthChecksInProgress() {
+        return health.probesInProgress();
+    }
+
     RuntimeBackends backendManager() {
         return backendManager;
     }
@@ -481,6 +486,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         for (Channel ch : serverChannels) {
             ch.close().syncUninterruptibly();
         }
+        // Everything that schedules I/O on the workers stops first; health checks are waited for (their
+        // connections closed), so that no check writes on a loop being shut down.
         scraper.close();
         inference.close();
         health.close();
