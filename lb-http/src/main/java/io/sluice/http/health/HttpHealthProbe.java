@@ -23,6 +23,9 @@ import io.sluice.core.backend.Backend;
 import io.sluice.core.config.HealthConfig;
 import io.sluice.core.health.HealthProbe;
 import io.sluice.core.net.LocalResources;
+import io.sluice.http.pool.UpstreamResolver;
+import io.netty.resolver.AddressResolverGroup;
+import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
@@ -37,10 +40,13 @@ import java.util.concurrent.TimeUnit;
 public final class HttpHealthProbe implements HealthProbe {
     private final EventLoopGroup group;
     private final Class<? extends Channel> channelClass;
+    private final AddressResolverGroup<InetSocketAddress> resolver;
 
-    public HttpHealthProbe(EventLoopGroup group, Class<? extends Channel> channelClass) {
+    public HttpHealthProbe(EventLoopGroup group, Class<? extends Channel> channelClass,
+                           AddressResolverGroup<InetSocketAddress> resolver) {
         this.group = group;
         this.channelClass = channelClass;
+        this.resolver = resolver;
     }
 
     @Override
@@ -53,6 +59,7 @@ public final class HttpHealthProbe implements HealthProbe {
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channel(channelClass)
+                .resolver(resolver) // the same lookups and cache as the proxy's connections
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, timeoutMs))
                 .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .handler(new ChannelInitializer<Channel>() {
@@ -87,7 +94,7 @@ public final class HttpHealthProbe implements HealthProbe {
                         });
                     }
                 });
-        ChannelFuture connect = b.connect(backend.host(), backend.port());
+        ChannelFuture connect = b.connect(UpstreamResolver.address(backend.host(), backend.port()));
         Channel ch = connect.channel();
         connect.addListener(f -> {
             if (!f.isSuccess()) {

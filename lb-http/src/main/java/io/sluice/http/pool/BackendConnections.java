@@ -2,6 +2,8 @@ package io.sluice.http.pool;
 
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
+import io.netty.resolver.AddressResolverGroup;
+import java.net.InetSocketAddress;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.config.PoolConfig;
 import io.sluice.core.pool.BackendPool;
@@ -17,11 +19,14 @@ public final class BackendConnections {
     private final Backend backend;
     private final BackendPool pool;
     private final Class<? extends Channel> channelClass;
+    private final AddressResolverGroup<InetSocketAddress> resolver;
     private final ConcurrentHashMap<EventLoop, UpstreamPool> byLoop = new ConcurrentHashMap<>();
     private final AtomicLong opened = new AtomicLong();
 
-    public BackendConnections(Backend backend, BackendPool pool, Class<? extends Channel> channelClass) {
+    public BackendConnections(Backend backend, BackendPool pool, Class<? extends Channel> channelClass,
+                              AddressResolverGroup<InetSocketAddress> resolver) {
         this.backend = backend;
+        this.resolver = resolver;
         this.pool = pool;
         this.channelClass = channelClass;
     }
@@ -36,7 +41,7 @@ public final class BackendConnections {
 
     public UpstreamPool on(EventLoop loop) {
         UpstreamPool p = byLoop.get(loop);
-        return p != null ? p : byLoop.computeIfAbsent(loop, l -> new UpstreamPool(this, l, channelClass));
+        return p != null ? p : byLoop.computeIfAbsent(loop, l -> new UpstreamPool(this, l, channelClass, resolver));
     }
 
     void countOpened() {

@@ -10,6 +10,7 @@ import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.resolver.AddressResolverGroup;
 import io.sluice.core.backend.Backend;
 import io.sluice.http.timeout.IdleTimeout;
 import java.net.InetSocketAddress;
@@ -33,13 +34,16 @@ public final class UpstreamPool {
     private final InetSocketAddress address;
     private final ArrayDeque<Channel> idle = new ArrayDeque<>();
 
-    UpstreamPool(BackendConnections parent, EventLoop loop, Class<? extends Channel> channelClass) {
+    UpstreamPool(BackendConnections parent, EventLoop loop, Class<? extends Channel> channelClass,
+                 AddressResolverGroup<InetSocketAddress> resolver) {
         this.parent = parent;
         this.loop = loop;
-        this.address = new InetSocketAddress(parent.backend().host(), parent.backend().port());
+        // A name stays unresolved here: each connect resolves it through the TTL-honouring cache.
+        this.address = UpstreamResolver.address(parent.backend().host(), parent.backend().port());
         this.bootstrap = new Bootstrap()
                 .group(loop)
                 .channel(channelClass)
+                .resolver(resolver)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .handler(new ChannelInitializer<Channel>() {
