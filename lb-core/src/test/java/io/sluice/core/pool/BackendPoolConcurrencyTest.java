@@ -67,7 +67,7 @@ class BackendPoolConcurrencyTest {
     @Test
     void tryLeaseNeverLetsMoreThanMaxInFlight() throws Exception {
         Backend b = backend("a");
-        int max = 3;
+        int max = 2;
         AtomicInteger holders = new AtomicInteger();
         AtomicInteger most = new AtomicInteger();
         AtomicInteger granted = new AtomicInteger();
