@@ -43,6 +43,7 @@ class ShutdownHealthCheckTest {
                 } finally {
                     server.close();
                 }
+                assertEquals(0, server.healthChecksAtLoopShutdown(), "round " + round + ": a check was in flight as the loops shut down");
                 assertEquals(0, server.healthChecksInProgress(), "round " + round + ": close() returned with a check in flight");
             }
         }

@@ -99,6 +99,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final InferenceSupervisor inference;
     private volatile CompatListener compat;
     private volatile Warmup.Result warmup;
+    private volatile int checksAtLoopShutdown = -1;
 
     private SluiceServer(SluiceConfig config) {
         // Jackson reads a time-zone file when its ObjectMapper class initialises. Done here, at start,
@@ -391,9 +392,14 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return health;
     }
 
-    /** Health checks whose connection is not yet closed; zero once {@link #close} has returned. */
+    /** Health checks whose connection is not yet closed. */
     public int healthChecksInProgress() {
         return health.probesInProgress();
+    }
+
+    /** Health checks still running when {@link #close} began shutting the event loops down: should be none. */
+    public int healthChecksAtLoopShutdown() {
+        return checksAtLoopShutdown;
     }
 
     RuntimeBackends backendManager() {
@@ -498,6 +504,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         health.close();
         edge.close();
         resolver.close(); // its UDP channels live on the workers: closed while they still run
+        checksAtLoopShutdown = health.probesInProgress();
         long graceMs = config.server().shutdownGrace().toMillis();
         workers.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
