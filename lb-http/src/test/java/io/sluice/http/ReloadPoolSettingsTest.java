@@ -89,6 +89,29 @@ class ReloadPoolSettingsTest {
         }
     }
 
+    /** The backend was there before the queue: its releases must wake the queue all the same. */
+    @Test
+    void aQueueTurnedOnByReloadIsWokenByABackendFromBefore() throws Exception {
+        try {
+            String changes = reload("    max-in-flight-per-backend: 1\n    queue: { size: 2, timeout: 10s }", "");
+            assertTrue(changes.contains("pool fast settings updated"), changes);
+            try (RawHttp queued = new RawHttp(server.port())) {
+                try (RawHttp holder = new RawHttp(server.port())) {
+                    holder.post("/v1/chat/completions", RawHttp.chatBody("demo", true, 100));
+                    assertEquals(200, holder.readHead().status());
+                    holder.readChunk();
+                    queued.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 1));
+                    Await.until("the second request queued", Duration.ofSeconds(5),
+                            () -> server.upstreams().pool("fast").queued() == 1);
+                } // the holder leaves: the slot frees
+                RawHttp.Response r = queued.exchange();
+                assertEquals(200, r.status(), r.body().text());
+            }
+        } finally {
+            reload("", "");
+        }
+    }
+
     @Test
     void aReloadedStreamIdleTimeoutAppliesToAConnectionAlreadyPooled() throws Exception {
         int port = server.port("slow");
