@@ -9,6 +9,8 @@ import io.sluice.admin.AdminResponse;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.admin.Json;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -29,21 +31,43 @@ public final class InferenceEndpoints {
                 .addAsync(HttpMethod.POST, "/api/v1/inference/down", this::down);
     }
 
+    /**
+     * A model name or Hugging Face id ({@code org/name}, {@code name:tag}, a revision after {@code @}).
+     * It lands in argv: a leading {@code -} would make it an option of the engine, and {@code ..}
+     * would walk out of a model directory.
+     */
+    private static final Pattern MODEL = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}");
+    /** vLLM's {@code --dtype} choices. */
+    public static final Set<String> DTYPES = Set.of("auto", "half", "float16", "bfloat16", "float", "float32");
+    public static final int MAX_REPLICAS = 16;
+
+    /** Whether {@code model} may be passed to an engine's command line. */
+    public static boolean validModel(String model) {
+        return model != null && MODEL.matcher(model).matches() && !model.contains("..");
+    }
+
     private CompletionStage<AdminResponse> up(AdminRequest r) {
         JsonNode body = object(r, true);
-        String model = body.path("model").asText("");
-        if (model.isEmpty() || model.chars().anyMatch(Character::isWhitespace)) {
-            throw bad("'model' is required and must not contain spaces");
+        JsonNode m = body.path("model");
+        if (!m.isTextual() || !validModel(m.asText())) {
+            throw bad("'model' is required: letters, digits and . _ : / @ + -, starting with a letter or digit,"
+                    + " at most 200 characters, no '..'");
         }
-        String dtype = body.path("dtype").asText("auto");
-        if (!dtype.matches("[A-Za-z0-9_]+")) {
-            throw bad("'dtype' must be a word such as auto, float16, bfloat16");
+        String model = m.asText();
+        JsonNode d = body.path("dtype");
+        String dtype = d.isMissingNode() || d.isNull() ? "auto" : d.isTextual() ? d.asText() : "";
+        if (!DTYPES.contains(dtype)) {
+            throw bad("'dtype' must be one of " + new java.util.TreeSet<>(DTYPES));
         }
-        int replicas = body.path("replicas").asInt(1);
-        if (replicas < 1 || replicas > 64) {
-            throw bad("'replicas' must be between 1 and 64");
+        JsonNode n = body.path("replicas");
+        if (!n.isMissingNode() && !n.isNull() && !n.canConvertToExactIntegral()) {
+            throw bad("'replicas' must be a whole number");
         }
-        return manager.up(model, dtype, replicas).thenApply(ps -> AdminResponse.ok(Map.of("status", "serving", "processes", ps)));
+        long replicas = n.isMissingNode() || n.isNull() ? 1 : n.asLong();
+        if (replicas < 1 || replicas > MAX_REPLICAS) {
+            throw bad("'replicas' must be between 1 and " + MAX_REPLICAS);
+        }
+        return manager.up(model, dtype, (int) replicas).thenApply(ps -> AdminResponse.ok(Map.of("status", "serving", "processes", ps)));
     }
 
     private CompletionStage<AdminResponse> down(AdminRequest r) {

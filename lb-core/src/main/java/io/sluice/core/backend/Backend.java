@@ -81,6 +81,29 @@ public final class Backend {
     }
 
     /**
+     * A lease only if fewer than {@code max} requests are in flight (0: no limit), decided by one
+     * compare-and-set: event loops choosing at the same instant cannot together pass the limit, as
+     * a check of {@link #inFlight()} followed by {@link #lease()} could.
+     *
+     * @return the lease, or null when the backend is full
+     */
+    public Lease tryLease(int max) {
+        if (max <= 0) {
+            return lease();
+        }
+        while (true) {
+            int n = inFlight.get();
+            if (n >= max) {
+                return null;
+            }
+            if (inFlight.compareAndSet(n, n + 1)) {
+                requests.increment();
+                return new Lease(this);
+            }
+        }
+    }
+
+    /**
      * Stops (true) or resumes (false) sending new requests here; health checks go on either way, so
      * an enabled backend rejoins with its current health.
      * @return true if the setting changed

@@ -92,14 +92,15 @@ public final class ConfigLoader {
         if (top == null) {
             return null;
         }
-        Obj s = child(top, "server", "transport", "io-threads", "shutdown-grace", "max-connections", "warmup");
+        Obj s = child(top, "server", "transport", "io-threads", "shutdown-grace", "max-connections", "warmup", "dns");
         ServerConfig server = s == null ? ServerConfig.DEFAULT : new ServerConfig(
                 value(s, "transport", "auto", "a string", oneOf("transport", TRANSPORTS)),
                 value(s, "io-threads", 0, "a number", integer(0, 4096)),
                 value(s, "shutdown-grace", ServerConfig.DEFAULT.shutdownGrace(), "a duration", duration(false)),
                 value(s, "max-connections", 0, "a number", integer(0, 10_000_000)),
                 value(s, "warmup", Duration.ZERO, "a duration",
-                        atMost(ServerConfig.MAX_WARMUP)));
+                        atMost(ServerConfig.MAX_WARMUP)),
+                dns(s));
         Map<String, PoolConfig> pools = pools(top);
         List<ListenerConfig> listeners = listeners(top);
         AccessLogConfig accessLog = null;
@@ -120,6 +121,49 @@ public final class ConfigLoader {
                 a == null ? InferenceConfig.NONE : inference(a),
                 a == null ? List.of() : strings(a, "allowed-hosts", List.of()));
         return new SluiceConfig(server, listeners, pools, admin, compat(top, listeners), source, accessLog);
+    }
+
+    /** {@code server.dns}: name servers as IP literals with an optional port ({@code 10.0.0.2}, {@code 10.0.0.2:5353}, {@code [::1]:53}). */
+    private DnsConfig dns(Obj server) {
+        Obj o = child(server, "dns", "servers", "query-timeout");
+        if (o == null) {
+            return DnsConfig.DEFAULT;
+        }
+        List<java.net.InetSocketAddress> servers = new ArrayList<>();
+        List<String> given = strings(o, "servers", List.of());
+        for (int i = 0; i < given.size(); i++) {
+            java.net.InetSocketAddress a = nameServer(given.get(i));
+            if (a == null) {
+                Node item = ((ListNode) o.get("servers")).items().get(i);
+                problem(item, o.path("servers") + "[" + i + "]", "expected an IP address with an optional port"
+                        + " (10.0.0.2, 10.0.0.2:5353, [::1]:53), got '" + given.get(i) + "'");
+            } else {
+                servers.add(a);
+            }
+        }
+        return new DnsConfig(servers, value(o, "query-timeout", DnsConfig.DEFAULT.queryTimeout(), "a duration", duration(true)));
+    }
+
+    /** An IP literal, never a name (looking up the name server would need a name server). */
+    private static java.net.InetSocketAddress nameServer(String s) {
+        String host = s;
+        int port = 53;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\[([^\\]]+)](?::(\\d{1,5}))?|([^:\\[\\]]+)(?::(\\d{1,5}))?|([0-9A-Fa-f:]+)")
+                .matcher(s.trim());
+        if (!m.matches()) {
+            return null;
+        }
+        if (m.group(1) != null) {
+            host = m.group(1);
+            port = m.group(2) == null ? 53 : Integer.parseInt(m.group(2));
+        } else if (m.group(3) != null) {
+            host = m.group(3);
+            port = m.group(4) == null ? 53 : Integer.parseInt(m.group(4));
+        } else {
+            host = m.group(5); // a bare IPv6 address
+        }
+        java.net.InetAddress ip = io.netty.util.NetUtil.createInetAddressFromIpAddressString(host);
+        return ip == null || port < 1 || port > 65535 ? null : new java.net.InetSocketAddress(ip, port);
     }
 
     private CompatConfig compat(Obj top, List<ListenerConfig> listeners) {
@@ -161,7 +205,8 @@ public final class ConfigLoader {
         if (admin.get("inference") == null) {
             return InferenceConfig.NONE; // not configured: inference/up answers 409
         }
-        Obj o = child(admin, "inference", "pool", "command", "ready-timeout", "restart", "restart-backoff", "output-lines");
+        Obj o = child(admin, "inference", "pool", "command", "ready-timeout", "restart", "restart-backoff", "output-lines",
+                "max-processes");
         if (o == null) {
             return InferenceConfig.NONE;
         }
@@ -183,7 +228,8 @@ public final class ConfigLoader {
                 value(o, "ready-timeout", d.readyTimeout(), "a duration", duration(true)),
                 value(o, "restart", d.restart(), "true or false", ConfigLoader::bool),
                 value(o, "restart-backoff", d.restartBackoff(), "a duration", duration(true)),
-                value(o, "output-lines", d.outputLines(), "a number", integer(1, 10_000)));
+                value(o, "output-lines", d.outputLines(), "a number", integer(1, 10_000)),
+                value(o, "max-processes", d.maxProcesses(), "a number", integer(1, 256)));
     }
 
     private Map<String, PoolConfig> pools(Obj top) {

@@ -14,12 +14,20 @@ import java.util.Objects;
  * @param readyTimeout   how long {@code up} waits for every replica to pass its health check
  * @param restart        restart a crashed process (with backoff doubling from {@code restartBackoff} up to a minute)
  * @param outputLines    lines of a process's output kept for error answers
+ * @param maxProcesses   supervised processes at most, over every {@code up}: each holds a GPU's worth of memory
  */
 public record InferenceConfig(String pool, List<String> command, Duration readyTimeout, boolean restart,
-                              Duration restartBackoff, int outputLines) {
+                              Duration restartBackoff, int outputLines, int maxProcesses) {
     public static final List<String> DEFAULT_COMMAND = List.of("vllm", "serve", "{model}", "--port", "{port}", "--dtype", "{dtype}");
+    public static final int DEFAULT_MAX_PROCESSES = 8;
     public static final InferenceConfig NONE = new InferenceConfig(null, DEFAULT_COMMAND, Duration.ofMinutes(10), true,
-            Duration.ofSeconds(1), 50);
+            Duration.ofSeconds(1), 50, DEFAULT_MAX_PROCESSES);
+
+    /** With the default process cap. */
+    public InferenceConfig(String pool, List<String> command, Duration readyTimeout, boolean restart,
+                           Duration restartBackoff, int outputLines) {
+        this(pool, command, readyTimeout, restart, restartBackoff, outputLines, DEFAULT_MAX_PROCESSES);
+    }
 
     public InferenceConfig {
         command = List.copyOf(command);

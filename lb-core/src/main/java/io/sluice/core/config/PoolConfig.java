@@ -36,4 +36,10 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
         Objects.requireNonNull(health, "health");
         backends = List.copyOf(backends);
     }
+
+    /** The same settings with other backends: a reload compares settings without the membership. */
+    public PoolConfig withBackends(List<BackendConfig> other) {
+        return new PoolConfig(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, other,
+                streamIdleTimeout, requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout);
+    }
 }

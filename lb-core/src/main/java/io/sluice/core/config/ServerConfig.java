@@ -12,8 +12,10 @@ import java.util.Objects;
  * @param maxConnections concurrent client connections over all listeners; zero for no limit
  * @param warmup        how long to drive synthetic traffic through the proxy path before the listeners
  *                      open, so that the first real requests meet compiled code; zero for none
+ * @param dns           upstream host name lookups
  */
-public record ServerConfig(String transport, int ioThreads, Duration shutdownGrace, int maxConnections, Duration warmup) {
+public record ServerConfig(String transport, int ioThreads, Duration shutdownGrace, int maxConnections, Duration warmup,
+                           DnsConfig dns) {
     public static final Duration MAX_WARMUP = Duration.ofMinutes(5);
     public static final ServerConfig DEFAULT = new ServerConfig("auto", 0, Duration.ofSeconds(10), 0, Duration.ZERO);
 
@@ -21,8 +23,13 @@ public record ServerConfig(String transport, int ioThreads, Duration shutdownGra
         this(transport, ioThreads, shutdownGrace, 0, Duration.ZERO);
     }
 
+    public ServerConfig(String transport, int ioThreads, Duration shutdownGrace, int maxConnections, Duration warmup) {
+        this(transport, ioThreads, shutdownGrace, maxConnections, warmup, DnsConfig.DEFAULT);
+    }
+
     public ServerConfig {
         Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(dns, "dns");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(warmup, "warmup");
         if (warmup.isNegative() || warmup.compareTo(MAX_WARMUP) > 0) {

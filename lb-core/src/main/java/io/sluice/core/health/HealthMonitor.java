@@ -34,6 +34,9 @@ public final class HealthMonitor implements AutoCloseable {
      */
     private final Map<Backend, Object> watched = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    /** Probes started and not yet ended; {@link #close} waits for zero. Guarded by {@code this} for wait/notify. */
+    private int inProgress;
+    private volatile long longestTimeoutMillis = 1000;
 
     public HealthMonitor(ScheduledExecutorService scheduler, HealthProbe probe) {
         this.scheduler = scheduler;
@@ -47,6 +50,7 @@ public final class HealthMonitor implements AutoCloseable {
         }
         Object token = new Object();
         watched.put(backend, token);
+        longestTimeoutMillis = Math.max(longestTimeoutMillis, config.timeout().toMillis());
         // A little jitter so the backends of a large pool are not probed in lockstep.
         schedule(backend, config, token, ThreadLocalRandom.current().nextLong(1, 20));
     }
@@ -63,11 +67,20 @@ public final class HealthMonitor implements AutoCloseable {
         if (closed) {
             return;
         }
-        scheduled.put(backend, scheduler.schedule(() -> runProbe(backend, config, token), delayMillis, TimeUnit.MILLISECONDS));
+        try {
+            scheduled.put(backend, scheduler.schedule(() -> runProbe(backend, config, token), delayMillis, TimeUnit.MILLISECONDS));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the scheduler's event loop is shutting down: so is the gateway
+        }
     }
 
     private void runProbe(Backend backend, HealthConfig config, Object token) {
+        // Counted before the closed check, so close() either sees this probe or this probe sees close().
+        synchronized (this) {
+            inProgress++;
+        }
         if (closed || watched.get(backend) != token) {
+            ended();
             return;
         }
         long start = System.nanoTime();
@@ -79,16 +92,34 @@ public final class HealthMonitor implements AutoCloseable {
             check = CompletableFuture.completedFuture(HealthProbe.Result.inconclusive("check did not start: " + e));
         }
         check.whenComplete((result, error) -> {
-            HealthProbe.Result r = error != null ? HealthProbe.Result.failed(error.toString()) : result;
-            if (r.conclusive()) {
-                record(backend, config, r, (System.nanoTime() - start) / 1000);
-            } else {
-                log.warn("health check of {} skipped: {}", backend, r.detail());
-            }
-            if (watched.get(backend) == token) {
-                schedule(backend, config, token, config.interval().toMillis());
+            try {
+                HealthProbe.Result r = error != null ? HealthProbe.Result.failed(error.toString()) : result;
+                if (closed) {
+                    return; // a probe cut short by the shutdown says nothing about the backend
+                }
+                if (r.conclusive()) {
+                    record(backend, config, r, (System.nanoTime() - start) / 1000);
+                } else {
+                    log.warn("health check of {} skipped: {}", backend, r.detail());
+                }
+                if (watched.get(backend) == token) {
+                    schedule(backend, config, token, config.interval().toMillis());
+                }
+            } finally {
+                ended();
             }
         });
+    }
+
+    private synchronized void ended() {
+        if (--inProgress == 0) {
+            notifyAll();
+        }
+    }
+
+    /** Probes running now (their connections not yet closed). */
+    public synchronized int probesInProgress() {
+        return inProgress;
     }
 
     /** Applies one probe result to the backend's state; public for tests of the hysteresis. */
@@ -97,11 +128,32 @@ public final class HealthMonitor implements AutoCloseable {
                 config.rise(), config.fall());
     }
 
+    /**
+     * Stops the checks and waits until the probes in progress have ended (each ends within its
+     * timeout), so that the event loops they use can be shut down with no probe writing on them.
+     * Must not be called from such a loop.
+     */
     @Override
     public void close() {
         closed = true;
         watched.clear();
         scheduled.values().forEach(f -> f.cancel(false));
         scheduled.clear();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(longestTimeoutMillis + 1000);
+        synchronized (this) {
+            while (inProgress > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    log.warn("{} health check(s) still running at shutdown", inProgress);
+                    return;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
     }
 }

@@ -12,6 +12,10 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.uring.IoUringDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
@@ -87,6 +91,15 @@ public enum Transport {
      */
     public ChannelOption<Boolean> reusePort() {
         return this == NIO ? null : UnixChannelOption.SO_REUSEPORT;
+    }
+
+    /** UDP sockets of the same transport: the DNS resolver's, on the same event loops. */
+    public Class<? extends DatagramChannel> datagramChannel() {
+        switch (this) {
+            case IO_URING: return IoUringDatagramChannel.class;
+            case EPOLL: return EpollDatagramChannel.class;
+            default: return NioDatagramChannel.class;
+        }
     }
 
     public Class<? extends SocketChannel> clientChannel() {

@@ -3,6 +3,8 @@ package io.sluice.core.pool;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.balance.Balancer;
 import io.sluice.core.config.PoolConfig;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -11,9 +13,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** A named set of backends and the policy that spreads requests over them. */
 public final class BackendPool {
     private volatile PoolConfig config; // replaced by a reload; read per request
-    private final Balancer balancer;
+    private volatile Balancer balancer;
     // Copy-on-write: read on every request, changed only by admin actions and reloads.
     private final List<Backend> backends = new CopyOnWriteArrayList<>();
+    private final List<Backend> view = Collections.unmodifiableList(backends);
     private final AtomicInteger activeRetries = new AtomicInteger();
     private final ConcurrentLinkedDeque<Runnable> waiters = new ConcurrentLinkedDeque<>();
     private final AtomicInteger waiting = new AtomicInteger();
@@ -24,11 +27,20 @@ public final class BackendPool {
         backends.forEach(this::add);
     }
 
+    /**
+     * The only way in: every member wakes the pool's queued requests when it frees a slot, whether
+     * it came from the config, a reload, the admin API or an inference replica, and whether or not
+     * the queue is on now (a reload may turn it on; with nobody waiting the wake-up is one read).
+     */
     public void add(Backend b) {
-        if (config.queueSize() > 0) {
-            b.onRelease(this::wakeOne);
-        }
+        b.onRelease(this::wakeOne);
         backends.add(b);
+        wakeOne(); // a new member may have room for a request already waiting
+    }
+
+    /** @return true if the backend was a member; requests running on it are not affected */
+    public boolean remove(Backend b) {
+        return backends.remove(b);
     }
 
     public String name() {
@@ -40,28 +52,54 @@ public final class BackendPool {
     }
 
     /**
-     * Takes new settings from a reloaded config (timeouts, health); the backend list is reconciled
-     * separately. The balancer is kept: least-connections is the only one.
+     * Takes every setting of a reloaded config (timeouts, limits, queue, retries, outlier detection,
+     * health, balancer); the backend list is reconciled separately.
      */
     public void reconfigure(PoolConfig next) {
         if (!next.name().equals(config.name())) {
             throw new IllegalArgumentException("pool " + config.name() + " cannot become " + next.name());
         }
+        if (!next.balancer().equals(config.balancer())) {
+            balancer = Balancer.named(next.balancer());
+        }
         config = next;
     }
 
+    /** The members, read-only: change them with {@link #add} and {@link #remove}. */
     public List<Backend> backends() {
-        return backends;
+        return view;
     }
 
-    /** @return the backend for a new request, or null when none is healthy and enabled */
+    /** @return the backend the balancer would pick now, or null when none is available and below its limit */
     public Backend choose() {
         return balancer.choose(backends, config.maxInFlightPerBackend(), null);
     }
 
-    /** A backend for a retry, other than those already tried. */
-    public Backend choose(List<Backend> exclude) {
-        return balancer.choose(backends, config.maxInFlightPerBackend(), exclude);
+    /**
+     * Chooses a backend and takes a slot on it atomically ({@link Backend#tryLease}). When another
+     * event loop took the last slot between the choice and the lease, chooses again among the others.
+     *
+     * @param exclude backends already tried for this request, or null
+     * @return the lease, or null when no available backend has room
+     */
+    public Backend.Lease lease(List<Backend> exclude) {
+        int max = config.maxInFlightPerBackend();
+        List<Backend> skip = exclude;
+        for (int i = 0, n = backends.size(); i <= n; i++) { // each miss skips one more backend
+            Backend b = balancer.choose(backends, max, skip);
+            if (b == null) {
+                return null;
+            }
+            Backend.Lease lease = b.tryLease(max);
+            if (lease != null) {
+                return lease;
+            }
+            if (skip == exclude) {
+                skip = exclude == null ? new ArrayList<>(2) : new ArrayList<>(exclude); // only on contention
+            }
+            skip.add(b);
+        }
+        return null;
     }
 
     /**
@@ -92,6 +130,9 @@ public final class BackendPool {
     /**
      * Queues a request that found every backend at its in-flight limit; {@code wake} runs (on any
      * thread) when a backend frees a slot. False when the queue is full.
+     *
+     * <p>A slot may have freed between the caller's check and this call, with nobody queued to wake:
+     * so, once queued, the pool checks again and wakes the first waiter if there is room now.
      */
     public boolean enqueue(Runnable wake) {
         if (waiting.incrementAndGet() > config.queueSize()) {
@@ -99,6 +140,7 @@ public final class BackendPool {
             return false;
         }
         waiters.addLast(wake);
+        wakeIfRoom();
         return true;
     }
 
@@ -115,6 +157,13 @@ public final class BackendPool {
     public void requeueFirst(Runnable wake) {
         waiting.incrementAndGet();
         waiters.addFirst(wake);
+        wakeIfRoom(); // as in enqueue: the slot may have freed again since the waiter looked
+    }
+
+    private void wakeIfRoom() {
+        if (!allFull()) {
+            wakeOne();
+        }
     }
 
     public int queued() {
@@ -122,6 +171,9 @@ public final class BackendPool {
     }
 
     private void wakeOne() {
+        if (waiting.get() == 0) {
+            return;
+        }
         Runnable w = waiters.pollFirst();
         if (w != null) {
             waiting.decrementAndGet();

@@ -187,6 +187,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void dnsServersAreIpLiteralsWithOptionalPorts() throws Exception {
+        DnsConfig d = parse(BASE + "server: { dns: { servers: [ \"10.0.0.2\", \"127.0.0.1:5353\", \"[::1]:54\" ], query-timeout: 3s } }\n")
+                .server().dns();
+        assertEquals(List.of(new java.net.InetSocketAddress("10.0.0.2", 53), new java.net.InetSocketAddress("127.0.0.1", 5353),
+                new java.net.InetSocketAddress("::1", 54)), d.servers());
+        assertEquals(Duration.ofSeconds(3), d.queryTimeout());
+        assertEquals(DnsConfig.DEFAULT, parse(BASE).server().dns());
+        assertError(BASE + "server: { dns: { servers: [ \"10.0.0.2\", \"ns.example\" ] } }\n",
+                "test.yaml:10:41: server.dns.servers[1]: expected an IP address with an optional port");
+        assertError(BASE + "server: { dns: { servers: [ \"10.0.0.2:99999\" ] } }\n",
+                "test.yaml:10:29: server.dns.servers[0]: expected an IP address");
+        assertError(BASE + "server: { dns: { server: [ ] } }\n", "test.yaml:10:");
+    }
+
+    @Test
     void inferenceSection() throws Exception {
         SluiceConfig c = parse(BASE + """
                 admin:
@@ -195,6 +210,10 @@ class ConfigLoaderTest {
                 """);
         assertEquals(new InferenceConfig("vllm", List.of("java", "-jar", "sim.jar", "--port", "{port}", "--model", "{model}"),
                 Duration.ofMinutes(1), false, Duration.ofMillis(250), 5), c.admin().inference());
+        assertEquals(3, parse(BASE + "admin: { inference: { pool: vllm, max-processes: 3 } }\n").admin().inference().maxProcesses());
+        assertEquals(InferenceConfig.DEFAULT_MAX_PROCESSES, parse(BASE + "admin: { inference: { pool: vllm } }\n").admin().inference().maxProcesses());
+        ConfigException cap = failure(BASE + "admin: { inference: { pool: vllm, max-processes: 0 } }\n");
+        assertTrue(cap.getMessage().contains("test.yaml:10:") && cap.getMessage().contains("admin.inference.max-processes"), cap.getMessage());
         assertEquals(InferenceConfig.DEFAULT_COMMAND, parse(BASE + "admin: { inference: { pool: vllm } }\n").admin().inference().command());
         assertFalse(parse(BASE).admin().inference().enabled());
         assertError(BASE + "admin: { inference: { pool: nope } }\n", "test.yaml:10:29: admin.inference.pool: no pool named 'nope' (pools: vllm)");

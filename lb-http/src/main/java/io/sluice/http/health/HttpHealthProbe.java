@@ -2,6 +2,7 @@ package io.sluice.http.health;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -22,8 +23,12 @@ import io.sluice.core.backend.Backend;
 import io.sluice.core.config.HealthConfig;
 import io.sluice.core.health.HealthProbe;
 import io.sluice.core.net.LocalResources;
+import io.sluice.http.pool.UpstreamResolver;
+import io.netty.resolver.AddressResolverGroup;
+import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -35,19 +40,26 @@ import java.util.concurrent.TimeUnit;
 public final class HttpHealthProbe implements HealthProbe {
     private final EventLoopGroup group;
     private final Class<? extends Channel> channelClass;
+    private final AddressResolverGroup<InetSocketAddress> resolver;
 
-    public HttpHealthProbe(EventLoopGroup group, Class<? extends Channel> channelClass) {
+    public HttpHealthProbe(EventLoopGroup group, Class<? extends Channel> channelClass,
+                           AddressResolverGroup<InetSocketAddress> resolver) {
         this.group = group;
         this.channelClass = channelClass;
+        this.resolver = resolver;
     }
 
     @Override
     public CompletionStage<Result> probe(Backend backend, HealthConfig config) {
+        if (group.isShuttingDown()) {
+            return CompletableFuture.completedFuture(Result.inconclusive("the gateway is shutting down"));
+        }
         CompletableFuture<Result> result = new CompletableFuture<>();
         long timeoutMs = config.timeout().toMillis();
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channel(channelClass)
+                .resolver(resolver) // the same lookups and cache as the proxy's connections
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, timeoutMs))
                 .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .handler(new ChannelInitializer<Channel>() {
@@ -82,7 +94,7 @@ public final class HttpHealthProbe implements HealthProbe {
                         });
                     }
                 });
-        ChannelFuture connect = b.connect(backend.host(), backend.port());
+        ChannelFuture connect = b.connect(UpstreamResolver.address(backend.host(), backend.port()));
         Channel ch = connect.channel();
         connect.addListener(f -> {
             if (!f.isSuccess()) {
@@ -91,26 +103,49 @@ public final class HttpHealthProbe implements HealthProbe {
                         : Result.failed("connect: " + f.cause().getMessage()));
                 return;
             }
-            DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, config.path());
+            if (result.isDone() || !ch.isActive() || ch.eventLoop().isShuttingDown()) {
+                // Timed out meanwhile, or the loop is going away: write nothing, so nothing can be left
+                // unreleased in a channel that dies with its loop.
+                result.complete(Result.inconclusive("connection gone before the check was sent"));
+                return;
+            }
+            // No body buffer of its own (EMPTY_BUFFER): the only allocation is the encoder's, which the
+            // pipeline releases if the write fails.
+            DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, config.path(),
+                    Unpooled.EMPTY_BUFFER);
             req.headers().set(HttpHeaderNames.HOST, backend.host() + ":" + backend.port())
                     .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
                     .set(HttpHeaderNames.USER_AGENT, "sluice-health");
-            ch.writeAndFlush(req);
+            ch.writeAndFlush(req).addListener(w -> {
+                if (!w.isSuccess()) {
+                    result.complete(Result.failed("write: " + w.cause()));
+                }
+            });
         });
         if (!ch.isRegistered() && connect.isDone()) {
             // No channel at all (no descriptor for one): the listener above has the result, and there is
             // no event loop to time the check on or channel to close.
             return result;
         }
-        io.netty.util.concurrent.ScheduledFuture<?> timer = ch.eventLoop().schedule(() -> {
-            if (result.complete(Result.failed("timeout after " + timeoutMs + "ms"))) {
-                ch.close();
-            }
-        }, timeoutMs, TimeUnit.MILLISECONDS);
+        io.netty.util.concurrent.ScheduledFuture<?> timer;
+        try {
+            timer = ch.eventLoop().schedule(() -> {
+                result.complete(Result.failed("timeout after " + timeoutMs + "ms"));
+            }, timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            timer = null; // the loop is shutting down and closes the channel
+            result.complete(Result.inconclusive("the gateway is shutting down"));
+        }
+        // The check ends when its connection is closed, not merely answered: a shutdown that waits for
+        // the checks then finds no probe channel left on the loops it stops.
+        CompletableFuture<Result> ended = new CompletableFuture<>();
+        io.netty.util.concurrent.ScheduledFuture<?> t = timer;
         result.whenComplete((r, e) -> {
-            timer.cancel(false);
-            ch.close();
+            if (t != null) {
+                t.cancel(false);
+            }
+            ch.close().addListener(x -> ended.complete(r));
         });
-        return result;
+        return ended;
     }
 }

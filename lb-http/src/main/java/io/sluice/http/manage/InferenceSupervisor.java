@@ -2,6 +2,7 @@ package io.sluice.http.manage;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.sluice.admin.AdminException;
+import io.sluice.admin.inference.InferenceEndpoints;
 import io.sluice.admin.inference.InferenceManager;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.config.InferenceConfig;
@@ -50,6 +51,8 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
     private final ScheduledExecutorService scheduler;
     private final ExecutorService blocking;
     private final Map<String, Engine> engines = new ConcurrentHashMap<>();
+    /** Replicas of {@code up}s still starting, counted against the cap with the running ones. */
+    private int reserved;
     private volatile boolean closed;
 
     public InferenceSupervisor(Supplier<InferenceConfig> config, Upstreams upstreams, RuntimeBackends backends,
@@ -130,26 +133,63 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
             throw new AdminException(HttpResponseStatus.CONFLICT, "inference_not_configured",
                     "pool '" + c.pool() + "' must exist and have health checks on (they decide when a replica serves)");
         }
+        if (!InferenceEndpoints.validModel(model) || !InferenceEndpoints.DTYPES.contains(dtype)) {
+            // The endpoint checks this too; here because these values become argv.
+            throw new AdminException(HttpResponseStatus.BAD_REQUEST, "bad_request", "invalid model or dtype");
+        }
+        reserve(replicas, c.maxProcesses());
+        int[] unclaimed = {replicas}; // reservations not yet turned into engines; written by the starting thread
         CompletableFuture<List<Map<String, Object>>> done = new CompletableFuture<>();
-        blocking.execute(() -> {
-            List<Engine> started = new ArrayList<>();
-            try {
-                for (int i = 0; i < replicas; i++) {
-                    int port = freePort();
-                    Engine e = new Engine("engine-" + model.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + port, model, dtype, port, c);
-                    engines.put(e.id, e);
-                    started.add(e);
-                    e.backend = backends.add(c.pool(), e.id, "127.0.0.1", port, 1);
-                    start(e);
-                }
-            } catch (IOException | RuntimeException ex) {
-                fail(started, done, new AdminException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "inference_start_failed",
-                        "could not start " + redacted(c.command()) + ": " + ex.getMessage()));
-                return;
-            }
-            awaitServing(started, System.nanoTime() + c.readyTimeout().toNanos(), done);
-        });
+        done.whenComplete((x, e) -> unreserve(unclaimed[0])); // completes after the start loop has ended
+        try {
+            blocking.execute(() -> startReplicas(model, dtype, replicas, c, unclaimed, done));
+        } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+            throw e;
+        }
         return done;
+    }
+
+    /** Claims room for {@code n} more processes, or refuses with 429 (over the cap, counting those starting). */
+    private synchronized void reserve(int n, int max) {
+        int now = engines.size() + reserved;
+        if (now + n > max) {
+            throw new AdminException(HttpResponseStatus.TOO_MANY_REQUESTS, "too_many_processes",
+                    n + " more replica(s) would make " + (now + n) + " supervised processes; admin.inference.max-processes is "
+                            + max + " (" + now + " running or starting)");
+        }
+        reserved += n;
+    }
+
+    private synchronized void unreserve(int n) {
+        reserved -= n;
+    }
+
+    /** A reserved replica becomes an engine: counted once, in {@code engines}. */
+    private synchronized void claim(Engine e) {
+        engines.put(e.id, e);
+        reserved--;
+    }
+
+    private void startReplicas(String model, String dtype, int replicas, InferenceConfig c, int[] unclaimed,
+                               CompletableFuture<List<Map<String, Object>>> done) {
+        List<Engine> started = new ArrayList<>();
+        try {
+            for (int i = 0; i < replicas; i++) {
+                int port = freePort();
+                Engine e = new Engine("engine-" + model.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + port, model, dtype, port, c);
+                claim(e);
+                unclaimed[0]--;
+                started.add(e);
+                e.backend = backends.add(c.pool(), e.id, "127.0.0.1", port, 1);
+                start(e);
+            }
+        } catch (IOException | RuntimeException ex) {
+            fail(started, done, new AdminException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "inference_start_failed",
+                    "could not start " + redacted(c.command()) + ": " + ex.getMessage()));
+            return;
+        }
+        awaitServing(started, System.nanoTime() + c.readyTimeout().toNanos(), done);
     }
 
     private void awaitServing(List<Engine> started, long deadline, CompletableFuture<List<Map<String, Object>>> done) {

@@ -57,7 +57,7 @@ public final class RuntimeBackends implements BackendManager {
             // Traffic only once the health check has passed `rise` times: a new server may still be loading.
             b.markDown("added; waiting for health checks");
         }
-        pool.backends().add(b);
+        pool.add(b);
         health.watch(b, pool.config().health());
         log.info("pool {}: backend {} added at {}:{}", poolName, name, host, port);
         return b;
@@ -90,7 +90,7 @@ public final class RuntimeBackends implements BackendManager {
     public synchronized void detach(Backend b, int inFlight) {
         BackendPool pool = upstreams.pool(b.pool());
         if (pool != null) {
-            pool.backends().remove(b);
+            pool.remove(b);
         }
         health.unwatch(b);
         upstreams.forget(b);

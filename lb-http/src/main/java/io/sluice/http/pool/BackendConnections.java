@@ -2,40 +2,46 @@ package io.sluice.http.pool;
 
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
-import io.sluice.core.backend.Backend;
+import io.netty.resolver.AddressResolverGroup;
 import java.net.InetSocketAddress;
+import io.sluice.core.backend.Backend;
+import io.sluice.core.config.PoolConfig;
+import io.sluice.core.pool.BackendPool;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** One backend's connection pools, one per event loop. */
+/**
+ * One backend's connection pools, one per event loop. Connection settings (connect timeout, idle
+ * connections kept, stream-idle timeout) are read from the pool's current config each time they
+ * are used, so a reload applies them without rebuilding anything.
+ */
 public final class BackendConnections {
     private final Backend backend;
-    private final InetSocketAddress address;
+    private final BackendPool pool;
     private final Class<? extends Channel> channelClass;
-    private final int connectTimeoutMillis;
-    private final int maxIdle;
-    private final long streamIdleMillis;
+    private final AddressResolverGroup<InetSocketAddress> resolver;
     private final ConcurrentHashMap<EventLoop, UpstreamPool> byLoop = new ConcurrentHashMap<>();
     private final AtomicLong opened = new AtomicLong();
 
-    public BackendConnections(Backend backend, Class<? extends Channel> channelClass,
-                              int connectTimeoutMillis, int maxIdle, long streamIdleMillis) {
-        this.streamIdleMillis = streamIdleMillis;
+    public BackendConnections(Backend backend, BackendPool pool, Class<? extends Channel> channelClass,
+                              AddressResolverGroup<InetSocketAddress> resolver) {
         this.backend = backend;
-        this.address = new InetSocketAddress(backend.host(), backend.port());
+        this.resolver = resolver;
+        this.pool = pool;
         this.channelClass = channelClass;
-        this.connectTimeoutMillis = connectTimeoutMillis;
-        this.maxIdle = maxIdle;
     }
 
     public Backend backend() {
         return backend;
     }
 
+    PoolConfig config() {
+        return pool.config();
+    }
+
     public UpstreamPool on(EventLoop loop) {
         UpstreamPool p = byLoop.get(loop);
-        return p != null ? p : byLoop.computeIfAbsent(loop,
-                l -> new UpstreamPool(this, l, channelClass, address, connectTimeoutMillis, maxIdle, streamIdleMillis));
+        return p != null ? p : byLoop.computeIfAbsent(loop, l -> new UpstreamPool(this, l, channelClass, resolver));
     }
 
     void countOpened() {

@@ -10,6 +10,7 @@ import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.resolver.AddressResolverGroup;
 import io.sluice.core.backend.Backend;
 import io.sluice.http.timeout.IdleTimeout;
 import java.net.InetSocketAddress;
@@ -31,26 +32,25 @@ public final class UpstreamPool {
     private final EventLoop loop;
     private final Bootstrap bootstrap;
     private final InetSocketAddress address;
-    private final int maxIdle;
     private final ArrayDeque<Channel> idle = new ArrayDeque<>();
 
     UpstreamPool(BackendConnections parent, EventLoop loop, Class<? extends Channel> channelClass,
-                 InetSocketAddress address, int connectTimeoutMillis, int maxIdle, long streamIdleMillis) {
+                 AddressResolverGroup<InetSocketAddress> resolver) {
         this.parent = parent;
         this.loop = loop;
-        this.address = address;
-        this.maxIdle = maxIdle;
+        // A name stays unresolved here: each connect resolves it through the TTL-honouring cache.
+        this.address = UpstreamResolver.address(parent.backend().host(), parent.backend().port());
         this.bootstrap = new Bootstrap()
                 .group(loop)
                 .channel(channelClass)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .resolver(resolver)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline()
-                                .addLast("idle", new IdleTimeout(streamIdleMillis, IDLE_TIMEOUT_SECONDS * 1000L))
+                                .addLast("idle", new IdleTimeout(streamIdleMillis(), IDLE_TIMEOUT_SECONDS * 1000L))
                                 .addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(8192)
                                         .setMaxHeaderSize(64 * 1024)
@@ -64,12 +64,18 @@ public final class UpstreamPool {
         return parent.backend();
     }
 
+    private long streamIdleMillis() {
+        return parent.config().streamIdleTimeout().toMillis();
+    }
+
     /** A live idle connection bound to {@code owner}, or null when a new one must be opened. */
     public Channel acquireIdle(UpstreamHandler.Listener owner) {
         assert loop.inEventLoop();
         Channel ch;
         while ((ch = idle.pollLast()) != null) {
             if (ch.isActive()) {
+                // Opened before a reload may have changed the stream-idle timeout: apply the current one.
+                ((IdleTimeout) ch.pipeline().get("idle")).readerIdle(streamIdleMillis());
                 bind(ch, owner);
                 return ch;
             }
@@ -79,6 +85,8 @@ public final class UpstreamPool {
 
     /** Opens a new connection; the caller binds it with {@link #bind} once connected. */
     public ChannelFuture connect() {
+        // The bootstrap belongs to this loop alone, so setting the reloadable option here is safe.
+        bootstrap.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) parent.config().connectTimeout().toMillis());
         ChannelFuture f = bootstrap.connect(address);
         Channel ch = f.channel();
         if (f.isDone() && !f.isSuccess() && !ch.isRegistered()) {
@@ -100,7 +108,7 @@ public final class UpstreamPool {
     public void release(Channel ch) {
         assert loop.inEventLoop();
         ch.pipeline().get(UpstreamHandler.class).unbind();
-        if (!ch.isActive() || idle.size() >= maxIdle) {
+        if (!ch.isActive() || idle.size() >= parent.config().maxIdlePerBackend()) {
             ch.close();
             return;
         }

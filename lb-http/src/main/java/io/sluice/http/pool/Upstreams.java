@@ -1,6 +1,8 @@
 package io.sluice.http.pool;
 
 import io.netty.channel.Channel;
+import io.netty.resolver.AddressResolverGroup;
+import java.net.InetSocketAddress;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.pool.BackendPool;
 import java.util.Collection;
@@ -12,9 +14,12 @@ public final class Upstreams {
     private final Map<String, BackendPool> pools = new ConcurrentHashMap<>();
     private final Map<Backend, BackendConnections> connections = new ConcurrentHashMap<>();
     private final Class<? extends Channel> channelClass;
+    private final AddressResolverGroup<InetSocketAddress> resolver;
 
-    public Upstreams(Class<? extends Channel> channelClass) {
+    /** @param resolver looks up backends named by host name (see {@link UpstreamResolver}) */
+    public Upstreams(Class<? extends Channel> channelClass, AddressResolverGroup<InetSocketAddress> resolver) {
         this.channelClass = channelClass;
+        this.resolver = resolver;
     }
 
     public void addPool(BackendPool pool) {
@@ -51,8 +56,6 @@ public final class Upstreams {
     }
 
     private BackendConnections connectionsFor(Backend b, BackendPool pool) {
-        return connections.computeIfAbsent(b, k -> new BackendConnections(k, channelClass,
-                (int) pool.config().connectTimeout().toMillis(), pool.config().maxIdlePerBackend(),
-                pool.config().streamIdleTimeout().toMillis()));
+        return connections.computeIfAbsent(b, k -> new BackendConnections(k, pool, channelClass, resolver));
     }
 }

@@ -235,8 +235,8 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             }
             streamSlot = true;
         }
-        Backend backend = tried == null ? pool.choose() : pool.choose(tried);
-        if (backend == null) {
+        Backend.Lease taken = pool.lease(tried); // choice and slot in one step: the limit holds across loops
+        if (taken == null) {
             if (pool.allFull() && config.queueSize() > 0 && waiter == null) {
                 enqueue();
                 return;
@@ -251,11 +251,12 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no_healthy_backend", why, true);
             return;
         }
+        Backend backend = taken.backend();
         if (exchange != null) {
             exchange.backend = backend.id();
             exchange.pool = pool.name();
         }
-        lease = backend.lease();
+        lease = taken;
         responseStarted = false;
         sse = false;
         upstreamPool = upstreams.connections(backend).on(ctx.channel().eventLoop());

@@ -12,7 +12,6 @@ import io.sluice.sim.VllmSimulator;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,10 +24,12 @@ import org.slf4j.LoggerFactory;
  * swapped (read per request, so open keep-alive connections follow), and only then are removed
  * backends and pools drained and dropped. Streams on them run to their end.
  *
- * <p>Listeners apply everything but their socket: limits, timeouts, TLS certificates and settings,
- * HTTP/2 settings, keys, rate limits, CORS and routes (see {@link ListenerInitializer#apply}). Not
- * applied, and reported as needing a restart: new, removed or re-bound listeners, ACME settings,
- * the {@code server:}, {@code compat:} and {@code access-log:} sections, and a simulator backend's settings.
+ * <p>Every pool setting applies live (the proxy reads the pool's config per request, connection
+ * pools per connection). Listeners apply everything but their socket: limits, timeouts, TLS
+ * certificates and settings, HTTP/2 settings, keys, rate limits, CORS and routes (see
+ * {@link ListenerInitializer#apply}). Not applied, and reported as needing a restart: new, removed or
+ * re-bound listeners, ACME settings, the {@code server:}, {@code compat:} and {@code access-log:}
+ * sections, and a simulator backend's settings.
  */
 public final class Reloader {
     private static final Logger log = LoggerFactory.getLogger(Reloader.class);
@@ -66,15 +67,22 @@ public final class Reloader {
                 changes.add("pool " + pc.name() + " added with " + backends.size() + " backend(s)");
                 continue;
             }
-            boolean healthChanged = !pool.config().health().equals(pc.health());
-            if (!sameSettings(pool.config(), pc)) {
-                pool.reconfigure(pc);
+            PoolConfig old = pool.config();
+            boolean healthChanged = !old.health().equals(pc.health());
+            if (!sameSettings(old, pc)) {
                 changes.add("pool " + pc.name() + " settings updated");
             }
+            pool.reconfigure(pc); // also when only the backends changed: the config is their record
+
             List<String> wanted = new ArrayList<>();
             for (BackendConfig bc : pc.backends()) {
                 wanted.add(bc.name());
                 Backend existing = find(pool, bc.name());
+                BackendConfig before = old.backends().stream().filter(x -> x.name().equals(bc.name()))
+                        .findFirst().orElse(null);
+                if (existing != null && bc.isSimulated() && before != null && !bc.equals(before)) {
+                    restart.add("pool " + pc.name() + ": simulator backend " + bc.name() + " settings changed");
+                }
                 if (existing != null && matches(existing, bc)) {
                     if (healthChanged) {
                         server.health().unwatch(existing);
@@ -84,13 +92,13 @@ public final class Reloader {
                 }
                 if (existing != null) {
                     toRemove.add(existing); // changed address or weight: replace it
-                    pool.backends().remove(existing);
+                    pool.remove(existing);
                 }
                 Backend b = newBackend(pc, bc);
                 if (pc.health().enabled()) {
                     b.markDown("added by reload; waiting for health checks");
                 }
-                pool.backends().add(b);
+                pool.add(b);
                 server.health().watch(b, pc.health());
                 changes.add("pool " + pc.name() + ": backend " + bc.name() + (existing != null ? " replaced" : " added"));
             }
@@ -203,9 +211,11 @@ public final class Reloader {
         return b.weight() == bc.weight() && (bc.isSimulated() || (b.host().equals(bc.host()) && b.port() == bc.port()));
     }
 
-    private static boolean sameSettings(PoolConfig a, PoolConfig b) {
-        return a.balancer().equals(b.balancer()) && a.connectTimeout().equals(b.connectTimeout())
-                && a.responseTimeout().equals(b.responseTimeout()) && a.maxIdlePerBackend() == b.maxIdlePerBackend()
-                && Objects.equals(a.health(), b.health());
+    /**
+     * Every pool setting but the backend list, which is reconciled one by one. All of them apply live:
+     * the proxy reads the pool's config per request and the connection pools per connection.
+     */
+    static boolean sameSettings(PoolConfig a, PoolConfig b) {
+        return a.equals(b.withBackends(a.backends()));
     }
 }

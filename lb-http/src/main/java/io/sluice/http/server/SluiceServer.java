@@ -35,6 +35,8 @@ import io.sluice.core.net.Transport;
 import io.sluice.core.pool.BackendPool;
 import io.sluice.http.health.HttpHealthProbe;
 import io.sluice.http.pool.Upstreams;
+import io.sluice.http.pool.UpstreamResolver;
+import io.netty.resolver.AddressResolverGroup;
 import io.sluice.sim.SimulatorOptions;
 import io.sluice.sim.VllmSimulator;
 import java.net.InetSocketAddress;
@@ -71,6 +73,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Upstreams upstreams;
+    /** Upstream host names, for the proxy and the health checks; one per gateway, cache shared. */
+    private final AddressResolverGroup<InetSocketAddress> resolver;
     private final HealthMonitor health;
     private final AdminAccess adminAccess;
     private final RuntimeBackends backendManager;
@@ -96,6 +100,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private CompatConfig compatConfig;                 // as started: compat changes need a restart
     private ListenerInitializer compatInitializer;
     private volatile Warmup.Result warmup;
+    private volatile int checksAtLoopShutdown = -1;
 
     private SluiceServer(SluiceConfig config) {
         // Jackson reads a time-zone file when its ObjectMapper class initialises. Done here, at start,
@@ -105,8 +110,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.transport = Transport.select(config.server().transport());
         this.boss = transport.newGroup(1, "sluice-accept");
         this.workers = transport.newGroup(config.server().effectiveIoThreads(), "sluice-io");
-        this.upstreams = new Upstreams(transport.clientChannel());
-        this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel()));
+        this.resolver = UpstreamResolver.create(transport, config.server().dns());
+        this.upstreams = new Upstreams(transport.clientChannel(), resolver);
+        this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel(), resolver));
         this.observers.add(metrics);
         this.scraper = new BackendScraper(this::pools, workers.next(), blocking, config.admin().scrapeInterval());
         this.adminAccess = new AdminAccess(config.admin());
@@ -264,7 +270,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                     """.formatted(sim.port()), "warm-up", name -> null);
             ListenerConfig lc = wc.listeners().get(0);
             PoolConfig pc = wc.pools().get("warmup");
-            Upstreams privateUpstreams = new Upstreams(transport.clientChannel());
+            Upstreams privateUpstreams = new Upstreams(transport.clientChannel(), resolver);
             privateUpstreams.addPool(new BackendPool(pc, List.of(new Backend("warmup", "warmup", "127.0.0.1", sim.port(), 1))));
             GatewayMetrics throwaway = new GatewayMetrics();
             ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), privateUpstreams, List.of(throwaway),
@@ -411,6 +417,16 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return health;
     }
 
+    /** Health checks whose connection is not yet closed. */
+    public int healthChecksInProgress() {
+        return health.probesInProgress();
+    }
+
+    /** Health checks still running when {@link #close} began shutting the event loops down: should be none. */
+    public int healthChecksAtLoopShutdown() {
+        return checksAtLoopShutdown;
+    }
+
     RuntimeBackends backendManager() {
         return backendManager;
     }
@@ -506,10 +522,14 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         for (Channel ch : serverChannels) {
             ch.close().syncUninterruptibly();
         }
+        // Everything that schedules I/O on the workers stops first; health checks are waited for (their
+        // connections closed), so that no check writes on a loop being shut down.
         scraper.close();
         inference.close();
         health.close();
         edge.close();
+        resolver.close(); // its UDP channels live on the workers: closed while they still run
+        checksAtLoopShutdown = health.probesInProgress();
         long graceMs = config.server().shutdownGrace().toMillis();
         workers.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();

@@ -22,7 +22,7 @@ public final class IdleTimeout extends ChannelDuplexHandler {
         }
     };
 
-    private final long readerIdleNanos;
+    private long readerIdleNanos;
     private final long allIdleNanos;
     private final long quietNanos;
     private boolean quietFired;
@@ -59,6 +59,21 @@ public final class IdleTimeout extends ChannelDuplexHandler {
         this.ctx = ctx;
         if (ctx.channel().isActive() && ctx.channel().isRegistered()) {
             start();
+        }
+    }
+
+    /**
+     * Changes the reader-idle timeout of a connection already open (a pooled upstream connection
+     * after a reload changed {@code stream-idle-timeout}); counted from the last read, as before.
+     */
+    public void readerIdle(long millis) {
+        long nanos = TimeUnit.MILLISECONDS.toNanos(millis);
+        if (nanos == readerIdleNanos) {
+            return;
+        }
+        readerIdleNanos = nanos;
+        if (nanos > 0 && ctx != null && ctx.channel().isActive()) {
+            Sweeper.of(ctx.executor()).arm(watch, nanos); // a shorter timeout may need a finer tick
         }
     }
 
