@@ -49,8 +49,9 @@ public final class Main implements Callable<Integer> {
                     + cfg.pools().size() + " pool(s))");
             return 0;
         }
+        ReloadSignal.install();
         SluiceServer server = SluiceServer.start(cfg);
-        ReloadSignal.install(server);
+        ReloadSignal.started(server);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.drainAndClose();

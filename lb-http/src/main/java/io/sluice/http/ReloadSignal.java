@@ -12,21 +12,55 @@ final class ReloadSignal {
     private ReloadSignal() {
     }
 
-    static void install(SluiceServer server) {
+    private static SluiceServer server;     // guarded by ReloadSignal.class; null while starting
+    private static boolean pending;          // a SIGHUP came while starting
+
+    /**
+     * Installed before the server starts: without a handler, a SIGHUP (logrotate, an operator) in the
+     * moment between the listeners opening and the handler's installation would end the JVM. One
+     * that comes while starting is carried out once the server is up ({@link #started}).
+     */
+    static void install() {
         try {
             sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
-                // The JVM's signal thread: reload there (blocking is fine), one at a time.
-                try {
-                    log.info("SIGHUP: reloading configuration");
-                    server.reload();
-                } catch (ConfigException e) {
-                    log.error("SIGHUP: configuration rejected, the running one stays:\n{}", e.getMessage());
-                } catch (Exception e) {
-                    log.error("SIGHUP: reload failed", e);
+                SluiceServer s;
+                synchronized (ReloadSignal.class) {
+                    s = server;
+                    if (s == null) {
+                        pending = true;
+                        log.info("SIGHUP while starting: the configuration is reloaded once the gateway is up");
+                        return;
+                    }
                 }
+                reload(s);
             });
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
             log.warn("SIGHUP reload not available on this platform: {}", e.toString());
+        }
+    }
+
+    /** The server is up: SIGHUP reloads it from now on, and one that came meanwhile is done now. */
+    static void started(SluiceServer started) {
+        boolean missed;
+        synchronized (ReloadSignal.class) {
+            server = started;
+            missed = pending;
+            pending = false;
+        }
+        if (missed) {
+            reload(started);
+        }
+    }
+
+    private static void reload(SluiceServer s) {
+        // The JVM's signal thread (or main, for a signal that came while starting): blocking is fine.
+        try {
+            log.info("SIGHUP: reloading configuration");
+            s.reload();
+        } catch (ConfigException e) {
+            log.error("SIGHUP: configuration rejected, the running one stays:\n{}", e.getMessage());
+        } catch (Exception e) {
+            log.error("SIGHUP: reload failed", e);
         }
     }
 }

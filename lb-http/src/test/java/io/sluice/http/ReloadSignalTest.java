@@ -55,7 +55,11 @@ class ReloadSignalTest {
 
             Files.writeString(file, yaml(port, true));
             hup(p);
-            Await.until("the new /v2/ route is proxied", Duration.ofSeconds(30), () -> v2Error(port).equals("null"));
+            try {
+                Await.until("the new /v2/ route is proxied", Duration.ofSeconds(30), () -> v2Error(port).equals("null"));
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "; /v2/ answers " + v2Error(port) + "; log:\n" + read(log), e);
+            }
 
             Files.writeString(file, yaml(port, true).replace("health:", "helth:"));
             hup(p);

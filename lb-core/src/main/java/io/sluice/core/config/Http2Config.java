@@ -11,12 +11,12 @@ package io.sluice.core.config;
  */
 public record Http2Config(boolean enabled, int maxConcurrentStreams, int initialWindowSize, long maxHeaderListSize,
                           int maxUpstreamPerConnection, int maxUpstreamTotal) {
-    public static final Http2Config DEFAULT = new Http2Config(true, 128, 64 * 1024, 16 * 1024, 32, 4096);
+    public static final Http2Config DEFAULT = new Http2Config(true, 128, 64 * 1024, 16 * 1024, 128, 4096);
 
     public Http2Config(boolean enabled, int maxConcurrentStreams, int initialWindowSize, long maxHeaderListSize) {
         this(enabled, maxConcurrentStreams, initialWindowSize, maxHeaderListSize, DEFAULT_PER_CONNECTION, DEFAULT_TOTAL);
     }
 
-    private static final int DEFAULT_PER_CONNECTION = 32;
+    private static final int DEFAULT_PER_CONNECTION = 128;
     private static final int DEFAULT_TOTAL = 4096;
 }

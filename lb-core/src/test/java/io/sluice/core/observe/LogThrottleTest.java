@@ -52,6 +52,7 @@ class LogThrottleTest {
         int each = 10_000;
         LongAdder logged = new LongAdder();
         CountDownLatch start = new CountDownLatch(1);
+        java.util.concurrent.atomic.LongAdder reported = new java.util.concurrent.atomic.LongAdder();
         Thread[] ts = new Thread[threads];
         for (int i = 0; i < threads; i++) {
             ts[i] = new Thread(() -> {
@@ -61,8 +62,10 @@ class LogThrottleTest {
                     return;
                 }
                 for (int k = 0; k < each; k++) {
-                    if (t.admit("k") >= 0) {
+                    long left = t.admit("k");
+                    if (left >= 0) {
                         logged.increment();
+                        reported.add(left); // may include callers that raced with the line that opened the window
                     }
                 }
             });
@@ -74,6 +77,6 @@ class LogThrottleTest {
         }
         assertEquals(1, logged.sum(), "one line per interval, however many threads");
         now.addAndGet(10 * SECOND);
-        assertEquals(threads * each - 1, t.admit("k"), "every occurrence left out is counted");
+        assertEquals(threads * each - 1, reported.sum() + t.admit("k"), "every occurrence left out is counted once");
     }
 }
