@@ -22,7 +22,7 @@ final class ReloadSignal {
      */
     static void install() {
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
+            sun.misc.SignalHandler previous = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
                 SluiceServer s;
                 synchronized (ReloadSignal.class) {
                     s = server;
@@ -34,6 +34,11 @@ final class ReloadSignal {
                 }
                 reload(s);
             });
+            if (previous == sun.misc.SignalHandler.SIG_IGN) {
+                // Inherited as ignored (nohup, some supervisors): the JVM keeps it ignored, ours never runs.
+                log.warn("SIGHUP is ignored in this process (started under nohup?): reload with "
+                        + "POST /api/v1/config/reload instead");
+            }
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
             log.warn("SIGHUP reload not available on this platform: {}", e.toString());
         }

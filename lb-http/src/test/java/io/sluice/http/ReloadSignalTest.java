@@ -53,6 +53,8 @@ class ReloadSignalTest {
         try {
             Await.until("sluice answers", Duration.ofSeconds(60), () -> v2Error(port).equals("route_not_found"));
 
+            org.junit.jupiter.api.Assumptions.assumeFalse(read(log).contains("SIGHUP is ignored"),
+                    "this test runs with SIGHUP ignored (under nohup?), which the gateway inherits: nothing to test");
             Files.writeString(file, yaml(port, true));
             hup(p);
             try {
