@@ -24,6 +24,8 @@ final class EdgeServices implements AutoCloseable {
     private final AcmeChallenges challenges = new AcmeChallenges();
     private final Map<String, CertificateStore> stores = new HashMap<>();
     private final List<AcmeManager> acme = new ArrayList<>();
+    // Stores replaced by a reload, closed a little later (or at close, whichever comes first).
+    private final java.util.concurrent.CopyOnWriteArrayList<CertificateStore> retired = new java.util.concurrent.CopyOnWriteArrayList<>();
     private ScheduledExecutorService scheduler;
     private AccessLog accessLog;
 
@@ -78,7 +80,12 @@ final class EdgeServices implements AutoCloseable {
             stores.remove(next.name());
         }
         if (current != null) {
-            scheduler.schedule(current::close, 30, java.util.concurrent.TimeUnit.SECONDS);
+            retired.add(current);
+            scheduler.schedule(() -> {
+                if (retired.remove(current)) {
+                    current.close();
+                }
+            }, 30, java.util.concurrent.TimeUnit.SECONDS);
         }
         return replacement;
     }
@@ -109,6 +116,11 @@ final class EdgeServices implements AutoCloseable {
     public void close() {
         acme.forEach(AcmeManager::close);
         stores.values().forEach(CertificateStore::close);
+        retired.forEach(store -> {
+            if (retired.remove(store)) {
+                store.close();
+            }
+        });
         if (scheduler != null) {
             scheduler.shutdownNow();
         }

@@ -527,6 +527,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         scraper.close();
         inference.close();
         health.close();
+        // Client connections close while their loops still run, so every pipeline is taken down
+        // (TLS engines and buffers released) rather than dropped with a loop that is going away.
+        clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         edge.close();
         resolver.close(); // its UDP channels live on the workers: closed while they still run
         checksAtLoopShutdown = health.probesInProgress();
