@@ -91,10 +91,15 @@ public final class Fixture implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-                return;
+                if (s.getLocalPort() != port) {
+                    return;
+                }
+                // A TCP self-connect: the kernel picked the (still free) port itself as our source port,
+                // and the socket met itself. Nothing listens yet (seen once in CI: the next step was refused).
             } catch (IOException notYet) {
-                Thread.sleep(100);
+                // not listening yet
             }
+            Thread.sleep(100);
         }
         throw new IllegalStateException("nothing listens on " + port);
     }
