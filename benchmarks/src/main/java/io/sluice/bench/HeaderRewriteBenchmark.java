@@ -3,7 +3,7 @@ package io.sluice.bench;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.sluice.http.proxy.ClientAddress;
+import io.sluice.core.net.ClientAddress;
 import io.sluice.http.proxy.Headers;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;

@@ -1,10 +1,11 @@
 package io.sluice.admin;
 
+import io.sluice.core.http.GatewayErrors;
+import io.sluice.core.http.Json;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -22,82 +23,69 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
-import io.sluice.core.config.RouteConfig;
-import io.sluice.core.route.Router;
+import io.sluice.core.exchange.ExchangeTarget;
+import io.sluice.core.exchange.RequestContext;
+import io.sluice.core.route.RouteTarget;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves requests routed to {@code admin: true}; passes every other request down the pipeline.
+ * The admin API as an exchange target: requests whose target is {@link RouteTarget.Admin}, the admin
+ * routes and the public endpoints answered on proxied routes ({@code GET /v1/models}).
  *
- * <p>It sits after the dispatcher, which has already matched the route and put it in {@link Router#ROUTE}.
- * Admin bodies are aggregated up to {@link #MAX_BODY}; endpoints run on the event loop and must not block:
+ * <p>Bodies are aggregated up to {@link #MAX_BODY}; endpoints run on the event loop and must not block:
  * slow ones answer with a {@link java.util.concurrent.CompletionStage} ({@link AsyncAdminEndpoint}).
- * Every request passes {@link AdminAccess} first, at its head: a refused one is answered before its
- * body is read, and its body is dropped, never buffered.
+ * Access to the admin routes is checked at the head by {@link AdminAccessFilter}, so a refused request
+ * is answered before its body is read, and its body is dropped, never buffered.
  */
-public final class AdminHandler extends ChannelInboundHandlerAdapter {
+public final class AdminHandler implements ExchangeTarget {
     private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
     static final int MAX_BODY = 1 << 20;
 
     private final AdminRoutes routes;
+    private final ChannelHandlerContext ctx;
+    private RequestContext rc;
     private HttpRequest request;
     private CompositeByteBuf body;
     private String pool;                      // set for a public endpoint on a proxied route...
     private AsyncAdminEndpoint publicEndpoint; // ...decided once, at the request head
     private boolean tooLarge;
-    private boolean dropping;                 // the rest of a request refused at its head
 
-    public AdminHandler(AdminRoutes routes) {
+    /** @param ctx the context of the exchange handler that drives this target */
+    public AdminHandler(AdminRoutes routes, ChannelHandlerContext ctx) {
         this.routes = routes;
+        this.ctx = ctx;
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof HttpRequest) {
-            RouteConfig route = ctx.channel().attr(Router.ROUTE).get();
-            AsyncAdminEndpoint open = route == null || route.admin() ? null : publicEndpoint((HttpRequest) msg, route.pool());
-            if (route == null || (!route.admin() && open == null)) {
-                ctx.fireChannelRead(msg);
-                return;
-            }
-            HttpRequest req = (HttpRequest) msg;
-            if (open == null) {
-                try {
-                    // Decided from the head: a refused request is answered before its body is read.
-                    routes.access().check(ctx.channel(), req.method(), req.headers());
-                } catch (AdminException refused) {
-                    dropping = !(msg instanceof LastHttpContent);
-                    ReferenceCountUtil.release(msg);
-                    write(ctx, req.method() + " " + req.uri(), false, null, refused);
-                    return;
-                }
-            }
-            request = req;
-            pool = route.pool();
-            publicEndpoint = open;
-            tooLarge = false;
-            body = ctx.alloc().compositeBuffer();
-        } else if (dropping) {
-            if (msg instanceof LastHttpContent) {
-                dropping = false;
-            }
-            ReferenceCountUtil.release(msg);
-            return;
-        } else if (request == null) {
-            ctx.fireChannelRead(msg);
+    public void onRequest(RequestContext rc, HttpRequest req) {
+        this.rc = rc;
+        boolean open = rc.target() instanceof RouteTarget.Admin a && a.open();
+        request = req;
+        pool = rc.route() == null ? null : rc.route().pool();
+        publicEndpoint = open ? publicEndpoint(req, pool) : null;
+        tooLarge = false;
+        body = ctx.alloc().compositeBuffer();
+        if (req instanceof HttpContent) {
+            onRequestContent((HttpContent) req);
+        }
+    }
+
+    @Override
+    public void onRequestContent(HttpContent msg) {
+        if (request == null) {
+            msg.release();
             return;
         }
-        if (msg instanceof HttpContent) {
-            ByteBuf content = ((HttpContent) msg).content();
-            if (!tooLarge && body.readableBytes() + content.readableBytes() <= MAX_BODY) {
-                body.addComponent(true, content.retain());
-            } else {
-                tooLarge = true;
-            }
+        ByteBuf content = msg.content();
+        if (!tooLarge && body.readableBytes() + content.readableBytes() <= MAX_BODY) {
+            body.addComponent(true, content.retain());
+        } else {
+            tooLarge = true;
         }
-        ReferenceCountUtil.release(msg);
-        if (msg instanceof LastHttpContent) {
+        boolean last = msg instanceof LastHttpContent;
+        msg.release();
+        if (last) {
             HttpRequest req = request;
             CompositeByteBuf b = body;
             request = null;
@@ -109,7 +97,7 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
                 b.release();
             }
             if (bytes == null) {
-                ctx.writeAndFlush(GatewayErrors.response(ctx.alloc(), HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                rc.writeAndFlush(GatewayErrors.response(ctx.alloc(), HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
                         "body_too_large", "admin request bodies are limited to " + MAX_BODY + " bytes"));
                 return;
             }
@@ -117,7 +105,7 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
             String p = pool;
             pool = null;
             publicEndpoint = null;
-            respond(ctx, req, bytes, p, open);
+            respond(req, bytes, p, open);
         }
     }
 
@@ -134,14 +122,14 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
      * Runs the endpoint and writes its answer when it is ready. The dispatcher holds back further
      * requests on this connection until the response is written, so answers stay in order.
      */
-    private void respond(ChannelHandlerContext ctx, HttpRequest req, byte[] bytes, String pool, AsyncAdminEndpoint open) {
+    private void respond(HttpRequest req, byte[] bytes, String pool, AsyncAdminEndpoint open) {
         QueryStringDecoder query = new QueryStringDecoder(req.uri());
         String path = query.path();
         CompletionStage<AdminResponse> answer;
         try {
             if (open != null) {
                 answer = open.handle(new AdminRequest(req.method(), path, java.util.Map.of(), query, req.headers(), bytes, pool));
-                answer(ctx, req, path, answer);
+                answer(rc, req, path, answer);
                 return;
             }
             AdminRoutes.Match match = routes.match(req.method(), path);
@@ -157,19 +145,19 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
         } catch (Exception e) {
             answer = CompletableFuture.failedFuture(e);
         }
-        answer(ctx, req, path, answer);
+        answer(rc, req, path, answer);
     }
 
-    private void answer(ChannelHandlerContext ctx, HttpRequest req, String path, CompletionStage<AdminResponse> answer) {
+    private void answer(RequestContext rc, HttpRequest req, String path, CompletionStage<AdminResponse> answer) {
         boolean head = req.method().equals(HttpMethod.HEAD);
         String what = req.method() + " " + path;
         answer.whenComplete((r, error) -> {
             EventExecutor loop = ctx.executor();
             if (loop.inEventLoop()) {
-                write(ctx, what, head, r, error);
+                write(rc, what, head, r, error);
             } else {
                 try {
-                    loop.execute(() -> write(ctx, what, head, r, error));
+                    loop.execute(() -> write(rc, what, head, r, error));
                 } catch (RejectedExecutionException shuttingDown) {
                     // the gateway is stopping; the connection goes with it
                 }
@@ -178,7 +166,7 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** On the event loop. Nothing is allocated for a connection that closed while the answer was prepared. */
-    private static void write(ChannelHandlerContext ctx, String what, boolean head, AdminResponse r, Throwable error) {
+    private void write(RequestContext rc, String what, boolean head, AdminResponse r, Throwable error) {
         if (!ctx.channel().isActive()) {
             return;
         }
@@ -195,16 +183,25 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
             resp = null;
         }
         if (e instanceof AdminException ae) {
-            resp = GatewayErrors.response(ctx.alloc(), ae.status(), ae.code(), ae.getMessage());
-            if (ae.status().code() == 401) {
-                resp.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
-            }
+            resp = refusal(ctx, ae);
         } else if (e != null) {
             log.warn("admin endpoint {} failed", what, e);
             resp = GatewayErrors.response(ctx.alloc(), HttpResponseStatus.INTERNAL_SERVER_ERROR,
                     "admin_error", "internal error: " + e);
         }
-        ctx.writeAndFlush(resp);
+        rc.writeAndFlush(resp);
+    }
+
+    static FullHttpResponse refusal(ChannelHandlerContext ctx, AdminException ae) {
+        return refusal(ctx.alloc(), ae);
+    }
+
+    static FullHttpResponse refusal(io.netty.buffer.ByteBufAllocator alloc, AdminException ae) {
+        FullHttpResponse resp = GatewayErrors.response(alloc, ae.status(), ae.code(), ae.getMessage());
+        if (ae.status().code() == 401) {
+            resp.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
+        return resp;
     }
 
     private static FullHttpResponse toHttp(ChannelHandlerContext ctx, boolean head, AdminResponse r) throws Exception {
@@ -227,12 +224,16 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
+    public void onClientClosed() {
+        abort();
+    }
+
+    @Override
+    public void abort() {
         if (body != null) {
             body.release();
             body = null;
-            request = null;
         }
-        ctx.fireChannelInactive();
+        request = null;
     }
 }

@@ -49,7 +49,7 @@ class AdminInferenceLimitsTest {
     void valuesThatWouldBeOptionsOrPathsAreRefused() throws Exception {
         for (String model : new String[] {"-rf", "--help", "-", "../etc", "org/../../x", ".hidden", "a b", "", "x".repeat(201),
                 "m;rm", "m$(id)"}) {
-            assertRefused(400, "bad_request", up("{\"model\":" + io.sluice.admin.Json.quote(model) + ",\"replicas\":1}"));
+            assertRefused(400, "bad_request", up("{\"model\":" + io.sluice.core.http.Json.quote(model) + ",\"replicas\":1}"));
         }
         assertRefused(400, "bad_request", up("{\"model\":42}"));
         for (String dtype : new String[] {"\"--trust-remote-code\"", "\"x; rm -rf /\"", "\"int4\"", "7"}) {

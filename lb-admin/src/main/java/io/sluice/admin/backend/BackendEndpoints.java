@@ -8,7 +8,7 @@ import io.sluice.admin.AdminException;
 import io.sluice.admin.AdminRequest;
 import io.sluice.admin.AdminResponse;
 import io.sluice.admin.AdminRoutes;
-import io.sluice.admin.Json;
+import io.sluice.core.http.Json;
 import io.sluice.admin.StatusEndpoints;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.pool.BackendPool;

@@ -3,7 +3,7 @@ package io.sluice.admin.gpu;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.sluice.admin.Json;
+import io.sluice.core.http.Json;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.pool.BackendPool;
 import java.net.URI;

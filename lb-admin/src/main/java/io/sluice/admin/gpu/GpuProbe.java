@@ -1,7 +1,7 @@
 package io.sluice.admin.gpu;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.admin.Json;
+import io.sluice.core.http.Json;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;

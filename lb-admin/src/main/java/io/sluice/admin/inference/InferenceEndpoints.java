@@ -7,7 +7,7 @@ import io.sluice.admin.AdminException;
 import io.sluice.admin.AdminRequest;
 import io.sluice.admin.AdminResponse;
 import io.sluice.admin.AdminRoutes;
-import io.sluice.admin.Json;
+import io.sluice.core.http.Json;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;

@@ -11,10 +11,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * uniformly at random with reservoir sampling, in one pass and without allocating, so that concurrent
  * event loops picking at the same instant do not all pile onto the first backend of the list.
  */
-public final class LeastConnections implements Balancer {
+public final class LeastConnections implements BalancePolicy {
 
     @Override
-    public Backend choose(List<Backend> backends, int maxInFlight, List<Backend> exclude) {
+    public Backend choose(List<Backend> backends, BalanceRequest request, int maxInFlight, List<Backend> exclude) {
         Backend best = null;
         long bestLoad = 0;
         int bestWeight = 1;

@@ -37,7 +37,7 @@ import java.util.regex.Pattern;
  */
 public final class ConfigLoader {
     static final List<String> TRANSPORTS = List.of("auto", "epoll", "io_uring", "nio");
-    static final List<String> BALANCERS = List.of("least-connections");
+    static final List<String> BALANCERS = io.sluice.core.balance.BalancePolicies.names();
 
     private static final Pattern VAR = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Pattern IPV4 = Pattern.compile("((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");

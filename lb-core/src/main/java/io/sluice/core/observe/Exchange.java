@@ -1,6 +1,5 @@
 package io.sluice.core.observe;
 
-import io.netty.util.AttributeKey;
 import java.util.List;
 
 /**
@@ -11,8 +10,6 @@ import java.util.List;
  * {@link System#nanoTime()} values; 0 means "did not happen".
  */
 public final class Exchange {
-    /** The exchange a channel (HTTP/1.1 connection or HTTP/2 stream) is currently serving. */
-    public static final AttributeKey<Exchange> KEY = AttributeKey.valueOf("sluice.exchange");
 
     public enum Outcome {
         /** The response was delivered to its end. */
@@ -34,6 +31,8 @@ public final class Exchange {
     /** The matched route's prefix, or null when no route matched. */
     public String route;
     public String pool;
+    /** The model served (after aliases), when the request named one. */
+    public String model;
     public String backend;
     /** Set only when a new upstream connection was opened for this exchange (not for a pooled one). */
     public long connectStartNanos;

@@ -1,7 +1,9 @@
 package io.sluice.core.pool;
 
 import io.sluice.core.backend.Backend;
-import io.sluice.core.balance.Balancer;
+import io.sluice.core.balance.BalancePolicies;
+import io.sluice.core.balance.BalancePolicy;
+import io.sluice.core.balance.BalanceRequest;
 import io.sluice.core.config.PoolConfig;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -13,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** A named set of backends and the policy that spreads requests over them. */
 public final class BackendPool {
     private volatile PoolConfig config; // replaced by a reload; read per request
-    private volatile Balancer balancer;
+    private volatile BalancePolicy balancer;
     // Copy-on-write: read on every request, changed only by admin actions and reloads.
     private final List<Backend> backends = new CopyOnWriteArrayList<>();
     private final List<Backend> view = Collections.unmodifiableList(backends);
@@ -23,7 +25,7 @@ public final class BackendPool {
 
     public BackendPool(PoolConfig config, List<Backend> backends) {
         this.config = config;
-        this.balancer = Balancer.named(config.balancer());
+        this.balancer = BalancePolicies.create(config.balancer());
         backends.forEach(this::add);
     }
 
@@ -60,7 +62,7 @@ public final class BackendPool {
             throw new IllegalArgumentException("pool " + config.name() + " cannot become " + next.name());
         }
         if (!next.balancer().equals(config.balancer())) {
-            balancer = Balancer.named(next.balancer());
+            balancer = BalancePolicies.create(next.balancer());
         }
         config = next;
     }
@@ -72,7 +74,7 @@ public final class BackendPool {
 
     /** @return the backend the balancer would pick now, or null when none is available and below its limit */
     public Backend choose() {
-        return balancer.choose(backends, config.maxInFlightPerBackend(), null);
+        return balancer.choose(backends, BalanceRequest.NONE, config.maxInFlightPerBackend(), null);
     }
 
     /**
@@ -83,10 +85,18 @@ public final class BackendPool {
      * @return the lease, or null when no available backend has room
      */
     public Backend.Lease lease(List<Backend> exclude) {
+        return lease(BalanceRequest.NONE, exclude);
+    }
+
+    /**
+     * @param request what the pool's policy may know about the request
+     * @param exclude backends already tried for this request, or null
+     */
+    public Backend.Lease lease(BalanceRequest request, List<Backend> exclude) {
         int max = config.maxInFlightPerBackend();
         List<Backend> skip = exclude;
         for (int i = 0, n = backends.size(); i <= n; i++) { // each miss skips one more backend
-            Backend b = balancer.choose(backends, max, skip);
+            Backend b = balancer.choose(backends, request, max, skip);
             if (b == null) {
                 return null;
             }

@@ -1,6 +1,5 @@
 package io.sluice.core.route;
 
-import io.netty.util.AttributeKey;
 import io.sluice.core.config.RouteConfig;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -8,9 +7,6 @@ import java.util.List;
 
 /** Longest-prefix routing of a request path to one of a listener's routes. */
 public final class Router {
-
-    /** The route of the request a channel (an HTTP/1.1 connection or an HTTP/2 stream) is handling. */
-    public static final AttributeKey<RouteConfig> ROUTE = AttributeKey.valueOf("sluice.route");
 
     private final RouteConfig[] byLengthDesc;
 

@@ -514,8 +514,8 @@ class ConfigLoaderTest {
 
     @Test
     void badPoolSettings() {
-        assertError(BASE + "    balancer: round-robin\n",
-                "test.yaml:10:15: pools.vllm.balancer: balancer 'round-robin' is not supported (least-connections)");
+        assertError(BASE + "    balancer: random\n",
+                "test.yaml:10:15: pools.vllm.balancer: balancer 'random' is not supported (least-connections, round-robin)");
         assertError("server:\n  transport: kqueue\n" + BASE,
                 "test.yaml:2:14: server.transport: transport 'kqueue' is not supported (auto, epoll, io_uring, nio)");
         assertError(BASE + "    health:\n      interval: 1s\n      timeout: 1s\n",

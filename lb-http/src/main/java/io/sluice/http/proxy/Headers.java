@@ -1,5 +1,6 @@
 package io.sluice.http.proxy;
 
+import io.sluice.core.net.ClientAddress;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;

@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -24,16 +23,16 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.sluice.admin.GatewayErrors;
-import io.sluice.admin.Json;
+import io.sluice.core.http.GatewayErrors;
+import io.sluice.core.http.Json;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.net.LocalResources;
 import io.sluice.core.config.PoolConfig;
-import io.sluice.core.config.RouteConfig;
 import io.sluice.core.observe.Exchange;
+import io.sluice.core.exchange.ExchangeTarget;
+import io.sluice.core.exchange.RequestContext;
 import io.sluice.core.observe.LogThrottle;
 import io.sluice.core.pool.BackendPool;
-import io.sluice.core.route.Router;
 import io.sluice.http.h2.StreamBudget;
 import io.sluice.http.pool.UpstreamHandler;
 import io.sluice.http.pool.UpstreamPool;
@@ -64,7 +63,7 @@ import org.slf4j.LoggerFactory;
  * another backend: always after a connect failure, and after a reset before any response byte when
  * the method (or the pool's config) says a replay is safe. Nothing is retried once a response started.
  */
-public final class ProxyHandler extends ChannelInboundHandlerAdapter implements UpstreamHandler.Listener {
+public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Listener {
     private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
     /** Per-request warnings that come in floods under overload: one line per kind per 10s, then a count. */
     private static final LogThrottle WARNINGS = new LogThrottle(Duration.ofSeconds(10), 64);
@@ -73,7 +72,8 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     private final String proto;
     private final StreamBudget streams;
     private boolean streamSlot;           // this HTTP/2 stream holds a slot of the budget
-    private ChannelHandlerContext ctx;
+    private final ChannelHandlerContext ctx; // the exchange handler's: writes go through rc, which runs the response phases
+    private RequestContext rc;            // the current request's; kept after it ends, so late writes are recognised
 
     // The current request; all null/false between exchanges.
     private BackendPool pool;
@@ -111,42 +111,37 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     private boolean upstreamKeepAlive;
     private boolean sse;
 
-    public ProxyHandler(Upstreams upstreams, String proto) {
-        this(upstreams, proto, null);
-    }
-
-    /** @param streams the bound on upstream connections of HTTP/2 streams; null on an HTTP/1.1 connection */
-    public ProxyHandler(Upstreams upstreams, String proto, StreamBudget streams) {
+    /**
+     * @param ctx     the context of the exchange handler that drives this target
+     * @param streams the bound on upstream connections of HTTP/2 streams; null on an HTTP/1.1 connection
+     */
+    public ProxyHandler(ChannelHandlerContext ctx, Upstreams upstreams, String proto, StreamBudget streams) {
+        this.ctx = ctx;
         this.upstreams = upstreams;
         this.proto = proto;
         this.streams = streams;
     }
 
     @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        this.ctx = ctx;
-    }
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof HttpRequest) {
-            start((HttpRequest) msg);
-            if (msg instanceof HttpContent) {
-                forwardRequestContent((HttpContent) msg, true);
-            }
-        } else if (msg instanceof HttpContent) {
-            forwardRequestContent((HttpContent) msg, false);
-        } else {
-            ReferenceCountUtil.release(msg);
+    public void onRequest(RequestContext rc, HttpRequest head) {
+        start(rc, head);
+        if (head instanceof HttpContent) {
+            forwardRequestContent((HttpContent) head, true);
         }
     }
 
-    private void start(HttpRequest req) {
+    @Override
+    public void onRequestContent(HttpContent content) {
+        forwardRequestContent(content, false);
+    }
+
+    private void start(RequestContext rc, HttpRequest req) {
         discarding = false;
-        RouteConfig route = ctx.channel().attr(Router.ROUTE).get();
-        pool = route == null ? null : upstreams.pool(route.pool());
-        requestId = req.headers().get(Headers.X_REQUEST_ID);
-        exchange = ctx.channel().attr(Exchange.KEY).get();
+        this.rc = rc;
+        String name = rc.pool();
+        pool = name == null ? null : upstreams.pool(name);
+        requestId = rc.requestId();
+        exchange = rc.exchange();
         if (pool == null) {
             // Only reachable through a misconfiguration the loader prevents; answer rather than hang.
             ReferenceCountUtil.release(req);
@@ -162,9 +157,10 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             // Sluice reads the whole body itself (to hold it for a replay), so it answers the
             // expectation here, once the request has passed routing and access checks.
             req.headers().remove(HttpHeaderNames.EXPECT);
-            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+            rc.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
-        Headers.toUpstream(req.headers(), ClientAddress.of(ctx.channel()), proto);
+        Headers.toUpstream(req.headers(), rc.client(), proto);
+        rc.chain().upstreamRequest(rc, req); // rewrites, header rules, the request id
         requestDone = false;
         pending = new ArrayList<>(4);
         heldBytes = 0;
@@ -235,7 +231,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
             }
             streamSlot = true;
         }
-        Backend.Lease taken = pool.lease(tried); // choice and slot in one step: the limit holds across loops
+        Backend.Lease taken = pool.lease(rc, tried); // choice and slot in one step: the limit holds across loops
         if (taken == null) {
             if (pool.allFull() && config.queueSize() > 0 && waiter == null) {
                 enqueue();
@@ -340,11 +336,10 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
     }
 
     @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
+    public void onClientReadComplete() {
         if (upstream != null) {
             upstream.flush();
         }
-        ctx.fireChannelReadComplete();
     }
 
     // ---- upstream side ----
@@ -367,7 +362,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
                 // 100 Continue and friends: pass on, the real response follows.
                 informational = true;
                 ReferenceCountUtil.release(msg);
-                ctx.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, resp.status()));
+                rc.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, resp.status()));
                 return;
             }
             headDeadline = 0;
@@ -394,7 +389,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         if (exchange != null && msg instanceof HttpContent && ((HttpContent) msg).content().isReadable()) {
             exchange.contentForwarded(System.nanoTime()); // time to first token, gaps between chunks
         }
-        ctx.write(msg, ctx.voidPromise()); // no promise per chunk: a failed write closes the client channel
+        rc.write((HttpObject) msg); // no promise per chunk: a failed write closes the client channel
         if (msg instanceof LastHttpContent) {
             completeExchange();
         } else if (!ctx.channel().isWritable() && upstream != null) {
@@ -540,7 +535,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         if (sse && ctx.channel().isActive()) {
             String event = "data: {\"error\":{\"message\":" + Json.quote(why + "; the response is incomplete")
                     + ",\"type\":\"gateway_error\",\"param\":null,\"code\":502}}\n\n";
-            ctx.write(new DefaultHttpContent(ByteBufUtil.writeUtf8(ctx.alloc(), event)));
+            rc.write(new DefaultHttpContent(ByteBufUtil.writeUtf8(ctx.alloc(), event)));
         }
         endAttempt(false);
         endRequest();
@@ -713,48 +708,31 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
         if (retryAfter) {
             r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
         }
-        ctx.writeAndFlush(r);
+        rc.writeAndFlush(r);
     }
 
     // ---- client side ----
 
     @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    public void onClientWritabilityChanged(boolean writable) {
         if (upstream != null) {
-            upstream.config().setAutoRead(ctx.channel().isWritable());
+            upstream.config().setAutoRead(writable);
         }
-        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
+    public void onClientClosed() {
         if (lease != null) {
             // Closing the upstream connection is how vLLM learns to abort the generation.
             log.debug("request {}: client went away; aborting upstream request", requestId);
         }
         endAttempt(false);
         endRequest();
-        ctx.fireChannelInactive();
     }
 
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt == AbortRequest.INSTANCE) {
-            endAttempt(false); // the client's request turned out malformed: forget it silently
-            endRequest();
-            return;
-        }
-        ctx.fireUserEventTriggered(evt);
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.debug("client channel {} failed: {}", ctx.channel(), cause.toString());
-        ctx.close();
-    }
-
-    /** Fired by the dispatcher when the request being proxied turned out malformed mid-body. */
-    public enum AbortRequest {
-        INSTANCE
+    public void abort() {
+        endAttempt(false); // the request turned out malformed, or a filter ended the response: forget it silently
+        endRequest();
     }
 }

@@ -9,12 +9,15 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.sluice.admin.AdminAccessFilter;
 import io.sluice.admin.AdminHandler;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.core.config.ListenerConfig;
 import io.sluice.core.observe.ExchangeObserver;
 import io.sluice.core.route.RouteTable;
-import io.sluice.http.access.AccessHandler;
+import io.sluice.core.exchange.ExchangeFilter;
+import io.sluice.core.exchange.FilterChain;
+import io.sluice.http.access.AccessFilters;
 import io.sluice.http.access.AccessPolicy;
 import io.sluice.http.h2.Http2Pipeline;
 import io.sluice.http.h2.PriorKnowledge;
@@ -28,6 +31,7 @@ import io.sluice.http.tls.CertificateStore;
 import io.sluice.http.tls.Hsts;
 import io.sluice.http.tls.HttpsRedirect;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -36,9 +40,9 @@ import java.util.function.Consumer;
  * The pipeline of a client connection. In front: TLS (SNI, then ALPN picks h2 or http/1.1), or on a
  * plain listener the h2c prior-knowledge sniffer. An HTTP/1.1 connection gets the raw-bytes
  * {@code guard} and the strict {@code codec}; an HTTP/2 connection a child channel per stream. Then,
- * per request stream alike: {@code dispatch -> [access] -> admin -> proxy}. The dispatcher routes;
- * the access handler checks keys and limits; the admin handler takes {@code admin: true} routes and
- * passes the rest on to the proxy.
+ * per request stream alike, one {@link ExchangeHandler}: it runs the listener's {@link FilterChain}
+ * (validation, request ids, routing, admin access, CORS, API keys, rate limits, ...) phase by phase and
+ * drives the request's target, the proxy or the admin API.
  *
  * <p>A plain HTTP/1.1 connection that has been quiet for {@link #QUIET_MILLIS} between requests is
  * stripped down to {@code idle -> dormant}, dropping about 2 KB of handler state; its next byte
@@ -47,7 +51,7 @@ import java.util.function.Consumer;
  */
 final class ListenerInitializer extends ChannelInitializer<Channel> {
     static final long QUIET_MILLIS = 1000;
-    private static final String[] CHAIN = {"guard", "codec", "dispatch", "access", "admin", "proxy"};
+    private static final String[] CHAIN = {"guard", "codec", "exchange"};
     private volatile ListenerConfig config;       // replaced by a reload: new connections and requests use it
     private final RouteTable routes;
     private final AdminRoutes adminRoutes;
@@ -60,6 +64,9 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final int maxTotal;
     private final ChannelGroup clients;
     private volatile AccessPolicy access;
+    private volatile FilterChain chain;
+    private final ExchangeHandler.Targets http1Targets;
+    private final ExchangeHandler.Targets streamTargets;
     private final Dormant dormant = new Dormant();
     private volatile boolean mayHibernate;
     private final StreamBudget streamBudget;
@@ -98,6 +105,39 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         this.mayHibernate = certificates == null && config.redirectToHttps() == 0;
         this.streamBudget = new StreamBudget(config.http2().maxUpstreamPerConnection(), config.http2().maxUpstreamTotal());
         this.shutdownGrace = shutdownGrace;
+        this.chain = chain(config, access);
+        String proto = certificates != null ? "https" : "http";
+        this.http1Targets = targets(proto, null);
+        this.streamTargets = targets(proto, streamBudget);
+    }
+
+    private ExchangeHandler.Targets targets(String proto, StreamBudget streams) {
+        return new ExchangeHandler.Targets() {
+            @Override
+            public io.sluice.core.exchange.ExchangeTarget proxy(ChannelHandlerContext ctx) {
+                return new ProxyHandler(ctx, upstreams, proto, streams);
+            }
+
+            @Override
+            public io.sluice.core.exchange.ExchangeTarget admin(ChannelHandlerContext ctx) {
+                return new AdminHandler(adminRoutes, ctx);
+            }
+        };
+    }
+
+    /** The listener's filters, in the order their phases run. */
+    private FilterChain chain(ListenerConfig config, AccessPolicy access) {
+        List<ExchangeFilter> filters = new ArrayList<>();
+        filters.add(new RequestValidation(config));
+        filters.add(RequestIds.INSTANCE);
+        filters.add(new Routing(routes, adminRoutes));
+        filters.add(new AdminAccessFilter(adminRoutes));
+        filters.addAll(AccessFilters.of(access));
+        return new FilterChain(filters);
+    }
+
+    FilterChain chain() {
+        return chain;
     }
 
     ListenerConfig config() {
@@ -121,8 +161,9 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         certificates = nextCertificates;
         mayHibernate = nextCertificates == null && next.redirectToHttps() == 0;
         streamBudget.limits(next.http2().maxUpstreamPerConnection(), next.http2().maxUpstreamTotal());
-        config = next;
         routes.replace(next.routes());
+        chain = chain(next, access);
+        config = next;
     }
 
     /** The routes new requests on this listener use; replaced by a reload. */
@@ -212,7 +253,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof IdleStateEvent || evt instanceof RequestDispatcher.Drain) {
+            if (evt instanceof IdleStateEvent || evt instanceof ExchangeHandler.Drain) {
                 ctx.close(); // what the dispatcher does with a connection between requests
                 return;
             }
@@ -222,7 +263,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
 
     private void http2(ChannelPipeline p) {
         Http2Pipeline.configure(p, config.http2(), stream -> requestChain(stream, null, null),
-                RequestDispatcher.Drain.INSTANCE, shutdownGrace.toMillis());
+                ExchangeHandler.Drain.INSTANCE, shutdownGrace.toMillis());
     }
 
     /** The handlers of one request stream: an HTTP/1.1 connection (with its guard), or one HTTP/2 stream. */
@@ -231,12 +272,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         if (hsts > 0) {
             p.addLast("hsts", new Hsts(hsts));
         }
-        p.addLast("dispatch", new RequestDispatcher(routes, this::config, guard, observers, hibernate));
-        // Always there, even with no policy: a reload may add keys, limits or CORS to open connections.
-        p.addLast("access", new AccessHandler(this::access));
-        // Always there: a reload may add admin routes, and it answers GET /v1/models on proxied ones.
-        p.addLast("admin", new AdminHandler(adminRoutes));
-        p.addLast("proxy", new ProxyHandler(upstreams, certificates != null ? "https" : "http",
-                guard == null ? streamBudget : null));
+        // The chain is read per request, so a reload's filters (keys, limits, CORS, routes) apply to open connections.
+        p.addLast("exchange", new ExchangeHandler(this::config, this::chain, guard == null ? streamTargets : http1Targets,
+                guard, observers, hibernate));
     }
 }

@@ -105,7 +105,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private SluiceServer(SluiceConfig config) {
         // Jackson reads a time-zone file when its ObjectMapper class initialises. Done here, at start,
         // rather than on the first admin request, which might come when no file descriptor is left.
-        io.sluice.admin.Json.MAPPER.getFactory();
+        io.sluice.core.http.Json.MAPPER.getFactory();
         this.config = config;
         this.transport = Transport.select(config.server().transport());
         this.boss = transport.newGroup(1, "sluice-accept");
@@ -485,7 +485,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             ch.close().syncUninterruptibly();
         }
         int open = clients.size();
-        clients.forEach(ch -> ch.eventLoop().execute(() -> ch.pipeline().fireUserEventTriggered(RequestDispatcher.Drain.INSTANCE)));
+        clients.forEach(ch -> ch.eventLoop().execute(() -> ch.pipeline().fireUserEventTriggered(ExchangeHandler.Drain.INSTANCE)));
         long deadline = System.nanoTime() + config.server().shutdownGrace().toNanos();
         log.info("draining: {} client connection(s), {} request(s) in flight, up to {}", open, inFlight(),
                 io.sluice.core.config.Durations.format(config.server().shutdownGrace()));

@@ -1,5 +1,6 @@
 package io.sluice.http.proxy;
 
+import io.sluice.core.net.ClientAddress;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.sluice.core.net.Cidr;

@@ -1,4 +1,4 @@
-package io.sluice.admin;
+package io.sluice.core.http;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.netty.buffer.ByteBufAllocator;

@@ -1,10 +1,9 @@
-package io.sluice.http.proxy;
+package io.sluice.core.net;
 
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AttributeKey;
 import io.netty.util.NetUtil;
-import io.sluice.core.net.Cidr;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.Arrays;
@@ -74,7 +73,7 @@ public final class ClientAddress {
         }
         client = peer;
         limitKey = peerLimitKey;
-        List<String> values = h.getAll(Headers.X_FORWARDED_FOR);
+        List<String> values = h.getAll("x-forwarded-for");
         // Right to left over every hop of every X-Forwarded-For line.
         for (int v = values.size() - 1; v >= 0; v--) {
             String line = values.get(v);

@@ -1,10 +1,14 @@
 package io.sluice.http.server;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -20,23 +24,22 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
-import io.sluice.admin.GatewayErrors;
-import io.sluice.core.config.RouteConfig;
-import io.sluice.core.route.RouteTable;
-import io.sluice.core.route.Router;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
-import io.sluice.core.config.ListenerConfig;
-import io.sluice.http.proxy.ClientAddress;
-import io.sluice.http.proxy.Headers;
-import io.sluice.http.proxy.ProxyHandler;
 import io.sluice.core.config.Durations;
+import io.sluice.core.config.ListenerConfig;
+import io.sluice.core.exchange.ExchangeTarget;
+import io.sluice.core.exchange.FilterChain;
+import io.sluice.core.exchange.RequestContext;
+import io.sluice.core.http.GatewayErrors;
+import io.sluice.core.net.ClientAddress;
+import io.sluice.core.observe.Exchange;
+import io.sluice.core.observe.ExchangeObserver;
+import io.sluice.core.route.RouteTarget;
+import io.sluice.http.proxy.Headers;
 import io.sluice.http.timeout.IdleTimeout;
 import io.sluice.http.timeout.Sweeper;
 import io.sluice.http.timeout.Watch;
-import io.sluice.core.observe.Exchange;
-import io.sluice.core.observe.ExchangeObserver;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
@@ -45,29 +48,49 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The front of every HTTP/1.1 connection: matches each request to a route, answers 404 and 400
- * itself, and keeps one request in progress at a time so responses leave in request order.
+ * The one handler of a request stream (an HTTP/1.1 connection or an HTTP/2 stream): it creates the
+ * {@link RequestContext} of each request, runs the listener's {@link FilterChain} phase by phase, and
+ * drives the request's {@link ExchangeTarget} (the proxy, the admin API). Every response part a target
+ * writes comes back through {@link #write(RequestContext, Object, ChannelPromise)} and so passes the
+ * response phases.
  *
- * <p>It watches responses go out (the outbound side) to know when the current exchange is over:
- * then it closes a non-keep-alive connection, or releases the next pipelined request it held back.
- * It also stamps every request and response with an {@code X-Request-Id}, kept from the client or made here.
+ * <p>It also keeps what belongs to the connection rather than to a feature: one exchange at a time so
+ * responses leave in request order (pipelined requests are held), keep-alive and {@code Connection:
+ * close}, the body-read timeout, the body-size limit, and draining at shutdown.
  */
-final class RequestDispatcher extends ChannelDuplexHandler {
-    private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
+final class ExchangeHandler extends ChannelDuplexHandler implements RequestContext.Responder {
+    private static final Logger log = LoggerFactory.getLogger(ExchangeHandler.class);
 
-    private final RouteTable routes;
+    /** Requests held back behind the one in progress, at most; more close the connection. */
+    static final int MAX_PIPELINED = 16;
+
+    /** Makes the targets of one request stream; each is created when a request first needs it. */
+    interface Targets {
+        ExchangeTarget proxy(ChannelHandlerContext ctx);
+
+        ExchangeTarget admin(ChannelHandlerContext ctx);
+    }
+
     private final Supplier<ListenerConfig> configs;
+    private final Supplier<FilterChain> chains;
+    private final Targets targets;
     private ListenerConfig config;              // the listener's settings when the current request arrived
     private final RequestGuard guard;
     private final String listener;
     private final List<ExchangeObserver> observers;
     private final ArrayDeque<Object> held = new ArrayDeque<>(2);
     private final Consumer<ChannelHandlerContext> hibernate;
+    private ExchangeTarget proxy;
+    private ExchangeTarget admin;
+    private ExchangeTarget active;  // serving the current request
+    private RequestContext rc;      // the current request; null between exchanges
+    private HttpRequest bodyHead;   // a request whose whole body a filter asked for...
+    private List<HttpContent> bodyParts; // ...and the parts read so far
     private boolean inExchange;     // a request was dispatched and its response has not ended
     private boolean discarding;     // dropping the body of a request answered here
+    private boolean stopped;        // a filter ended the response: later parts are dropped
     private boolean keepAlive;
     private boolean http10;
-    private String requestId;
     private Exchange current;
     private long bodyBytes;
     private boolean draining;
@@ -88,19 +111,17 @@ final class RequestDispatcher extends ChannelDuplexHandler {
      * @param guard     the raw-bytes guard of an HTTP/1.1 connection, or null (HTTP/2 streams)
      * @param hibernate strips a quiet connection down to its dormant form, or null (never)
      */
-    RequestDispatcher(RouteTable routes, Supplier<ListenerConfig> configs, RequestGuard guard, List<ExchangeObserver> observers,
-                      Consumer<ChannelHandlerContext> hibernate) {
-        this.hibernate = hibernate;
-        this.routes = routes;
+    ExchangeHandler(Supplier<ListenerConfig> configs, Supplier<FilterChain> chains, Targets targets, RequestGuard guard,
+                    List<ExchangeObserver> observers, Consumer<ChannelHandlerContext> hibernate) {
         this.configs = configs;
+        this.chains = chains;
+        this.targets = targets;
+        this.hibernate = hibernate;
         this.config = configs.get();
         this.guard = guard;
         this.listener = this.config.name();
         this.observers = observers;
     }
-
-    /** Requests held back behind the one in progress, at most; more close the connection. */
-    static final int MAX_PIPELINED = 16;
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
@@ -165,22 +186,32 @@ final class RequestDispatcher extends ChannelDuplexHandler {
             // A broken body (bad chunk framing): the connection cannot be resynchronised.
             ReferenceCountUtil.release(msg);
             badBody(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed request body");
-            return;
-        } else if (discarding) {
+        } else if (discarding || !(msg instanceof HttpContent)) {
             countIn(msg);
             if (msg instanceof LastHttpContent) {
                 discarding = false;
             }
             ReferenceCountUtil.release(msg);
-        } else if (msg instanceof HttpContent && inExchange
-                && (bodyBytes += ((HttpContent) msg).content().readableBytes()) > config.maxRequestBody()) {
+        } else if (inExchange && (bodyBytes += ((HttpContent) msg).content().readableBytes()) > config.maxRequestBody()) {
             ReferenceCountUtil.release(msg);
             badBody(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                     "request body larger than " + config.maxRequestBody() + " bytes");
-            return;
         } else {
             countIn(msg);
-            ctx.fireChannelRead(msg);
+            requestContent((HttpContent) msg);
+        }
+    }
+
+    private void requestContent(HttpContent content) {
+        if (bodyParts != null) {
+            bodyParts.add(content);
+            if (content instanceof LastHttpContent) {
+                bodyComplete();
+            }
+        } else if (active != null) {
+            active.onRequestContent(content);
+        } else {
+            content.release();
         }
     }
 
@@ -216,7 +247,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         }
         if (now - bodyMark >= config.bodyTimeout().toNanos()) {
             Sweeper.disarm(bodyWatch);
-            log.debug("request {}: no body bytes for {}; closing", requestId, config.bodyTimeout());
+            log.debug("request {}: no body bytes for {}; closing", rc == null ? "-" : rc.requestId(), config.bodyTimeout());
             badBody(ctx, HttpResponseStatus.REQUEST_TIMEOUT, "body_timeout",
                     "no request body bytes received for " + Durations.format(config.bodyTimeout()));
         }
@@ -224,11 +255,14 @@ final class RequestDispatcher extends ChannelDuplexHandler {
 
     /** The body of a request being handled went wrong: answer if nothing was sent yet, then close. */
     private void badBody(ChannelHandlerContext ctx, HttpResponseStatus status, String code, String message) {
-        log.debug("request {}: {} {}", requestId, status.code(), message);
+        log.debug("request {}: {} {}", rc == null ? "-" : rc.requestId(), status.code(), message);
         keepAlive = false;
-        ctx.fireUserEventTriggered(ProxyHandler.AbortRequest.INSTANCE);
-        if (inExchange && current != null && current.responseHeadNanos == 0) {
-            write(ctx, GatewayErrors.response(ctx.alloc(), status, code, message), ctx.newPromise());
+        dropBody();
+        if (active != null) {
+            active.abort();
+        }
+        if (inExchange && current != null && current.responseHeadNanos == 0 && rc != null) {
+            write(rc, GatewayErrors.response(ctx.alloc(), status, code, message), ctx.newPromise());
             ctx.flush();
         } else {
             ctx.close();
@@ -241,12 +275,16 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         }
     }
 
+    // ---- the request phases ----
+
     private void onRequest(ChannelHandlerContext ctx, HttpRequest req) {
         config = configs.get(); // a reload applies to the next request, also on open connections
+        FilterChain chain = chains.get();
         if (heldRequests > 0) {
             heldRequests--;
         }
         inExchange = true;
+        stopped = false;
         if (guard != null) {
             guard.exchange(true);
         }
@@ -255,99 +293,144 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         keepAlive = HttpUtil.isKeepAlive(req) && !draining;
         http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
         HttpHeaders h = req.headers();
-        requestId = h.get(Headers.X_REQUEST_ID);
+        String requestId = h.get(Headers.X_REQUEST_ID);
         if (requestId == null || requestId.isEmpty() || requestId.length() > 200) {
             requestId = newRequestId();
-            h.set(Headers.X_REQUEST_ID, requestId);
+        }
+        String path;
+        if (req.decoderResult().isFailure()) {
+            path = "-";
+        } else {
+            String uri = req.uri();
+            int q = uri.indexOf('?');
+            path = q < 0 ? uri : uri.substring(0, q);
         }
         Exchange ex = new Exchange();
         ex.listener = listener;
         ex.protocol = ctx.channel() instanceof Http2StreamChannel ? "HTTP/2" : req.protocolVersion().text(); // streams arrive converted to 1.1
         // The peer is looked at once per connection (or stream), and again only if a reload changed trusted-proxies.
-        ex.clientIp = ClientAddress.of(ctx.channel(), config.trustedProxies()).forRequest(h);
+        ClientAddress client = ClientAddress.of(ctx.channel(), config.trustedProxies());
+        ex.clientIp = client.forRequest(h);
         ex.requestId = requestId;
         ex.method = req.method().name();
+        ex.path = path;
         ex.observers = observers;
         current = ex;
-        ctx.channel().attr(Exchange.KEY).set(ex);
-        if (req.decoderResult().isFailure()) {
-            ex.path = "-";
-            keepAlive = false; // the byte stream can no longer be trusted
-            Throwable cause = req.decoderResult().cause();
-            if (cause instanceof TooLongHttpLineException) {
-                answer(ctx, req, HttpResponseStatus.REQUEST_URI_TOO_LONG, "uri_too_long",
-                        "request line longer than " + config.maxInitialLine() + " bytes");
-            } else if (cause instanceof TooLongHttpHeaderException) {
-                answer(ctx, req, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
-                        "request headers larger than " + config.maxHeaderSize() + " bytes");
-            } else {
-                answer(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed request: " + cause.getMessage());
+        RequestContext r = new RequestContext(ctx.channel(), client, chain, this, req, path, requestId, ex);
+        rc = r;
+        FullHttpResponse answer = chain.requestHead(r);
+        if (answer != null) {
+            refuse(ctx, req, answer);
+            return;
+        }
+        if (r.target() == null) {
+            refuse(ctx, req, GatewayErrors.response(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "route_not_found",
+                    "no route for path " + path));
+            return;
+        }
+        if (log.isDebugEnabled()) { // four arguments would allocate a varargs array on every request
+            log.debug("request {} {} {} -> {}", requestId, req.method(), path, r.target());
+        }
+        if (chain.wantsBody(r)) {
+            // Only for filters that need the body (routing by model, a rewrite of it): the pass-through path never gets here.
+            bodyHead = req;
+            bodyParts = new ArrayList<>(4);
+            if (req instanceof HttpContent) {
+                requestContent(((HttpContent) req).retain());
             }
             return;
         }
-        String uri = req.uri();
-        int q = uri.indexOf('?');
-        String path = q < 0 ? uri : uri.substring(0, q);
-        ex.path = path;
-        if (h.size() > config.maxHeaders()) {
-            keepAlive = false;
-            answer(ctx, req, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "too_many_headers",
-                    "more than " + config.maxHeaders() + " header fields");
-            return;
-        }
-        String problem = RequestChecks.problem(req, path, guard != null);
-        if (problem != null) {
-            keepAlive = false;
-            answer(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request", problem);
-            return;
-        }
-        if (HttpUtil.getContentLength(req, 0L) > config.maxRequestBody()) {
-            keepAlive = false; // the body will not be read
-            answer(ctx, req, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
-                    "request body larger than " + config.maxRequestBody() + " bytes");
-            return;
-        }
-        RouteConfig route = routes.current().match(path); // read per request: a reload may have replaced it
-        if (route == null) {
-            answer(ctx, req, HttpResponseStatus.NOT_FOUND, "route_not_found", "no route for path " + path);
-            return;
-        }
-        ex.route = route.pathPrefix();
-        ex.pool = route.pool();
-        ctx.channel().attr(Router.ROUTE).set(route);
-        if (log.isDebugEnabled()) { // four arguments would allocate a varargs array on every request
-            log.debug("request {} {} {} -> {}", requestId, req.method(), path, route.admin() ? "admin" : route.pool());
-        }
-        ctx.fireChannelRead(req);
+        start(r, req);
     }
 
-    private void answer(ChannelHandlerContext ctx, HttpRequest req, HttpResponseStatus status, String code, String msg) {
-        // Debug, not info: a client sending garbage must not be able to flood the log.
-        if (log.isDebugEnabled()) {
-            log.debug("request {} {} {}: {} {}", requestId, req.method(), req.uri(), status.code(), msg);
+    private void start(RequestContext r, HttpRequest req) {
+        RouteTarget target = r.target();
+        if (target instanceof RouteTarget.Pool) {
+            active = proxy == null ? proxy = targets.proxy(ctx) : proxy;
+        } else if (target instanceof RouteTarget.Admin) {
+            active = admin == null ? admin = targets.admin(ctx) : admin;
+        } else {
+            throw new IllegalStateException("no target for " + target); // a new kind of target needs a case here
+        }
+        active.onRequest(r, req);
+    }
+
+    /** The whole body of a request some filter asked for has arrived: run the body phase, then start the target. */
+    private void bodyComplete() {
+        HttpRequest head = bodyHead;
+        List<HttpContent> parts = bodyParts;
+        bodyHead = null;
+        bodyParts = null;
+        CompositeByteBuf body = ctx.alloc().compositeBuffer(Math.max(2, parts.size()));
+        for (HttpContent part : parts) {
+            body.addComponent(true, part.content()); // the part's reference moves into the composite
+        }
+        RequestContext r = rc;
+        r.body(body);
+        FullHttpResponse answer = r.chain().requestBody(r);
+        if (answer != null) {
+            ReferenceCountUtil.release(head);
+            respond(r, answer);
+            return;
+        }
+        ByteBuf b = r.takeBody();
+        HttpHeaders headers = head.headers();
+        headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+        headers.setInt(HttpHeaderNames.CONTENT_LENGTH, b.readableBytes()); // the body a filter may have rewritten
+        DefaultFullHttpRequest full = new DefaultFullHttpRequest(head.protocolVersion(), head.method(), head.uri(), b,
+                headers, io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+        ReferenceCountUtil.release(head); // a FullHttpRequest head gave its content a reference of its own above
+        start(r, full);
+    }
+
+    private void dropBody() {
+        if (bodyParts != null) {
+            bodyParts.forEach(ReferenceCountUtil::release);
+            bodyParts = null;
+            ReferenceCountUtil.release(bodyHead);
+            bodyHead = null;
+        }
+    }
+
+    /** Answers a request at its head (or after its body) instead of a target; the rest of its body is dropped. */
+    private void refuse(ChannelHandlerContext ctx, HttpRequest req, FullHttpResponse answer) {
+        if (log.isDebugEnabled()) { // a client sending garbage must not be able to flood the log
+            log.debug("request {} {} {}: {}", rc.requestId(), req.method(), req.uri(), answer.status());
         }
         discarding = !(req instanceof LastHttpContent);
         ReferenceCountUtil.release(req);
-        // Through our own write(), like every other response, so the exchange is seen to end.
-        write(ctx, GatewayErrors.response(ctx.alloc(), status, code, msg), ctx.newPromise());
+        respond(rc, answer);
+    }
+
+    private void respond(RequestContext r, FullHttpResponse answer) {
+        if (r.closesConnection()) {
+            keepAlive = false; // the byte stream can no longer be trusted
+        }
+        write(r, answer, ctx.newPromise());
         ctx.flush();
     }
 
+    // ---- the response phases ----
+
     @Override
-    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    public void write(RequestContext r, Object msg, ChannelPromise promise) {
+        if (r != rc) {
+            // A target answering an exchange that is over (the client left meanwhile): nothing to send it to.
+            ReferenceCountUtil.release(msg);
+            promise.tryFailure(new IllegalStateException("exchange is over"));
+            return;
+        }
         if (msg instanceof HttpResponse) {
             HttpResponse resp = (HttpResponse) msg;
             if (resp.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
                 ctx.write(msg, promise);
                 return;
             }
+            r.chain().responseHead(r, resp);
             HttpHeaders h = resp.headers();
-            h.set(Headers.X_REQUEST_ID, requestId);
-            if (current != null) {
-                current.status = resp.status().code();
-                current.responseHeadNanos = System.nanoTime();
-                current.gatewayError = h.get(GatewayErrors.ERROR_HEADER);
-            }
+            current.status = resp.status().code();
+            current.responseHeadNanos = System.nanoTime();
+            current.gatewayError = h.get(GatewayErrors.ERROR_HEADER);
             if (http10 && HttpUtil.isTransferEncodingChunked(resp)) {
                 // HTTP/1.0 has no chunked framing: send the body raw and mark its end by closing.
                 h.remove(HttpHeaderNames.TRANSFER_ENCODING);
@@ -359,13 +442,49 @@ final class RequestDispatcher extends ChannelDuplexHandler {
                 h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             }
         }
-        if (current != null && msg instanceof HttpContent) {
+        boolean go = true;
+        if (msg instanceof HttpContent) {
+            if (stopped) {
+                ReferenceCountUtil.release(msg); // a filter ended the response: nothing more goes out
+                promise.trySuccess();
+                return;
+            }
             current.bytesOut += ((HttpContent) msg).content().readableBytes();
+            go = r.chain().responseContent(r, (HttpContent) msg);
         }
         ctx.write(msg, promise);
-        if (msg instanceof LastHttpContent && inExchange) {
+        if (msg instanceof LastHttpContent) {
             responseEnded(ctx);
+        } else if (!go) {
+            stopResponse(r);
         }
+    }
+
+    /** A filter ended the response mid-way: its last event goes out, the target is aborted, the connection closed. */
+    private void stopResponse(RequestContext r) {
+        stopped = true;
+        ByteBuf event = r.takeStopEvent();
+        if (event != null) {
+            ctx.write(new io.netty.handler.codec.http.DefaultHttpContent(event));
+        }
+        ctx.flush();
+        // Out of the write path: the target may be inside its own write call.
+        ctx.executor().execute(() -> {
+            if (active != null && rc == r) {
+                active.abort(); // frees the GPU: the upstream request is aborted
+            }
+            ctx.close();
+        });
+    }
+
+    @Override
+    public void flush() {
+        ctx.flush();
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        ctx.write(msg, promise); // nothing writes from behind this handler; kept for handlers in front
     }
 
     private void responseEnded(ChannelHandlerContext ctx) {
@@ -373,8 +492,7 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         if (guard != null) {
             guard.exchange(false);
         }
-        ctx.channel().attr(Router.ROUTE).set(null);
-        ctx.channel().attr(Exchange.KEY).set(null);
+        active = null;
         endExchange(Exchange.Outcome.COMPLETED);
         if (!keepAlive) {
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -393,11 +511,31 @@ final class RequestDispatcher extends ChannelDuplexHandler {
             held.poll();
             dispatch(ctx, msg);
         }
-        ctx.fireChannelReadComplete(); // the handlers flush what they wrote, as after a socket read
+        readComplete(); // the targets flush what they wrote, as after a socket read
         if (held.isEmpty()) {
             ctx.channel().config().setAutoRead(true);
             ctx.read();
         }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        readComplete();
+        ctx.fireChannelReadComplete();
+    }
+
+    private void readComplete() {
+        if (active != null) {
+            active.onClientReadComplete();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (active != null) {
+            active.onClientWritabilityChanged(ctx.channel().isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
@@ -426,16 +564,21 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         ctx.fireUserEventTriggered(evt);
     }
 
-    /** Tells the observers once; an outcome set earlier (by the proxy) is kept. */
+    /** Tells the filters and observers once; an outcome set earlier (by the proxy) is kept. */
     private void endExchange(Exchange.Outcome outcome) {
         Exchange ex = current;
+        RequestContext r = rc;
         if (ex == null) {
             return;
         }
         current = null;
+        rc = null;
         ex.endNanos = System.nanoTime();
         if (ex.outcome == null) {
             ex.outcome = outcome;
+        }
+        if (r != null) {
+            r.chain().end(r);
         }
         for (int i = 0; i < observers.size(); i++) {
             try {
@@ -449,6 +592,15 @@ final class RequestDispatcher extends ChannelDuplexHandler {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         Sweeper.disarm(bodyWatch);
+        dropBody();
+        // Every target this stream used hears of it: the proxy closes its upstream, so vLLM aborts the generation.
+        if (proxy != null) {
+            proxy.onClientClosed();
+        }
+        if (admin != null) {
+            admin.onClientClosed();
+        }
+        active = null;
         endExchange(Exchange.Outcome.CLIENT_ABORTED);
         held.forEach(ReferenceCountUtil::release);
         held.clear();
@@ -470,5 +622,4 @@ final class RequestDispatcher extends ChannelDuplexHandler {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         return Long.toHexString(r.nextLong() | Long.MIN_VALUE) + Long.toHexString(r.nextLong() | Long.MIN_VALUE);
     }
-
 }

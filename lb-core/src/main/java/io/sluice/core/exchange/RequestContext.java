@@ -1,0 +1,238 @@
+package io.sluice.core.exchange;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.sluice.core.balance.BalanceRequest;
+import io.sluice.core.config.RouteConfig;
+import io.sluice.core.net.ClientAddress;
+import io.sluice.core.observe.Exchange;
+import io.sluice.core.route.RouteTarget;
+
+/**
+ * One request, from its head to the end of its response: created once by the exchange handler and
+ * passed to every filter and to the target as an argument. Everything a feature needs to know about
+ * the request is here, worked out once: the client's address, the request id, the route and target,
+ * the model, the body when a filter asked for it.
+ *
+ * <p>Not thread-safe, by design: an exchange lives on one event loop.
+ */
+public final class RequestContext implements BalanceRequest {
+
+    /** How responses leave: through the exchange handler, which runs the response phases. */
+    public interface Responder {
+        void write(RequestContext rc, Object msg, ChannelPromise promise);
+
+        void flush();
+    }
+
+    private final Channel channel;
+    private final ClientAddress client;
+    private final FilterChain chain;
+    private final Responder responder;
+    private final HttpRequest request;
+    private final String path;
+    private final Exchange exchange;
+    private final String requestId;
+    private Object[] state;
+    private RouteConfig route;
+    private RouteTarget target;
+    private String model;
+    private String requestedModel;
+    private ByteBuf body;
+    private String apiKeyId;
+    private boolean closeConnection;
+    private ByteBuf stopEvent;
+
+    public RequestContext(Channel channel, ClientAddress client, FilterChain chain, Responder responder,
+                          HttpRequest request, String path, String requestId, Exchange exchange) {
+        this.channel = channel;
+        this.client = client;
+        this.chain = chain;
+        this.responder = responder;
+        this.request = request;
+        this.path = path;
+        this.requestId = requestId;
+        this.exchange = exchange;
+    }
+
+    /** The client connection, or the HTTP/2 stream. */
+    public Channel channel() {
+        return channel;
+    }
+
+    /** The client, worked out once per connection: the peer, or behind a trusted proxy the forwarded address. */
+    public ClientAddress client() {
+        return client;
+    }
+
+    public FilterChain chain() {
+        return chain;
+    }
+
+    /** The head as received; the proxy rewrites its headers for the upstream in place. */
+    public HttpRequest request() {
+        return request;
+    }
+
+    /** The request path, without the query. */
+    public String path() {
+        return path;
+    }
+
+    public String requestId() {
+        return requestId;
+    }
+
+    public Exchange exchange() {
+        return exchange;
+    }
+
+    public RouteConfig route() {
+        return route;
+    }
+
+    public void route(RouteConfig r) {
+        route = r;
+        exchange.route = r == null ? null : r.pathPrefix();
+    }
+
+    public RouteTarget target() {
+        return target;
+    }
+
+    public void target(RouteTarget t) {
+        target = t;
+        exchange.pool = t instanceof RouteTarget.Pool p ? p.name() : null;
+    }
+
+    /** The pool this request goes to, or null when it is not proxied (or not yet decided). */
+    public String pool() {
+        return target instanceof RouteTarget.Pool p ? p.name() : null;
+    }
+
+    @Override
+    public String model() {
+        return model;
+    }
+
+    /** The model as the client named it (before an alias or a route's forced model), or null. */
+    public String requestedModel() {
+        return requestedModel;
+    }
+
+    public void model(String requested, String real) {
+        requestedModel = requested;
+        model = real;
+        exchange.model = real;
+    }
+
+    @Override
+    public String header(CharSequence name) {
+        return request.headers().get(name);
+    }
+
+    /** The whole request body, when a filter asked for it; owned by this context until the target takes it. */
+    public ByteBuf body() {
+        return body;
+    }
+
+    /** Replaces the body (the old one is released). */
+    public void body(ByteBuf b) {
+        if (body != null && body != b) {
+            body.release();
+        }
+        body = b;
+    }
+
+    /** Hands the body over to the caller, who then owns it. */
+    public ByteBuf takeBody() {
+        ByteBuf b = body;
+        body = null;
+        return b;
+    }
+
+    /** The id of the API key the request authenticated with, or null. */
+    public String apiKeyId() {
+        return apiKeyId;
+    }
+
+    public void apiKeyId(String id) {
+        apiKeyId = id;
+    }
+
+    /** Close the connection after this response (the byte stream can no longer be trusted). */
+    public void closeConnection() {
+        closeConnection = true;
+    }
+
+    public boolean closesConnection() {
+        return closeConnection;
+    }
+
+    @SuppressWarnings("unchecked")
+    public <T> T get(StateKey<T> key) {
+        Object[] s = state;
+        return s == null || key.index >= s.length ? null : (T) s[key.index];
+    }
+
+    public <T> void set(StateKey<T> key, T value) {
+        if (state == null || key.index >= state.length) {
+            Object[] grown = new Object[Math.max(StateKey.count(), key.index + 1)];
+            if (state != null) {
+                System.arraycopy(state, 0, grown, 0, state.length);
+            }
+            state = grown;
+        }
+        state[key.index] = value;
+    }
+
+    /** Sends a response part towards the client, through the response phases. */
+    public void write(HttpObject msg) {
+        responder.write(this, msg, channel.voidPromise());
+    }
+
+    public void write(HttpObject msg, ChannelPromise promise) {
+        responder.write(this, msg, promise);
+    }
+
+    public void flush() {
+        responder.flush();
+    }
+
+    public void writeAndFlush(HttpObject msg) {
+        write(msg);
+        flush();
+    }
+
+    /**
+     * For a filter whose {@code onResponseContent} returns false: {@code event} (owned from here on)
+     * is sent after the current part, as the last bytes of the response.
+     */
+    public void stopResponseWith(ByteBuf event) {
+        if (stopEvent != null) {
+            stopEvent.release();
+        }
+        stopEvent = event;
+    }
+
+    public ByteBuf takeStopEvent() {
+        ByteBuf e = stopEvent;
+        stopEvent = null;
+        return e;
+    }
+
+    /** Releases what the context still owns. */
+    void release() {
+        if (body != null) {
+            body.release();
+            body = null;
+        }
+        if (stopEvent != null) {
+            stopEvent.release();
+            stopEvent = null;
+        }
+    }
+}

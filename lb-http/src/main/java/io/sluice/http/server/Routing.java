@@ -1,0 +1,45 @@
+package io.sluice.http.server;
+
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.sluice.admin.AdminRoutes;
+import io.sluice.core.config.RouteConfig;
+import io.sluice.core.exchange.ExchangeFilter;
+import io.sluice.core.exchange.RequestContext;
+import io.sluice.core.http.GatewayErrors;
+import io.sluice.core.route.RouteTable;
+import io.sluice.core.route.RouteTarget;
+
+/**
+ * Matches the request's path to a route (longest prefix, read per request: a reload may have replaced
+ * the table) and sets its target: the admin API, one of the public endpoints Sluice answers on proxied
+ * routes, or the route's pool. A route that chooses its pool by model leaves the target open for the
+ * body phase, or sets its fallback pool for requests that name no model.
+ */
+final class Routing implements ExchangeFilter {
+    private final RouteTable routes;
+    private final AdminRoutes admin;
+
+    Routing(RouteTable routes, AdminRoutes admin) {
+        this.routes = routes;
+        this.admin = admin;
+    }
+
+    @Override
+    public FullHttpResponse onRequestHead(RequestContext rc) {
+        RouteConfig route = routes.current().match(rc.path());
+        if (route == null) {
+            return GatewayErrors.response(rc.channel().alloc(), HttpResponseStatus.NOT_FOUND, "route_not_found",
+                    "no route for path " + rc.path());
+        }
+        rc.route(route);
+        if (route.admin()) {
+            rc.target(RouteTarget.Admin.API);
+        } else if (admin.hasPublic() && admin.matchPublic(rc.request().method(), rc.path(), route.pool()) != null) {
+            rc.target(RouteTarget.Admin.PUBLIC);
+        } else if (route.pool() != null) {
+            rc.target(new RouteTarget.Pool(route.pool()));
+        }
+        return null;
+    }
+}
