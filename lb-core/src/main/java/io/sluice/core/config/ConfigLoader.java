@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -48,6 +49,12 @@ public final class ConfigLoader {
     private final List<Problem> problems = new ArrayList<>();
     /** Every pool name in the file, bound or not, so a broken pool does not also break its routes; null if pools: is unusable. */
     private Set<String> poolNames = new LinkedHashSet<>();
+    /** Declared model to the pool that serves it, in file order. */
+    private final Map<String, String> modelPools = new LinkedHashMap<>();
+    /** Alias to the real model it leads to, for aliases that resolved. */
+    private final Map<String, String> resolvedAliases = new HashMap<>();
+    /** Aliases that were reported as broken, so a route forcing one is not reported a second time. */
+    private final Set<String> brokenAliases = new HashSet<>();
 
     private ConfigLoader(String source, Function<String, String> env) {
         this.source = source;
@@ -88,7 +95,8 @@ public final class ConfigLoader {
             problem(0, 0, "", "the file is empty (at least listeners: is required)");
             return null;
         }
-        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "access-log", "admin", "compat");
+        Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "access-log", "admin", "compat",
+                "models");
         if (top == null) {
             return null;
         }
@@ -102,6 +110,7 @@ public final class ConfigLoader {
                         atMost(ServerConfig.MAX_WARMUP)),
                 dns(s));
         Map<String, PoolConfig> pools = pools(top);
+        ModelsConfig models = models(top); // after the pools (what they serve), before the routes (what they force)
         List<ListenerConfig> listeners = listeners(top);
         AccessLogConfig accessLog = null;
         if (top.entries.containsKey("access-log")) { // "access-log:" alone means stdout
@@ -120,7 +129,7 @@ public final class ConfigLoader {
                 value(a, "scrape-interval", AdminConfig.DEFAULT.scrapeInterval(), "a duration", duration(false)),
                 a == null ? InferenceConfig.NONE : inference(a),
                 a == null ? List.of() : strings(a, "allowed-hosts", List.of()));
-        return new SluiceConfig(server, listeners, pools, admin, compat(top, listeners), source, accessLog);
+        return new SluiceConfig(server, listeners, pools, admin, compat(top, listeners), source, accessLog, models);
     }
 
     /** {@code server.dns}: name servers as IP literals with an optional port ({@code 10.0.0.2}, {@code 10.0.0.2:5353}, {@code [::1]:53}). */
@@ -247,7 +256,7 @@ public final class ConfigLoader {
             poolNames.add(e.key());
             Obj o = obj(e.value(), "pools." + e.key(), e.line(), e.column(), "balancer", "connect-timeout",
                     "response-timeout", "max-idle-per-backend", "health", "backends", "stream-idle-timeout",
-                    "request-timeout", "retries", "outlier", "max-in-flight-per-backend", "queue");
+                    "request-timeout", "retries", "outlier", "max-in-flight-per-backend", "queue", "models", "headers");
             if (o != null) {
                 pools.put(e.key(), pool(e.key(), o));
             }
@@ -295,7 +304,7 @@ public final class ConfigLoader {
         int queueSize = q == null ? 0 : value(q, "size", 0, "a number", integer(0, 1_000_000));
         Duration queueTimeout = q == null ? Duration.ofSeconds(30) : value(q, "timeout", Duration.ofSeconds(30), "a duration", duration(true));
         return new PoolConfig(name, balancer, connect, response, maxIdle, health, backends,
-                streamIdle, whole, retry, outlier, maxInFlight, queueSize, queueTimeout);
+                streamIdle, whole, retry, outlier, maxInFlight, queueSize, queueTimeout, poolModels(name, o), headerRules(o));
     }
 
     private HealthConfig health(Obj o) {
@@ -640,7 +649,7 @@ public final class ConfigLoader {
         for (int i = 0; i < list.items().size(); i++) {
             Node n = list.items().get(i);
             Obj o = obj(n, listener.path("routes") + "[" + i + "]", n.line(), n.column(), "path", "pool", "admin",
-                    "auth", "public");
+                    "auth", "public", "by-model", "model", "prefix-rewrite", "headers");
             if (o == null) {
                 continue;
             }
@@ -651,13 +660,34 @@ public final class ConfigLoader {
             int reported = problems.size();
             String pool = value(o, "pool", null, "a pool name", ConfigLoader::nonEmpty);
             boolean admin = value(o, "admin", false, "true or false", ConfigLoader::bool);
+            boolean byModel = value(o, "by-model", false, "true or false", ConfigLoader::bool);
             boolean valid = problems.size() == reported; // so a bad pool or admin value is not reported twice
-            if (valid && o.has("pool") == admin) {
-                problem(o, "a route needs either pool: NAME or admin: true" + (admin ? ", not both" : ""));
+            if (valid && admin && o.has("pool")) {
+                problem(o, "a route needs either pool: NAME or admin: true, not both");
                 valid = false;
-            } else if (valid && poolNames != null && !admin && !poolNames.contains(pool)) {
+            } else if (valid && !admin && !o.has("pool") && !byModel) {
+                problem(o, "a route needs either pool: NAME or admin: true (or by-model: true)");
+                valid = false;
+            } else if (valid && admin && byModel) {
+                problem(o.get("by-model"), o.path("by-model"), "an admin route cannot choose a pool by model");
+                valid = false;
+            } else if (valid && byModel && modelPools.isEmpty()) {
+                problem(o.get("by-model"), o.path("by-model"), "no pool declares models: (by-model chooses among the pools that do)");
+            }
+            if (valid && o.has("pool") && !admin && poolNames != null && !poolNames.contains(pool)) {
                 problem(o.get("pool"), o.path("pool"), "no pool named '" + pool + "' ("
                         + (poolNames.isEmpty() ? "no pools are defined" : "pools: " + String.join(", ", poolNames)) + ")");
+            }
+            String prefixRewrite = value(o, "prefix-rewrite", null, "a path", ConfigLoader::rewritePath);
+            HeaderRules headers = headerRules(o);
+            String force = forcedModel(o, valid && !admin, byModel ? null : pool);
+            if (admin) {
+                for (String k : List.of("model", "prefix-rewrite", "headers")) {
+                    if (o.has(k)) {
+                        problem(o.get(k), o.path(k), k + " applies to proxied routes, not to admin: true");
+                        valid = false;
+                    }
+                }
             }
             if (prefix != null) {
                 Integer first = paths.putIfAbsent(prefix, n.line());
@@ -667,11 +697,304 @@ public final class ConfigLoader {
                 AccessConfig.Auth auth = o.has("auth") ? auth(child(o, "auth", "keys-file", "keys-env")) : null;
                 boolean open = value(o, "public", false, "true or false", ConfigLoader::bool);
                 if (valid) {
-                    routes.add(new RouteConfig(prefix, admin ? null : pool, admin, auth, open));
+                    routes.add(new RouteConfig(prefix, admin ? null : pool, admin, auth, open, byModel, force,
+                            prefixRewrite, headers));
                 }
             }
         }
         return routes;
+    }
+
+    // ---- models, aliases, header rules
+
+    /** {@code pools.NAME.models}: each name once in the whole file (a model belongs to one pool). */
+    private List<String> poolModels(String pool, Obj o) {
+        Node n = o.get("models");
+        if (n == null) {
+            return List.of();
+        }
+        if (!(n instanceof ListNode l)) {
+            problem(n, o.path("models"), "expected a list of model names, got " + describe(n));
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < l.items().size(); i++) {
+            Node item = l.items().get(i);
+            String at = o.path("models") + "[" + i + "]";
+            if (!(item instanceof Scalar sc) || sc.text() == null) {
+                problem(item, at, "expected a model name, got " + describe(item));
+                continue;
+            }
+            String model;
+            try {
+                model = modelName(substitute(sc.text(), env));
+            } catch (IllegalArgumentException e) {
+                problem(item, at, e.getMessage());
+                continue;
+            }
+            String owner = modelPools.putIfAbsent(model, pool);
+            if (owner == null) {
+                out.add(model);
+            } else if (owner.equals(pool)) {
+                problem(item, at, "model '" + model + "' is listed twice");
+            } else {
+                problem(item, at, "model '" + model + "' is already served by pool '" + owner
+                        + "' (a model belongs to one pool; give the other one a distinct name)");
+            }
+        }
+        return out;
+    }
+
+    /** The top-level {@code models:} section; needs every pool's models bound. */
+    private ModelsConfig models(Obj top) {
+        if (top.get("models") == null) {
+            return ModelsConfig.NONE;
+        }
+        Obj o = child(top, "models", "aliases");
+        Node n = o == null ? null : o.get("aliases");
+        if (n == null) {
+            return ModelsConfig.NONE;
+        }
+        String base = o.path("aliases");
+        if (!(n instanceof MapNode m)) {
+            problem(n, base, "expected a mapping of alias to model name, got " + describe(n));
+            return ModelsConfig.NONE;
+        }
+        Map<String, String> aliases = new LinkedHashMap<>();
+        Map<String, Entry> where = new HashMap<>();
+        for (Entry e : m.entries().values()) {
+            String at = base + "." + e.key();
+            where.put(e.key(), e);
+            if (!(e.value() instanceof Scalar sc) || sc.text() == null) {
+                problem(e.value(), at, "expected a model name, got " + describe(e.value()));
+                brokenAliases.add(e.key());
+                continue;
+            }
+            String target;
+            try {
+                modelName(e.key());
+                target = modelName(substitute(sc.text(), env));
+            } catch (IllegalArgumentException x) {
+                problem(e.value(), at, x.getMessage());
+                brokenAliases.add(e.key());
+                continue;
+            }
+            if (modelPools.containsKey(e.key())) {
+                problem(e.line(), e.column(), at, "alias '" + e.key() + "' shadows the model of that name served by pool '"
+                        + modelPools.get(e.key()) + "'");
+                brokenAliases.add(e.key());
+                continue;
+            }
+            aliases.put(e.key(), target);
+        }
+        for (String alias : aliases.keySet()) {
+            if (resolvedAliases.containsKey(alias) || brokenAliases.contains(alias)) {
+                continue;
+            }
+            List<String> chain = new ArrayList<>(List.of(alias));
+            String cur = aliases.get(alias);
+            String real = null;
+            while (true) {
+                if (modelPools.containsKey(cur)) {
+                    real = cur;
+                    break;
+                }
+                if (resolvedAliases.containsKey(cur)) {
+                    real = resolvedAliases.get(cur);
+                    break;
+                }
+                if (brokenAliases.contains(cur)) {
+                    break; // reported where it is
+                }
+                String last = chain.get(chain.size() - 1);
+                if (!aliases.containsKey(cur)) {
+                    Entry e = where.get(last);
+                    problem(e.value(), base + "." + last, "alias '" + last + "' leads to '" + cur
+                            + "', which no pool serves (" + servedModels() + ")");
+                    break;
+                }
+                int loop = chain.indexOf(cur);
+                if (loop >= 0) {
+                    Entry e = where.get(cur);
+                    List<String> cycle = new ArrayList<>(chain.subList(loop, chain.size()));
+                    cycle.add(cur);
+                    problem(e.line(), e.column(), base + "." + cur, "alias cycle: " + String.join(" -> ", cycle));
+                    break;
+                }
+                chain.add(cur);
+                cur = aliases.get(cur);
+            }
+            for (String a : chain) {
+                if (real != null) {
+                    resolvedAliases.put(a, real);
+                } else {
+                    brokenAliases.add(a);
+                }
+            }
+        }
+        return new ModelsConfig(aliases);
+    }
+
+    /**
+     * A route's {@code model:}, resolved to the real model. {@code pool} is the route's pool when it does not
+     * choose by model: the forced model must be one that pool serves.
+     */
+    private String forcedModel(Obj o, boolean check, String pool) {
+        String model = value(o, "model", null, "a model name", ConfigLoader::modelName);
+        if (model == null || !check) {
+            return model;
+        }
+        String real = modelPools.containsKey(model) ? model : resolvedAliases.get(model);
+        if (real == null) {
+            if (!brokenAliases.contains(model)) {
+                problem(o.get("model"), o.path("model"), "model '" + model + "' is not served by any pool (" + servedModels() + ")");
+            }
+            return null;
+        }
+        String owner = modelPools.get(real);
+        if (pool != null && poolNames != null && poolNames.contains(pool) && !pool.equals(owner)) {
+            problem(o.get("model"), o.path("model"), "pool '" + pool + "' does not serve model '" + real + "'"
+                    + (real.equals(model) ? "" : " (alias '" + model + "')") + ", pool '" + owner
+                    + "' does; add it to pools." + pool + ".models or route to '" + owner + "'");
+        }
+        return real;
+    }
+
+    /** For messages: the served models, bounded. */
+    private String servedModels() {
+        if (modelPools.isEmpty()) {
+            return "no pool declares models:";
+        }
+        String all = String.join(", ", modelPools.keySet());
+        return "served: " + (all.length() > 200 ? all.substring(0, 200) + "..." : all);
+    }
+
+    /** Names that would break message framing or connection semantics if a rule could touch them. */
+    static final Set<String> PROTECTED_HEADERS = Set.of("content-length", "transfer-encoding", "connection", "keep-alive",
+            "upgrade", "te", "trailer", "proxy-connection");
+
+    /** {@code headers:} of a route or pool: {@code request:} and {@code response:}, each with set, add and remove. */
+    private HeaderRules headerRules(Obj parent) {
+        if (!parent.has("headers")) {
+            return HeaderRules.NONE;
+        }
+        Obj h = child(parent, "headers", "request", "response");
+        if (h == null) {
+            return HeaderRules.NONE;
+        }
+        HeaderRules rules = new HeaderRules(headerRules(h, "request"), headerRules(h, "response"));
+        return rules.isEmpty() ? HeaderRules.NONE : rules;
+    }
+
+    private List<HeaderRule> headerRules(Obj h, String direction) {
+        if (!h.has(direction)) {
+            return List.of();
+        }
+        Obj d = child(h, direction, "set", "add", "remove");
+        if (d == null) {
+            return List.of();
+        }
+        List<HeaderRule> out = new ArrayList<>();
+        Node r = d.get("remove");
+        if (r != null && !(r instanceof ListNode)) {
+            problem(r, d.path("remove"), "expected a list of header names, got " + describe(r));
+        } else if (r != null) {
+            List<Node> items = ((ListNode) r).items();
+            for (int i = 0; i < items.size(); i++) {
+                Node item = items.get(i);
+                String at = d.path("remove") + "[" + i + "]";
+                if (!(item instanceof Scalar sc) || sc.text() == null) {
+                    problem(item, at, "expected a header name, got " + describe(item));
+                    continue;
+                }
+                try {
+                    out.add(new HeaderRule(HeaderRule.Op.REMOVE, headerName(substitute(sc.text(), env)), null));
+                } catch (IllegalArgumentException e) {
+                    problem(item, at, e.getMessage());
+                }
+            }
+        }
+        for (HeaderRule.Op op : List.of(HeaderRule.Op.SET, HeaderRule.Op.ADD)) {
+            String key = op.name().toLowerCase(Locale.ROOT);
+            Node m = d.get(key);
+            if (m == null) {
+                continue;
+            }
+            if (!(m instanceof MapNode map)) {
+                problem(m, d.path(key), "expected a mapping of header name to value, got " + describe(m));
+                continue;
+            }
+            for (Entry e : map.entries().values()) {
+                String at = d.path(key) + "." + e.key();
+                String name;
+                try {
+                    name = headerName(e.key());
+                } catch (IllegalArgumentException x) {
+                    problem(e.line(), e.column(), at, x.getMessage());
+                    continue;
+                }
+                if (!(e.value() instanceof Scalar sc) || sc.text() == null) {
+                    problem(e.value(), at, "expected a header value (\"\" for an empty one), got " + describe(e.value()));
+                    continue;
+                }
+                try {
+                    out.add(new HeaderRule(op, name, headerValue(substitute(sc.text(), env))));
+                } catch (IllegalArgumentException x) {
+                    problem(e.value(), at, x.getMessage());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+");
+
+    static String headerName(String s) {
+        if (!TOKEN.matcher(s).matches()) {
+            throw new IllegalArgumentException("'" + s + "' is not a valid header name (letters, digits and !#$%&'*+-.^_`|~)");
+        }
+        String lower = s.toLowerCase(Locale.ROOT);
+        if (lower.equals("host")) {
+            throw new IllegalArgumentException("Host cannot be changed by header rules; use the pool's host-header");
+        }
+        if (PROTECTED_HEADERS.contains(lower)) {
+            throw new IllegalArgumentException("'" + s + "' is managed by Sluice (message framing or hop-by-hop)"
+                    + " and cannot be changed by header rules");
+        }
+        return s;
+    }
+
+    /** No CR, LF, NUL or other control characters but tab: they would split or corrupt the header block. */
+    static String headerValue(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 && c != '\t' || c == 0x7f) {
+                throw new IllegalArgumentException("header value contains a control character (code " + (int) c
+                        + "); CR, LF and NUL are never allowed");
+            }
+        }
+        return s;
+    }
+
+    /** A model or alias name as clients send it: not blank, no control characters, no surrounding spaces. */
+    static String modelName(String s) {
+        if (s.isBlank()) {
+            throw new IllegalArgumentException("a model name must not be empty");
+        }
+        if (!s.strip().equals(s) || s.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw new IllegalArgumentException("model name '" + s.strip() + "' has surrounding spaces or control characters");
+        }
+        return s;
+    }
+
+    private static String rewritePath(String s) {
+        if (!s.startsWith("/")) {
+            throw new IllegalArgumentException("'" + s + "' must start with '/'");
+        }
+        if (s.indexOf('?') >= 0 || s.indexOf('#') >= 0 || s.chars().anyMatch(c -> c <= 0x20 || c == 0x7f)) {
+            throw new IllegalArgumentException("'" + s + "' must be a path without query, fragment, spaces or control characters");
+        }
+        return s;
     }
 
     // ---- binding helpers

@@ -14,11 +14,23 @@ import java.util.Objects;
  * @param maxInFlightPerBackend requests one backend may have in flight; zero for no limit
  * @param queueSize         requests that may wait for a free backend when all are at their limit
  * @param queueTimeout      how long such a request waits before a 503 with Retry-After
+ * @param models            the model names this pool serves, for routes with {@code by-model}; empty when not declared
+ * @param headers           header rules for requests to this pool's backends and their responses; never null
  */
 public record PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
                          int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
                          Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
-                         OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout) {
+                         OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout,
+                         List<String> models, HeaderRules headers) {
+
+    /** Without declared models or header rules. */
+    public PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
+                      int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
+                      Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
+                      OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout) {
+        this(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, backends, streamIdleTimeout,
+                requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout, List.of(), HeaderRules.NONE);
+    }
 
     /** The core settings, everything else at its default. */
     public PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
@@ -35,11 +47,14 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
         Objects.requireNonNull(responseTimeout, "responseTimeout");
         Objects.requireNonNull(health, "health");
         backends = List.copyOf(backends);
+        models = models == null ? List.of() : List.copyOf(models);
+        headers = headers == null ? HeaderRules.NONE : headers;
     }
 
     /** The same settings with other backends: a reload compares settings without the membership. */
     public PoolConfig withBackends(List<BackendConfig> other) {
         return new PoolConfig(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, other,
-                streamIdleTimeout, requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout);
+                streamIdleTimeout, requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout,
+                models, headers);
     }
 }

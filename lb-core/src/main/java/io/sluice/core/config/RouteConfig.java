@@ -5,19 +5,38 @@ import java.util.Objects;
 /**
  * Sends requests whose path starts with {@code pathPrefix} either to a pool or to the admin API.
  *
- * @param pool  the pool name; null exactly when {@code admin} is true
- * @param auth  API keys for this route instead of the listener's; null to inherit
- * @param open  true when the route needs no API key even if the listener asks for one
+ * @param pool          the pool name; null when {@code admin} is true, and also allowed to be null on a
+ *                      {@code byModel} route (which then has no pool for requests that name no model)
+ * @param auth          API keys for this route instead of the listener's; null to inherit
+ * @param open          true when the route needs no API key even if the listener asks for one
+ * @param byModel       the pool is chosen by the request body's {@code model} among the pools that declare
+ *                      {@code models:}; {@code pool} is then the one for requests that name no model
+ * @param forceModel    the model the forwarded body carries instead of the client's; already resolved from an
+ *                      alias to the real name at load time; null to keep the client's
+ * @param prefixRewrite what replaces the matched {@code pathPrefix} towards the upstream; null to keep the path
+ * @param headers       header rules of this route; {@link HeaderRules#NONE} (never null) when there are none
  */
-public record RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open) {
+public record RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open,
+                          boolean byModel, String forceModel, String prefixRewrite, HeaderRules headers) {
     public RouteConfig(String pathPrefix, String pool, boolean admin) {
         this(pathPrefix, pool, admin, null, false);
     }
 
+    public RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open) {
+        this(pathPrefix, pool, admin, auth, open, false, null, null, HeaderRules.NONE);
+    }
+
     public RouteConfig {
         Objects.requireNonNull(pathPrefix, "pathPrefix");
-        if ((pool == null) != admin) {
-            throw new IllegalArgumentException("a route needs either a pool or admin, not both or neither");
+        headers = headers == null ? HeaderRules.NONE : headers;
+        if (admin && pool != null || !admin && pool == null && !byModel) {
+            throw new IllegalArgumentException("a route needs either a pool (or by-model) or admin, not both or neither");
+        }
+        if (admin && (byModel || forceModel != null || prefixRewrite != null || !headers.isEmpty())) {
+            throw new IllegalArgumentException("an admin route has no by-model, model, prefix-rewrite or headers");
+        }
+        if (prefixRewrite != null && !prefixRewrite.startsWith("/")) {
+            throw new IllegalArgumentException("prefix-rewrite must start with '/'");
         }
     }
 
@@ -28,5 +47,33 @@ public record RouteConfig(String pathPrefix, String pool, boolean admin, AccessC
     public boolean matches(String path) {
         return path.startsWith(pathPrefix)
                 || (pathPrefix.endsWith("/") && path.length() == pathPrefix.length() - 1 && pathPrefix.startsWith(path));
+    }
+
+    /**
+     * The request URI (origin form, path and query) to send upstream: the matched prefix replaced by
+     * {@code prefixRewrite}, the rest of the path and the query kept. Where the two meet a doubled slash
+     * becomes one, and an empty path becomes {@code /}. Unchanged when there is no rewrite, and also
+     * for a URI this route does not {@link #matches match} (or that is not in origin form).
+     *
+     * <p>{@code path: /api/dce/proxy, prefix-rewrite: /v1/chat/completions}: {@code /api/dce/proxy?x=1} →
+     * {@code /v1/chat/completions?x=1}. {@code path: /api/vllm/, prefix-rewrite: /}: {@code /api/vllm/v1/models}
+     * → {@code /v1/models}, {@code /api/vllm} → {@code /}.
+     */
+    public String upstreamUri(String uri) {
+        if (prefixRewrite == null) {
+            return uri;
+        }
+        int q = uri.indexOf('?');
+        String path = q < 0 ? uri : uri.substring(0, q);
+        if (!matches(path)) {
+            return uri;
+        }
+        String rest = path.length() >= pathPrefix.length() ? path.substring(pathPrefix.length()) : "";
+        String joined = prefixRewrite.endsWith("/") && rest.startsWith("/")
+                ? prefixRewrite + rest.substring(1) : prefixRewrite + rest;
+        if (joined.isEmpty()) {
+            joined = "/";
+        }
+        return q < 0 ? joined : joined + uri.substring(q);
     }
 }

@@ -14,9 +14,16 @@ import java.util.Objects;
  * @param compat the optional compatibility listener ({@link CompatConfig#NONE} when absent)
  * @param source where it was read from, for logs and the admin API
  * @param accessLog null when requests are not logged
+ * @param models    model aliases ({@link ModelsConfig#NONE} when absent); the models themselves are per pool
  */
 public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
-                           AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog) {
+                           AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog,
+                           ModelsConfig models) {
+    public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
+                        AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog) {
+        this(server, listeners, pools, admin, compat, source, accessLog, ModelsConfig.NONE);
+    }
+
     public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
                         AdminConfig admin, CompatConfig compat, String source) {
         this(server, listeners, pools, admin, compat, source, null);
@@ -29,5 +36,6 @@ public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, 
         listeners = List.copyOf(listeners);
         pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
         Objects.requireNonNull(source, "source");
+        models = models == null ? ModelsConfig.NONE : models;
     }
 }

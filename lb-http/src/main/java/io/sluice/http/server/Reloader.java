@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * <p>Every pool setting applies live (the proxy reads the pool's config per request, connection
  * pools per connection). Listeners apply everything but their socket: limits, timeouts, TLS
  * certificates and settings, HTTP/2 settings, keys, rate limits, CORS and routes (see
- * {@link ListenerInitializer#apply}). Not applied, and reported as needing a restart: new, removed or
+ * {@link ListenerInitializer#apply}), including routes' by-model, model, prefix-rewrite and header rules;
+ * a pool's models and header rules are pool settings; the top-level {@code models:} aliases apply live. Not applied, and reported as needing a restart: new, removed or
  * re-bound listeners, ACME settings, the {@code server:}, {@code compat:} and {@code access-log:}
  * sections, and a simulator backend's settings.
  */
@@ -161,6 +162,9 @@ public final class Reloader {
         }
         if (!current.admin().equals(next.admin())) {
             changes.add("admin settings updated");
+        }
+        if (!current.models().equals(next.models())) {
+            changes.add("models: aliases updated"); // read from the config per request, like routes
         }
 
         // Routes no longer lead to these: drain, then forget.
