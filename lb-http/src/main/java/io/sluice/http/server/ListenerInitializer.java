@@ -18,6 +18,8 @@ import io.sluice.core.route.RouteTable;
 import io.sluice.core.exchange.ExchangeFilter;
 import io.sluice.core.exchange.FilterChain;
 import io.sluice.http.access.AccessFilters;
+import io.sluice.http.rewrite.HeaderRulesFilter;
+import io.sluice.http.rewrite.PathRewrite;
 import io.sluice.http.access.AccessPolicy;
 import io.sluice.http.h2.Http2Pipeline;
 import io.sluice.http.h2.PriorKnowledge;
@@ -133,6 +135,11 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         filters.add(new Routing(routes, adminRoutes));
         filters.add(new AdminAccessFilter(adminRoutes));
         filters.addAll(AccessFilters.of(access));
+        filters.add(PathRewrite.INSTANCE);
+        filters.add(new HeaderRulesFilter(name -> {
+            io.sluice.core.pool.BackendPool pool = upstreams.pool(name);
+            return pool == null ? null : pool.config();
+        }));
         return new FilterChain(filters);
     }
 
