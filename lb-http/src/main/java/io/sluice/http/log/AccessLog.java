@@ -123,6 +123,9 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
             g.writeNumberField("bytes_in", ex.bytesIn);
             g.writeNumberField("bytes_out", ex.bytesOut);
             g.writeStringField("pool", ex.pool);
+            if (ex.model != null) {
+                g.writeStringField("model", ex.model);
+            }
             g.writeStringField("upstream", ex.backend);
             g.writeNumberField("duration_ms", ex.durationMicros() / 1000.0);
             if (ex.ttfbMicros() >= 0) {
