@@ -24,10 +24,17 @@ public final class GatewayErrors {
     }
 
     public static FullHttpResponse response(ByteBufAllocator alloc, HttpResponseStatus status, String code, String message) {
+        return response(alloc, status, code, message, null);
+    }
+
+    /** @param param the request field the error is about (OpenAI's {@code param}), or null to leave it out */
+    public static FullHttpResponse response(ByteBufAllocator alloc, HttpResponseStatus status, String code, String message,
+                                            String param) {
         // Not Json.quote: that would initialise Jackson's ObjectMapper, which reads a time-zone file, on the
         // first error; with no file descriptor left the class would fail for good and no error could be sent.
         String quoted = new String(JsonStringEncoder.getInstance().quoteAsString(message == null ? "" : message));
-        String body = "{\"error\":{\"message\":\"" + quoted + "\",\"type\":\"" + type(status) + "\",\"code\":\"" + code + "\"}}";
+        String body = "{\"error\":{\"message\":\"" + quoted + "\",\"type\":\"" + type(status, param) + "\","
+                + (param == null ? "" : "\"param\":\"" + param + "\",") + "\"code\":\"" + code + "\"}}";
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 ByteBufUtil.writeUtf8(alloc, body));
         r.headers()
@@ -38,8 +45,11 @@ public final class GatewayErrors {
     }
 
     /** OpenAI-style error types, so SDKs map them to their usual exception classes. */
-    private static String type(HttpResponseStatus status) {
+    private static String type(HttpResponseStatus status, String param) {
         int c = status.code();
+        if (param != null && c == 404) {
+            return "invalid_request_error"; // what OpenAI answers for an unknown model (code model_not_found)
+        }
         if (c == 400 || c == 413 || c == 414 || c == 431) {
             return "invalid_request_error";
         }

@@ -18,6 +18,7 @@ import io.sluice.core.route.RouteTable;
 import io.sluice.core.exchange.ExchangeFilter;
 import io.sluice.core.exchange.FilterChain;
 import io.sluice.http.access.AccessFilters;
+import io.sluice.http.model.ModelRouting;
 import io.sluice.http.rewrite.HeaderRulesFilter;
 import io.sluice.http.rewrite.PathRewrite;
 import io.sluice.http.access.AccessPolicy;
@@ -67,6 +68,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final ChannelGroup clients;
     private volatile AccessPolicy access;
     private volatile FilterChain chain;
+    private volatile java.util.function.Supplier<io.sluice.core.model.ModelCatalog> catalogs = () -> io.sluice.core.model.ModelCatalog.EMPTY;
     private final ExchangeHandler.Targets http1Targets;
     private final ExchangeHandler.Targets streamTargets;
     private final Dormant dormant = new Dormant();
@@ -135,12 +137,18 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         filters.add(new Routing(routes, adminRoutes));
         filters.add(new AdminAccessFilter(adminRoutes));
         filters.addAll(AccessFilters.of(access));
+        filters.add(new ModelRouting(() -> catalogs.get()));
         filters.add(PathRewrite.INSTANCE);
         filters.add(new HeaderRulesFilter(name -> {
             io.sluice.core.pool.BackendPool pool = upstreams.pool(name);
             return pool == null ? null : pool.config();
         }));
         return new FilterChain(filters);
+    }
+
+    /** Where the model routing filter reads the gateway's current models and aliases. */
+    void models(java.util.function.Supplier<io.sluice.core.model.ModelCatalog> catalogs) {
+        this.catalogs = catalogs;
     }
 
     FilterChain chain() {

@@ -69,6 +69,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
 
     private volatile SluiceConfig config; // replaced by a reload
+    private volatile io.sluice.core.model.ModelCatalog models = io.sluice.core.model.ModelCatalog.EMPTY;
     private final Transport transport;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -107,6 +108,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         // rather than on the first admin request, which might come when no file descriptor is left.
         io.sluice.core.http.Json.MAPPER.getFactory();
         this.config = config;
+        this.models = io.sluice.core.model.ModelCatalog.of(config);
         this.transport = Transport.select(config.server().transport());
         this.boss = transport.newGroup(1, "sluice-accept");
         this.workers = transport.newGroup(config.server().effectiveIoThreads(), "sluice-io");
@@ -347,6 +349,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         ListenerInitializer init = new ListenerInitializer(lc, adminRoutes, upstreams, observers,
                 totalConnections, config.server().maxConnections(), clients, edge.certificates(lc), edge.challenges(),
                 config.server().shutdownGrace());
+        init.models(this::models);
         initializers.put(lc.name(), init);
         return init;
     }
@@ -396,7 +399,13 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return config;
     }
 
+    /** The models the pools serve and their aliases, as of the current config. */
+    io.sluice.core.model.ModelCatalog models() {
+        return models;
+    }
+
     void config(SluiceConfig next) {
+        models = io.sluice.core.model.ModelCatalog.of(next);
         config = next;
         adminAccess.update(next.admin());
     }
