@@ -75,10 +75,15 @@ public final class ModelRouting implements ExchangeFilter {
                     return bad(rc, "the request body is not a JSON object, so it names no model");
                 }
                 return null; // not ours to judge: the backend answers as it would without Sluice
+            case NOT_STRING:
+                if (route.byModel() || route.forceModel() != null) {
+                    return bad(rc, "the request body's \"model\" is not a string");
+                }
+                return null;
             default:
                 break;
         }
-        String requested = scan.state() == ModelScanner.State.FOUND ? scan.value() : null;
+        String requested = scan.state() == ModelScanner.State.FOUND ? scan.found().value() : null;
         String real;
         if (route.forceModel() != null) {
             real = route.forceModel();

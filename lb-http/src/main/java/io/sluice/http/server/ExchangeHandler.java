@@ -323,7 +323,8 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
             refuse(ctx, req, answer);
             return;
         }
-        if (r.target() == null) {
+        boolean wantsBody = chain.wantsBody(r); // a target may also be chosen by the body (its model)
+        if (r.target() == null && !wantsBody) {
             refuse(ctx, req, GatewayErrors.response(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "route_not_found",
                     "no route for path " + path));
             return;
@@ -331,7 +332,7 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         if (log.isDebugEnabled()) { // four arguments would allocate a varargs array on every request
             log.debug("request {} {} {} -> {}", requestId, req.method(), path, r.target());
         }
-        if (chain.wantsBody(r)) {
+        if (wantsBody) {
             // Only for filters that need the body (routing by model, a rewrite of it): the pass-through path never gets here.
             bodyHead = req;
             bodyParts = new ArrayList<>(4);
@@ -371,6 +372,12 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         if (answer != null) {
             ReferenceCountUtil.release(head);
             respond(r, answer);
+            return;
+        }
+        if (r.target() == null) {
+            ReferenceCountUtil.release(head);
+            respond(r, GatewayErrors.response(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "route_not_found",
+                    "no target for path " + r.path()));
             return;
         }
         ByteBuf b = r.takeBody();
