@@ -14,11 +14,17 @@ import java.util.Objects;
  * @param maxInFlightPerBackend requests one backend may have in flight; zero for no limit
  * @param queueSize         requests that may wait for a free backend when all are at their limit
  * @param queueTimeout      how long such a request waits before a 503 with Retry-After
+ * @param tls               how the pool's {@code https://} backends are verified; applies to new connections
+ * @param hostHeader        the {@code Host} sent upstream: {@link #HOST_PASS} (the client's),
+ *                          {@link #HOST_BACKEND} (the backend's url authority) or a literal value
  */
 public record PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
                          int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
                          Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
-                         OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout) {
+                         OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout,
+                         UpstreamTlsConfig tls, String hostHeader) {
+    public static final String HOST_PASS = "pass";
+    public static final String HOST_BACKEND = "backend";
 
     /** The core settings, everything else at its default. */
     public PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
@@ -28,6 +34,16 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
                 0, 0, Duration.ofSeconds(30));
     }
 
+    /** Everything but the upstream TLS and Host settings, those at their defaults. */
+    public PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
+                      int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
+                      Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
+                      OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout) {
+        this(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, backends, streamIdleTimeout,
+                requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout, UpstreamTlsConfig.DEFAULT,
+                HOST_PASS);
+    }
+
     public PoolConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(balancer, "balancer");
@@ -35,11 +51,13 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
         Objects.requireNonNull(responseTimeout, "responseTimeout");
         Objects.requireNonNull(health, "health");
         backends = List.copyOf(backends);
+        Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(hostHeader, "hostHeader");
     }
 
     /** The same settings with other backends: a reload compares settings without the membership. */
     public PoolConfig withBackends(List<BackendConfig> other) {
         return new PoolConfig(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, other,
-                streamIdleTimeout, requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout);
+                streamIdleTimeout, requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout, tls, hostHeader);
     }
 }

@@ -194,7 +194,7 @@ public final class Reloader {
             VllmSimulator sim = server.startSimulator(bc.simulator());
             port = sim.port();
         }
-        return new Backend(bc.name(), pc.name(), bc.host(), port, bc.weight());
+        return new Backend(bc.name(), pc.name(), bc.host(), port, bc.weight(), bc.tls());
     }
 
     private static Backend find(BackendPool pool, String id) {
@@ -208,7 +208,8 @@ public final class Reloader {
 
     /** Same backend: same name, and for a real server the same address and weight (a simulator keeps its port). */
     private static boolean matches(Backend b, BackendConfig bc) {
-        return b.weight() == bc.weight() && (bc.isSimulated() || (b.host().equals(bc.host()) && b.port() == bc.port()));
+        return b.weight() == bc.weight()
+                && (bc.isSimulated() || (b.host().equals(bc.host()) && b.port() == bc.port() && b.tls() == bc.tls()));
     }
 
     /**

@@ -153,7 +153,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                     port = sim.port();
                     log.info("pool {}: simulated vLLM backend '{}' on {}:{}", pc.name(), bc.simulator().model(), host, port);
                 }
-                backends.add(new Backend(id, pc.name(), host, port, bc.weight()));
+                backends.add(new Backend(id, pc.name(), host, port, bc.weight(), bc.tls()));
             }
             BackendPool pool = new BackendPool(pc, backends);
             upstreams.addPool(pool);
