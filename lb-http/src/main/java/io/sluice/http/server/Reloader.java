@@ -47,6 +47,11 @@ public final class Reloader {
 
     synchronized Result reload(Path file) throws Exception {
         SluiceConfig next = ConfigLoader.load(file); // throws with every problem located; nothing changed yet
+        // Upstream TLS contexts built before anything changes: an unusable key or CA fails the reload whole.
+        java.util.Map<String, io.sluice.http.pool.UpstreamTls> tls = io.sluice.http.pool.Upstreams.buildTls(next.pools().values(), next.source());
+        for (PoolConfig pc : next.pools().values()) {
+            server.upstreams().installTls(pc.name(), tls.get(pc.name())); // for new connections; see UpstreamPool
+        }
         SluiceConfig current = server.config();
         List<String> changes = new ArrayList<>();
         List<String> restart = new ArrayList<>();
