@@ -22,6 +22,7 @@ public final class Backend {
     private final String host;
     private final int port;
     private final int weight;
+    private final boolean tls;
 
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger consecutiveErrors = new AtomicInteger();
@@ -44,6 +45,11 @@ public final class Backend {
     volatile int consecutiveFail;
 
     public Backend(String id, String pool, String host, int port, int weight) {
+        this(id, pool, host, port, weight, false);
+    }
+
+    /** @param tls an {@code https://} backend: its connections are TLS, with the pool's settings */
+    public Backend(String id, String pool, String host, int port, int weight, boolean tls) {
         if (weight < 1) {
             throw new IllegalArgumentException("weight must be >= 1");
         }
@@ -52,6 +58,7 @@ public final class Backend {
         this.host = host;
         this.port = port;
         this.weight = weight;
+        this.tls = tls;
     }
 
     public String id() { return id; }
@@ -59,6 +66,7 @@ public final class Backend {
     public String host() { return host; }
     public int port() { return port; }
     public int weight() { return weight; }
+    public boolean tls() { return tls; }
     public State state() { return state; }
     public String stateReason() { return stateReason; }
     public long stateSinceMillis() { return stateSinceMillis; }

@@ -9,8 +9,14 @@ import java.util.Objects;
  * @param host      for a simulator {@code 127.0.0.1}
  * @param port      for a simulator its configured port, 0 until it is started on an ephemeral port
  * @param simulator null for a real backend
+ * @param tls       an {@code https://} url: spoken to over TLS with the pool's {@link UpstreamTlsConfig}
  */
-public record BackendConfig(String name, String host, int port, int weight, SimulatorConfig simulator) {
+public record BackendConfig(String name, String host, int port, int weight, SimulatorConfig simulator, boolean tls) {
+    /** A plain-HTTP backend or a simulator. */
+    public BackendConfig(String name, String host, int port, int weight, SimulatorConfig simulator) {
+        this(name, host, port, weight, simulator, false);
+    }
+
     public BackendConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(host, "host");

@@ -256,7 +256,8 @@ public final class ConfigLoader {
             poolNames.add(e.key());
             Obj o = obj(e.value(), "pools." + e.key(), e.line(), e.column(), "balancer", "connect-timeout",
                     "response-timeout", "max-idle-per-backend", "health", "backends", "stream-idle-timeout",
-                    "request-timeout", "retries", "outlier", "max-in-flight-per-backend", "queue", "models", "headers");
+                    "request-timeout", "retries", "outlier", "max-in-flight-per-backend", "queue", "models", "headers",
+                    "tls", "host-header");
             if (o != null) {
                 pools.put(e.key(), pool(e.key(), o));
             }
@@ -303,8 +304,51 @@ public final class ConfigLoader {
         Obj q = child(o, "queue", "size", "timeout");
         int queueSize = q == null ? 0 : value(q, "size", 0, "a number", integer(0, 1_000_000));
         Duration queueTimeout = q == null ? Duration.ofSeconds(30) : value(q, "timeout", Duration.ofSeconds(30), "a duration", duration(true));
+        UpstreamTlsConfig tls = o.entries.containsKey("tls") ? upstreamTls(o) : UpstreamTlsConfig.DEFAULT;
+        String hostHeader = value(o, "host-header", PoolConfig.HOST_PASS, "pass, backend or a host name",
+                ConfigLoader::hostHeader);
         return new PoolConfig(name, balancer, connect, response, maxIdle, health, backends,
-                streamIdle, whole, retry, outlier, maxInFlight, queueSize, queueTimeout, poolModels(name, o), headerRules(o));
+                streamIdle, whole, retry, outlier, maxInFlight, queueSize, queueTimeout, poolModels(name, o), headerRules(o),
+                tls, hostHeader);
+    }
+
+    /** {@code pools.<name>.tls}: the files are read here, so a missing or broken one is reported where it is named. */
+    private UpstreamTlsConfig upstreamTls(Obj pool) {
+        Obj o = child(pool, "tls", "ca-file", "verify", "server-name", "client-cert", "client-key", "protocols");
+        if (o == null) {
+            return UpstreamTlsConfig.DEFAULT;
+        }
+        UpstreamTlsConfig d = UpstreamTlsConfig.DEFAULT;
+        String ca = value(o, "ca-file", null, "a PEM file", ConfigLoader::pemCertificates);
+        boolean verify = value(o, "verify", true, "true or false", ConfigLoader::bool);
+        String serverName = value(o, "server-name", null, "a host name", ConfigLoader::serverName);
+        String cert = value(o, "client-cert", null, "a PEM file", ConfigLoader::pemCertificates);
+        String key = value(o, "client-key", null, "a PEM file", ConfigLoader::pemKey);
+        if (o.has("client-cert") != o.has("client-key")) {
+            String given = o.has("client-cert") ? "client-cert" : "client-key";
+            String other = o.has("client-cert") ? "client-key" : "client-cert";
+            problem(o.get(given), o.path(given), given + " needs " + other + " too");
+            cert = null;
+            key = null;
+        } else if (cert == null || key == null) {
+            cert = null; // one of them was reported
+            key = null;
+        }
+        List<String> protocols = strings(o, "protocols", d.protocols());
+        for (int i = 0; i < protocols.size(); i++) {
+            if (!UpstreamTlsConfig.PROTOCOLS.contains(protocols.get(i))) {
+                Node item = ((ListNode) o.get("protocols")).items().get(i);
+                problem(item, o.path("protocols") + "[" + i + "]", "protocol '" + protocols.get(i) + "' is not supported ("
+                        + String.join(", ", UpstreamTlsConfig.PROTOCOLS) + ")");
+                protocols = d.protocols();
+                break;
+            }
+        }
+        if (protocols.isEmpty()) {
+            problem(o.get("protocols"), o.path("protocols"), "at least one protocol is needed");
+            protocols = d.protocols();
+        }
+        return new UpstreamTlsConfig(ca, verify, serverName, cert, key, protocols);
     }
 
     private HealthConfig health(Obj o) {
@@ -339,6 +383,7 @@ public final class ConfigLoader {
         String host;
         int port;
         SimulatorConfig sim = null;
+        boolean tls = false;
         Obj addressed = o; // where the port was written, for duplicates
         if (hasUrl) {
             URI url = value(o, "url", null, "a URL", ConfigLoader::httpUrl);
@@ -346,7 +391,8 @@ public final class ConfigLoader {
                 return null;
             }
             host = url.getHost().replaceAll("^\\[|\\]$", "").toLowerCase(Locale.ROOT);
-            port = url.getPort() < 0 ? 80 : url.getPort();
+            tls = "https".equalsIgnoreCase(url.getScheme());
+            port = url.getPort() < 0 ? (tls ? 443 : 80) : url.getPort();
         } else {
             Obj s = child(o, "simulator", "model", "port", "ttft", "itl", "max-tokens", "max-num-seqs");
             if (s == null) {
@@ -374,7 +420,7 @@ public final class ConfigLoader {
         } else if ((first = names.putIfAbsent(name, n.line())) != null) {
             problem(o.has("name") ? o.get("name") : n, o.path("name"), "duplicate backend name '" + name + "' (also at line " + first + ")");
         }
-        return new BackendConfig(name, host, port, weight, sim);
+        return new BackendConfig(name, host, port, weight, sim, tls);
     }
 
     /** A listener and what it conflicts with. */
@@ -1319,17 +1365,15 @@ public final class ConfigLoader {
     }
 
     static URI httpUrl(String s) {
-        String expected = " (expected http://host:port)";
+        String expected = " (expected http://host:port or https://host[:port])";
         URI u;
         try {
             u = new URI(s.strip());
         } catch (URISyntaxException e) {
             throw new IllegalArgumentException("'" + s + "' is not an http URL" + expected);
         }
-        if ("https".equalsIgnoreCase(u.getScheme())) {
-            throw new IllegalArgumentException("'" + s + "': https upstreams are not supported yet" + expected);
-        }
-        if (!"http".equalsIgnoreCase(u.getScheme()) || u.getHost() == null || u.getRawUserInfo() != null) {
+        boolean scheme = "http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme());
+        if (!scheme || u.getHost() == null || u.getRawUserInfo() != null) {
             throw new IllegalArgumentException("'" + s + "' is not an http URL" + expected);
         }
         if (u.getPort() == 0 || u.getPort() > 65535) {
@@ -1340,6 +1384,68 @@ public final class ConfigLoader {
             throw new IllegalArgumentException("'" + s + "' must not have a path or query" + expected);
         }
         return u;
+    }
+
+    /** A file of one or more PEM certificates, parsed here so that a broken one is reported with its line. */
+    private static String pemCertificates(String s) {
+        readableFile(s);
+        try (var in = Files.newInputStream(Path.of(s))) {
+            if (java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+                throw new IllegalArgumentException("'" + s + "': no PEM certificate in the file");
+            }
+        } catch (java.security.cert.CertificateException e) {
+            throw new IllegalArgumentException("'" + s + "': not a PEM certificate file (" + e.getMessage() + ")");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("'" + s + "': cannot read (" + e.getMessage() + ")");
+        }
+        return s;
+    }
+
+    private static final Pattern PEM_KEY = Pattern.compile("-----BEGIN (RSA |EC )?PRIVATE KEY-----");
+
+    /** A PEM private key (PKCS#8, PKCS#1 or SEC1), unencrypted; its parsing is the TLS layer's. */
+    private static String pemKey(String s) {
+        readableFile(s);
+        String text;
+        try {
+            text = Files.readString(Path.of(s), java.nio.charset.StandardCharsets.ISO_8859_1);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("'" + s + "': cannot read (" + e.getMessage() + ")");
+        }
+        if (text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type: 4,ENCRYPTED")) {
+            throw new IllegalArgumentException("'" + s + "': encrypted private keys are not supported");
+        }
+        if (!PEM_KEY.matcher(text).find()) {
+            throw new IllegalArgumentException("'" + s + "': no PEM private key in the file");
+        }
+        return s;
+    }
+
+    /** SNI and the name to verify: a DNS name or an IP literal. */
+    private static String serverName(String s) {
+        String t = s.strip();
+        if (io.netty.util.NetUtil.isValidIpV4Address(t) || io.netty.util.NetUtil.isValidIpV6Address(t)) {
+            return t;
+        }
+        String d = domainName(t);
+        if (d.startsWith("*.")) {
+            throw new IllegalArgumentException("'" + s + "' is not a host name (no wildcards)");
+        }
+        return d;
+    }
+
+    private static final Pattern HOST_VALUE = Pattern.compile("([A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?|\\[[0-9A-Fa-f:.]+])(:[0-9]{1,5})?");
+
+    /** {@code pass}, {@code backend}, or a literal {@code host[:port]}. */
+    private static String hostHeader(String s) {
+        String t = s.strip();
+        if (t.equals(PoolConfig.HOST_PASS) || t.equals(PoolConfig.HOST_BACKEND)) {
+            return t;
+        }
+        if (!HOST_VALUE.matcher(t).matches()) {
+            throw new IllegalArgumentException("'" + s + "' is neither pass, backend nor a host[:port] value");
+        }
+        return t;
     }
 
     /** The known key within edit distance 2 (1 for short keys, where 2 suggests nonsense), or null. */

@@ -16,20 +16,26 @@ import java.util.Objects;
  * @param queueTimeout      how long such a request waits before a 503 with Retry-After
  * @param models            the model names this pool serves, for routes with {@code by-model}; empty when not declared
  * @param headers           header rules for requests to this pool's backends and their responses; never null
+ * @param tls               how the pool's {@code https://} backends are verified; applies to new connections
+ * @param hostHeader        the {@code Host} sent upstream: {@link #HOST_PASS} (the client's),
+ *                          {@link #HOST_BACKEND} (the backend's url authority) or a literal value
  */
 public record PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
                          int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
                          Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
                          OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout,
-                         List<String> models, HeaderRules headers) {
+                         List<String> models, HeaderRules headers, UpstreamTlsConfig tls, String hostHeader) {
+    public static final String HOST_PASS = "pass";
+    public static final String HOST_BACKEND = "backend";
 
-    /** Without declared models or header rules. */
+    /** Without declared models, header rules or upstream TLS settings. */
     public PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
                       int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
                       Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
                       OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout) {
         this(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, backends, streamIdleTimeout,
-                requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout, List.of(), HeaderRules.NONE);
+                requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout, List.of(), HeaderRules.NONE,
+                UpstreamTlsConfig.DEFAULT, HOST_PASS);
     }
 
     /** The core settings, everything else at its default. */
@@ -49,12 +55,14 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
         backends = List.copyOf(backends);
         models = models == null ? List.of() : List.copyOf(models);
         headers = headers == null ? HeaderRules.NONE : headers;
+        Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(hostHeader, "hostHeader");
     }
 
     /** The same settings with other backends: a reload compares settings without the membership. */
     public PoolConfig withBackends(List<BackendConfig> other) {
         return new PoolConfig(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, other,
                 streamIdleTimeout, requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout,
-                models, headers);
+                models, headers, tls, hostHeader);
     }
 }

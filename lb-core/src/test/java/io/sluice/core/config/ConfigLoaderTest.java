@@ -327,13 +327,13 @@ class ConfigLoaderTest {
     @Test
     void messageFormatAndAccessors() {
         ConfigException e = assertError(BASE.replace("http://127.0.0.1:8001", "htp://x"),
-                "test.yaml:9:14: pools.vllm.backends[0].url: 'htp://x' is not an http URL (expected http://host:port)");
+                "test.yaml:9:14: pools.vllm.backends[0].url: 'htp://x' is not an http URL (expected http://host:port or https://host[:port])");
         assertEquals("test.yaml", e.file());
         assertEquals(9, e.line());
         assertEquals(14, e.column());
         assertEquals("pools.vllm.backends[0].url", e.path());
         assertEquals(new ConfigException.Problem("test.yaml", 9, 14, "pools.vllm.backends[0].url",
-                "'htp://x' is not an http URL (expected http://host:port)"), e.problems().get(0));
+                "'htp://x' is not an http URL (expected http://host:port or https://host[:port])"), e.problems().get(0));
     }
 
     @Test
@@ -479,16 +479,16 @@ class ConfigLoaderTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "htp://x               | 'htp://x' is not an http URL (expected http://host:port)",
-            "127.0.0.1:8001        | '127.0.0.1:8001' is not an http URL (expected http://host:port)",
-            "http://               | 'http://' is not an http URL (expected http://host:port)",
-            "http://:8001          | 'http://:8001' is not an http URL (expected http://host:port)",
-            "http://u@h:8001       | 'http://u@h:8001' is not an http URL (expected http://host:port)",
-            "https://h             | 'https://h': https upstreams are not supported yet (expected http://host:port)",
+            "htp://x               | 'htp://x' is not an http URL (expected http://host:port or https://host[:port])",
+            "127.0.0.1:8001        | '127.0.0.1:8001' is not an http URL (expected http://host:port or https://host[:port])",
+            "http://               | 'http://' is not an http URL (expected http://host:port or https://host[:port])",
+            "http://:8001          | 'http://:8001' is not an http URL (expected http://host:port or https://host[:port])",
+            "http://u@h:8001       | 'http://u@h:8001' is not an http URL (expected http://host:port or https://host[:port])",
+            "ftp://h:21            | 'ftp://h:21' is not an http URL (expected http://host:port or https://host[:port])",
             "http://h:0            | 'http://h:0': port 0 is out of range (1..65535)",
             "http://h:65536        | 'http://h:65536': port 65536 is out of range (1..65535)",
-            "http://h:8001/v1      | 'http://h:8001/v1' must not have a path or query (expected http://host:port)",
-            "http://h:8001/?a=b    | 'http://h:8001/?a=b' must not have a path or query (expected http://host:port)",
+            "http://h:8001/v1      | 'http://h:8001/v1' must not have a path or query (expected http://host:port or https://host[:port])",
+            "http://h:8001/?a=b    | 'http://h:8001/?a=b' must not have a path or query (expected http://host:port or https://host[:port])",
     })
     void badUrls(String url, String message) {
         assertError(BASE.replace("http://127.0.0.1:8001", url), "test.yaml:9:14: pools.vllm.backends[0].url: " + message);
@@ -550,7 +550,7 @@ class ConfigLoaderTest {
                 test.yaml:2:15: server.io-threads: expected a number, got 'many'
                 test.yaml:4:11: listeners[0].port: 80000 is out of range (0..65535)
                 test.yaml:6:29: listeners[0].routes[0].pool: no pool named 'vlm' (pools: vllm)
-                test.yaml:10:14: pools.vllm.backends[0].url: 'htp://x' is not an http URL (expected http://host:port)
+                test.yaml:10:14: pools.vllm.backends[0].url: 'htp://x' is not an http URL (expected http://host:port or https://host[:port])
                 test.yaml:11:9: pools.vllm.backends[0].wieght: unknown key 'wieght' (did you mean 'weight'?)""", e.getMessage());
         assertEquals(5, e.problems().size());
         assertEquals(2, e.line());

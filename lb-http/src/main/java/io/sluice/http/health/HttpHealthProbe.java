@@ -24,6 +24,9 @@ import io.sluice.core.config.HealthConfig;
 import io.sluice.core.health.HealthProbe;
 import io.sluice.core.net.LocalResources;
 import io.sluice.http.pool.UpstreamResolver;
+import io.sluice.http.pool.UpstreamTls;
+import io.sluice.http.pool.Upstreams;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
@@ -41,18 +44,33 @@ public final class HttpHealthProbe implements HealthProbe {
     private final EventLoopGroup group;
     private final Class<? extends Channel> channelClass;
     private final AddressResolverGroup<InetSocketAddress> resolver;
+    private final Upstreams upstreams; // TLS contexts and Host settings of the pools; null: plain HTTP only
 
     public HttpHealthProbe(EventLoopGroup group, Class<? extends Channel> channelClass,
                            AddressResolverGroup<InetSocketAddress> resolver) {
+        this(group, channelClass, resolver, null);
+    }
+
+    /**
+     * @param upstreams an {@code https://} backend is checked over TLS with its pool's context, as its
+     *                  requests are (same verification, SNI and name); the Host follows the pool's {@code host-header}
+     */
+    public HttpHealthProbe(EventLoopGroup group, Class<? extends Channel> channelClass,
+                           AddressResolverGroup<InetSocketAddress> resolver, Upstreams upstreams) {
         this.group = group;
         this.channelClass = channelClass;
         this.resolver = resolver;
+        this.upstreams = upstreams;
     }
 
     @Override
     public CompletionStage<Result> probe(Backend backend, HealthConfig config) {
         if (group.isShuttingDown()) {
             return CompletableFuture.completedFuture(Result.inconclusive("the gateway is shutting down"));
+        }
+        UpstreamTls tls = backend.tls() && upstreams != null ? upstreams.tls(backend.pool()) : null;
+        if (backend.tls() && tls == null) {
+            return CompletableFuture.completedFuture(Result.failed("TLS: no TLS context for pool '" + backend.pool() + "'"));
         }
         CompletableFuture<Result> result = new CompletableFuture<>();
         long timeoutMs = config.timeout().toMillis();
@@ -65,6 +83,9 @@ public final class HttpHealthProbe implements HealthProbe {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc(), backend, Math.max(1, timeoutMs)));
+                        }
                         ch.pipeline().addLast(new HttpClientCodec(), new SimpleChannelInboundHandler<HttpObject>() {
                             private int status;
 
@@ -88,7 +109,8 @@ public final class HttpHealthProbe implements HealthProbe {
 
                             @Override
                             public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                result.complete(Result.failed(cause.toString()));
+                                result.complete(Result.failed(tls != null && !handshaken(ctx.channel())
+                                        ? "TLS: " + UpstreamTls.reason(cause, tls.serverName(backend)) : cause.toString()));
                                 ctx.close();
                             }
                         });
@@ -103,22 +125,15 @@ public final class HttpHealthProbe implements HealthProbe {
                         : Result.failed("connect: " + f.cause().getMessage()));
                 return;
             }
-            if (result.isDone() || !ch.isActive() || ch.eventLoop().isShuttingDown()) {
-                // Timed out meanwhile, or the loop is going away: write nothing, so nothing can be left
-                // unreleased in a channel that dies with its loop.
-                result.complete(Result.inconclusive("connection gone before the check was sent"));
+            if (tls == null) {
+                send(ch, backend, config, result);
                 return;
             }
-            // No body buffer of its own (EMPTY_BUFFER): the only allocation is the encoder's, which the
-            // pipeline releases if the write fails.
-            DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, config.path(),
-                    Unpooled.EMPTY_BUFFER);
-            req.headers().set(HttpHeaderNames.HOST, backend.host() + ":" + backend.port())
-                    .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
-                    .set(HttpHeaderNames.USER_AGENT, "sluice-health");
-            ch.writeAndFlush(req).addListener(w -> {
-                if (!w.isSuccess()) {
-                    result.complete(Result.failed("write: " + w.cause()));
+            ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+                if (h.isSuccess()) {
+                    send(ch, backend, config, result);
+                } else {
+                    result.complete(Result.failed("TLS: " + UpstreamTls.reason(h.cause(), tls.serverName(backend))));
                 }
             });
         });
@@ -147,5 +162,35 @@ public final class HttpHealthProbe implements HealthProbe {
             ch.close().addListener(x -> ended.complete(r));
         });
         return ended;
+    }
+
+    private static boolean handshaken(Channel ch) {
+        SslHandler ssl = ch.pipeline().get(SslHandler.class);
+        return ssl == null || ssl.handshakeFuture().isSuccess();
+    }
+
+    private void send(Channel ch, Backend backend, HealthConfig config, CompletableFuture<Result> result) {
+        if (result.isDone() || !ch.isActive() || ch.eventLoop().isShuttingDown()) {
+            // Timed out meanwhile, or the loop is going away: write nothing, so nothing can be left
+            // unreleased in a channel that dies with its loop.
+            result.complete(Result.inconclusive("connection gone before the check was sent"));
+            return;
+        }
+        String host = upstreams == null ? null : upstreams.hostHeader(backend);
+        if (host == null) {
+            host = backend.tls() ? Upstreams.authority(backend) : backend.host() + ":" + backend.port();
+        }
+        // No body buffer of its own (EMPTY_BUFFER): the only allocation is the encoder's, which the
+        // pipeline releases if the write fails.
+        DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, config.path(),
+                Unpooled.EMPTY_BUFFER);
+        req.headers().set(HttpHeaderNames.HOST, host)
+                .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
+                .set(HttpHeaderNames.USER_AGENT, "sluice-health");
+        ch.writeAndFlush(req).addListener(w -> {
+            if (!w.isSuccess()) {
+                result.complete(Result.failed("write: " + w.cause()));
+            }
+        });
     }
 }

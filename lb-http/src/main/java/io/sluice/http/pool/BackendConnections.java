@@ -22,9 +22,16 @@ public final class BackendConnections {
     private final AddressResolverGroup<InetSocketAddress> resolver;
     private final ConcurrentHashMap<EventLoop, UpstreamPool> byLoop = new ConcurrentHashMap<>();
     private final AtomicLong opened = new AtomicLong();
+    private final Upstreams upstreams; // its TLS contexts; null: plain connections only
 
     public BackendConnections(Backend backend, BackendPool pool, Class<? extends Channel> channelClass,
                               AddressResolverGroup<InetSocketAddress> resolver) {
+        this(backend, pool, channelClass, resolver, null);
+    }
+
+    BackendConnections(Backend backend, BackendPool pool, Class<? extends Channel> channelClass,
+                       AddressResolverGroup<InetSocketAddress> resolver, Upstreams upstreams) {
+        this.upstreams = upstreams;
         this.backend = backend;
         this.resolver = resolver;
         this.pool = pool;
@@ -37,6 +44,11 @@ public final class BackendConnections {
 
     PoolConfig config() {
         return pool.config();
+    }
+
+    /** The pool's current TLS context (read per connection, so a reload applies to new ones); null if none. */
+    UpstreamTls tls() {
+        return upstreams == null ? null : upstreams.tls(pool.name());
     }
 
     public UpstreamPool on(EventLoop loop) {

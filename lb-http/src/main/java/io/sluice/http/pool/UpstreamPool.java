@@ -4,12 +4,20 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
 import io.netty.resolver.AddressResolverGroup;
 import io.sluice.core.backend.Backend;
 import io.sluice.http.timeout.IdleTimeout;
@@ -27,6 +35,8 @@ import java.util.ArrayDeque;
  */
 public final class UpstreamPool {
     static final int IDLE_TIMEOUT_SECONDS = 4;
+    /** The TLS context a connection was made with; null for plain ones. */
+    static final AttributeKey<UpstreamTls> TLS = AttributeKey.valueOf(UpstreamPool.class, "tls");
 
     private final BackendConnections parent;
     private final EventLoop loop;
@@ -49,12 +59,18 @@ public final class UpstreamPool {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        UpstreamTls tls = ch.attr(TLS).get();
+                        if (tls != null) {
+                            // Handshake bounded like the TCP connect, and counted from its end.
+                            ch.pipeline().addLast("ssl", tls.newHandler(ch.alloc(), parent.backend(), connectTimeoutMillis()));
+                        }
                         ch.pipeline()
                                 .addLast("idle", new IdleTimeout(streamIdleMillis(), IDLE_TIMEOUT_SECONDS * 1000L))
                                 .addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(8192)
                                         .setMaxHeaderSize(64 * 1024)
                                         .setMaxChunkSize(64 * 1024), false, false))
+                                .addLast("host", hostRewrite)
                                 .addLast("upstream", new UpstreamHandler());
                     }
                 });
@@ -62,6 +78,30 @@ public final class UpstreamPool {
 
     public Backend backend() {
         return parent.backend();
+    }
+
+    private int connectTimeoutMillis() {
+        return (int) parent.config().connectTimeout().toMillis();
+    }
+
+    /**
+     * Sets the {@code Host} of each request by the pool's {@code host-header}, read per request (a
+     * reload applies at once, pooled connections included); {@code pass} leaves the client's.
+     */
+    private final ChannelOutboundHandlerAdapter hostRewrite = new HostRewrite();
+
+    @ChannelHandler.Sharable
+    private final class HostRewrite extends ChannelOutboundHandlerAdapter {
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            if (msg instanceof HttpRequest req) {
+                String host = Upstreams.hostHeader(parent.config().hostHeader(), parent.backend());
+                if (host != null) {
+                    req.headers().set(HttpHeaderNames.HOST, host);
+                }
+            }
+            ctx.write(msg, promise);
+        }
     }
 
     private long streamIdleMillis() {
@@ -73,7 +113,9 @@ public final class UpstreamPool {
         assert loop.inEventLoop();
         Channel ch;
         while ((ch = idle.pollLast()) != null) {
-            if (ch.isActive()) {
+            if (ch.isActive() && parent.backend().tls() && ch.attr(TLS).get() != parent.tls()) {
+                ch.close(); // made with TLS settings a reload has replaced since: not reused
+            } else if (ch.isActive()) {
                 // Opened before a reload may have changed the stream-idle timeout: apply the current one.
                 ((IdleTimeout) ch.pipeline().get("idle")).readerIdle(streamIdleMillis());
                 bind(ch, owner);
@@ -83,10 +125,18 @@ public final class UpstreamPool {
         return null;
     }
 
-    /** Opens a new connection; the caller binds it with {@link #bind} once connected. */
+    /**
+     * Opens a new connection; the caller binds it with {@link #bind} once connected. To an
+     * {@code https://} backend, "connected" means the TLS handshake succeeded: the future fails with
+     * an {@link UpstreamTlsException} when it did not, so nothing is ever written to a half-open
+     * TLS connection.
+     */
     public ChannelFuture connect() {
+        boolean secure = parent.backend().tls();
+        UpstreamTls tls = secure ? parent.tls() : null;
         // The bootstrap belongs to this loop alone, so setting the reloadable option here is safe.
-        bootstrap.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) parent.config().connectTimeout().toMillis());
+        bootstrap.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis());
+        bootstrap.attr(TLS, tls); // what initChannel builds its SslHandler from, and how a reuse checks it
         ChannelFuture f = bootstrap.connect(address);
         Channel ch = f.channel();
         if (f.isDone() && !f.isSuccess() && !ch.isRegistered()) {
@@ -97,7 +147,33 @@ public final class UpstreamPool {
         parent.countOpened();
         // Once per connection, not per release: a pooled connection serves many requests.
         ch.closeFuture().addListener(x -> idle.remove(ch));
-        return f;
+        if (!secure) {
+            return f;
+        }
+        String name = tls == null ? null : tls.serverName(parent.backend());
+        ChannelPromise ready = ch.newPromise();
+        f.addListener(c -> {
+            if (!c.isSuccess()) {
+                ready.setFailure(c.cause());
+                return;
+            }
+            if (tls == null) { // unreachable with loaded configs: every pool with an https backend has a context
+                ready.setFailure(new UpstreamTlsException(parent.backend().id(), "no TLS context for pool '"
+                        + parent.backend().pool() + "'", null));
+                ch.close();
+                return;
+            }
+            ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+                if (h.isSuccess()) {
+                    ready.setSuccess();
+                } else {
+                    ready.setFailure(new UpstreamTlsException(parent.backend().id(), UpstreamTls.reason(h.cause(), name),
+                            h.cause()));
+                    ch.close();
+                }
+            });
+        });
+        return ready;
     }
 
     public static void bind(Channel ch, UpstreamHandler.Listener owner) {

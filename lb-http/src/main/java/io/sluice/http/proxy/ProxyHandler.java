@@ -36,6 +36,7 @@ import io.sluice.core.pool.BackendPool;
 import io.sluice.http.h2.StreamBudget;
 import io.sluice.http.pool.UpstreamHandler;
 import io.sluice.http.pool.UpstreamPool;
+import io.sluice.http.pool.UpstreamTlsException;
 import io.sluice.http.pool.Upstreams;
 import io.sluice.http.timeout.Sweeper;
 import io.sluice.http.timeout.Watch;
@@ -296,6 +297,17 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             }
             b.recordFailure();
             outcome(b, false);
+            if (cause instanceof UpstreamTlsException tls) {
+                // Counted as a failure (outlier ejection, health checks over TLS fail too) but not marked down at
+                // once, as Envoy and HAProxy: a CA or name mistake fails every backend, and the client is better
+                // served by this 502 and its reason than by "no healthy backend". Nothing was sent: a retry is safe.
+                long left = WARNINGS.admit("upstream_tls_failed " + b.id());
+                if (left >= 0) {
+                    log.warn("request {}: {}{}", requestId, tls.getMessage(), WARNINGS.summary(left));
+                }
+                retryOrFail(true, HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed", tls.getMessage());
+                return;
+            }
             if (cause instanceof ConnectException || cause instanceof ConnectTimeoutException) {
                 b.markDown("connect failed: " + cause.getMessage());
             }

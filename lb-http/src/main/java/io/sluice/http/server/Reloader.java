@@ -48,6 +48,11 @@ public final class Reloader {
 
     synchronized Result reload(Path file) throws Exception {
         SluiceConfig next = ConfigLoader.load(file); // throws with every problem located; nothing changed yet
+        // Upstream TLS contexts built before anything changes: an unusable key or CA fails the reload whole.
+        java.util.Map<String, io.sluice.http.pool.UpstreamTls> tls = io.sluice.http.pool.Upstreams.buildTls(next.pools().values(), next.source());
+        for (PoolConfig pc : next.pools().values()) {
+            server.upstreams().installTls(pc.name(), tls.get(pc.name())); // for new connections; see UpstreamPool
+        }
         SluiceConfig current = server.config();
         List<String> changes = new ArrayList<>();
         List<String> restart = new ArrayList<>();
@@ -198,7 +203,7 @@ public final class Reloader {
             VllmSimulator sim = server.startSimulator(bc.simulator());
             port = sim.port();
         }
-        return new Backend(bc.name(), pc.name(), bc.host(), port, bc.weight());
+        return new Backend(bc.name(), pc.name(), bc.host(), port, bc.weight(), bc.tls());
     }
 
     private static Backend find(BackendPool pool, String id) {
@@ -212,7 +217,8 @@ public final class Reloader {
 
     /** Same backend: same name, and for a real server the same address and weight (a simulator keeps its port). */
     private static boolean matches(Backend b, BackendConfig bc) {
-        return b.weight() == bc.weight() && (bc.isSimulated() || (b.host().equals(bc.host()) && b.port() == bc.port()));
+        return b.weight() == bc.weight()
+                && (bc.isSimulated() || (b.host().equals(bc.host()) && b.port() == bc.port() && b.tls() == bc.tls()));
     }
 
     /**

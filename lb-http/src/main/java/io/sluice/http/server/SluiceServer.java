@@ -114,7 +114,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.workers = transport.newGroup(config.server().effectiveIoThreads(), "sluice-io");
         this.resolver = UpstreamResolver.create(transport, config.server().dns());
         this.upstreams = new Upstreams(transport.clientChannel(), resolver);
-        this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel(), resolver));
+        this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel(), resolver, upstreams));
         this.observers.add(metrics);
         this.scraper = new BackendScraper(this::pools, workers.next(), blocking, config.admin().scrapeInterval());
         this.adminAccess = new AdminAccess(config.admin());
@@ -144,6 +144,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     }
 
     private void startPools() throws Exception {
+        Upstreams.buildTls(config.pools().values(), config.source()).forEach(upstreams::installTls); // a bad key fails the start here
         for (PoolConfig pc : config.pools().values()) {
             List<Backend> backends = new ArrayList<>();
             for (BackendConfig bc : pc.backends()) {
@@ -155,7 +156,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                     port = sim.port();
                     log.info("pool {}: simulated vLLM backend '{}' on {}:{}", pc.name(), bc.simulator().model(), host, port);
                 }
-                backends.add(new Backend(id, pc.name(), host, port, bc.weight()));
+                backends.add(new Backend(id, pc.name(), host, port, bc.weight(), bc.tls()));
             }
             BackendPool pool = new BackendPool(pc, backends);
             upstreams.addPool(pool);
@@ -545,6 +546,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         long graceMs = config.server().shutdownGrace().toMillis();
         workers.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        upstreams.close(); // the upstream TLS contexts
         for (VllmSimulator sim : simulators) {
             sim.close();
         }
