@@ -190,6 +190,18 @@ class ModelsConfigTest {
     }
 
     @Test
+    void simulatorsServeThePoolsModel() throws Exception {
+        String sims = BASE.replace("      - url: http://127.0.0.1:8001\n", "      - simulator: {}\n      - simulator: { model: llama-3-8b }\n");
+        List<BackendConfig> chat = parse(sims).pools().get("chat").backends();
+        assertEquals("llama-3-8b", chat.get(0).simulator().model());
+        assertEquals("llama-3-8b", chat.get(1).simulator().model());
+        assertEquals("demo", parse(BASE.replace("      - url: http://127.0.0.1:8003\n", "      - simulator: {}\n"))
+                .pools().get("plain").backends().get(0).simulator().model());
+        assertError(BASE.replace("      - url: http://127.0.0.1:8001\n", "      - simulator: { model: qwen-coder }\n"),
+                "test.yaml:11:29: pools.chat.backends[0].simulator.model: the simulator serves 'qwen-coder', which is not among the pool's models (llama-3-8b)");
+    }
+
+    @Test
     void aliasValidation() {
         assertError(BASE.replace("{ default: llama-3-8b, gpt-4o: default }", "{ a: b, b: a }"),
                 "test.yaml:20:14: models.aliases.a: alias cycle: a -> b -> a");
