@@ -44,6 +44,7 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     private HttpRequest request;
     private CompositeByteBuf body;
     private String pool;                      // set for a public endpoint on a proxied route...
+    private RouteConfig publicRoute;          // ...with its route...
     private AsyncAdminEndpoint publicEndpoint; // ...decided once, at the request head
     private boolean tooLarge;
     private boolean dropping;                 // the rest of a request refused at its head
@@ -56,7 +57,7 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest) {
             RouteConfig route = ctx.channel().attr(Router.ROUTE).get();
-            AsyncAdminEndpoint open = route == null || route.admin() ? null : publicEndpoint((HttpRequest) msg, route.pool());
+            AsyncAdminEndpoint open = route == null || route.admin() ? null : publicEndpoint((HttpRequest) msg, route);
             if (route == null || (!route.admin() && open == null)) {
                 ctx.fireChannelRead(msg);
                 return;
@@ -75,6 +76,7 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
             }
             request = req;
             pool = route.pool();
+            publicRoute = open == null ? null : route;
             publicEndpoint = open;
             tooLarge = false;
             body = ctx.alloc().compositeBuffer();
@@ -115,32 +117,35 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
             }
             AsyncAdminEndpoint open = publicEndpoint;
             String p = pool;
+            RouteConfig r = publicRoute;
             pool = null;
+            publicRoute = null;
             publicEndpoint = null;
-            respond(ctx, req, bytes, p, open);
+            respond(ctx, req, bytes, p, r, open);
         }
     }
 
-    private AsyncAdminEndpoint publicEndpoint(HttpRequest req, String pool) {
+    private AsyncAdminEndpoint publicEndpoint(HttpRequest req, RouteConfig route) {
         if (!routes.hasPublic()) {
             return null;
         }
         String uri = req.uri();
         int q = uri.indexOf('?');
-        return routes.matchPublic(req.method(), q < 0 ? uri : uri.substring(0, q), pool);
+        return routes.matchPublic(req.method(), q < 0 ? uri : uri.substring(0, q), route);
     }
 
     /**
      * Runs the endpoint and writes its answer when it is ready. The dispatcher holds back further
      * requests on this connection until the response is written, so answers stay in order.
      */
-    private void respond(ChannelHandlerContext ctx, HttpRequest req, byte[] bytes, String pool, AsyncAdminEndpoint open) {
+    private void respond(ChannelHandlerContext ctx, HttpRequest req, byte[] bytes, String pool, RouteConfig route,
+                         AsyncAdminEndpoint open) {
         QueryStringDecoder query = new QueryStringDecoder(req.uri());
         String path = query.path();
         CompletionStage<AdminResponse> answer;
         try {
             if (open != null) {
-                answer = open.handle(new AdminRequest(req.method(), path, java.util.Map.of(), query, req.headers(), bytes, pool));
+                answer = open.handle(new AdminRequest(req.method(), path, java.util.Map.of(), query, req.headers(), bytes, pool, route));
                 answer(ctx, req, path, answer);
                 return;
             }
