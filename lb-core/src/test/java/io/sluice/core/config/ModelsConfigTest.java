@@ -71,6 +71,25 @@ class ModelsConfigTest {
     }
 
     @Test
+    void theModelsExampleLoads() throws Exception {
+        SluiceConfig c = ConfigLoader.load(java.nio.file.Path.of("../config/examples/models.yaml"), n -> null);
+        assertEquals(8000, c.listeners().get(0).port());
+        assertEquals(List.of("llama-3-8b"), c.pools().get("chat").models());
+        assertEquals("llama-3-8b", c.pools().get("chat").backends().get(0).simulator().model());
+        assertEquals(2, c.pools().get("chat").backends().size());
+        assertEquals("qwen-coder", c.pools().get("code").backends().get(0).simulator().model());
+        assertEquals(new HeaderRule(Op.SET, "X-Team", "ml"), c.pools().get("code").headers().request().get(0));
+        assertEquals(Map.of("default", "llama-3-8b"), c.models().aliases());
+        RouteConfig dce = c.listeners().get(0).routes().get(0);
+        assertEquals("chat", dce.pool());
+        assertEquals("llama-3-8b", dce.forceModel());
+        assertEquals("/v1/chat/completions?x=1", dce.upstreamUri("/api/dce/proxy?x=1"));
+        assertTrue(c.listeners().get(0).routes().get(1).byModel());
+        assertEquals(9000, ConfigLoader.load(java.nio.file.Path.of("../config/examples/models.yaml"),
+                n -> n.equals("SLUICE_PORT") ? "9000" : null).listeners().get(0).port());
+    }
+
+    @Test
     void absentSectionsAreEmpty() throws Exception {
         SluiceConfig c = parse("""
                 listeners: [ { port: 8000, routes: [ { path: /, pool: p } ] } ]
