@@ -1,5 +1,6 @@
 package io.sluice.admin;
 
+import io.sluice.core.model.ModelCatalog;
 import io.sluice.core.pool.BackendPool;
 import java.util.Collection;
 import java.util.List;
@@ -14,6 +15,14 @@ public interface AdminContext {
     long startedAtMillis();
 
     String version();
+
+    /**
+     * The models of the running config (read per request: a reload replaces it); by-model routes list
+     * these on {@code GET /v1/models}. The server overrides this with {@code ModelCatalog.of(config)}.
+     */
+    default ModelCatalog models() {
+        return ModelCatalog.EMPTY;
+    }
 
     /** A listener as it is bound (port is the actual one, even when configured as 0). */
     record ListenerInfo(String name, String host, int port, String protocol, List<RouteInfo> routes) {

@@ -25,6 +25,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import io.sluice.core.exchange.ExchangeTarget;
 import io.sluice.core.exchange.RequestContext;
+import io.sluice.core.config.RouteConfig;
 import io.sluice.core.route.RouteTarget;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,7 +64,7 @@ public final class AdminHandler implements ExchangeTarget {
         boolean open = rc.target() instanceof RouteTarget.Admin a && a.open();
         request = req;
         pool = rc.route() == null ? null : rc.route().pool();
-        publicEndpoint = open ? publicEndpoint(req, pool) : null;
+        publicEndpoint = open ? publicEndpoint(req, rc.route()) : null;
         tooLarge = false;
         body = ctx.alloc().compositeBuffer();
         if (req instanceof HttpContent) {
@@ -105,30 +106,30 @@ public final class AdminHandler implements ExchangeTarget {
             String p = pool;
             pool = null;
             publicEndpoint = null;
-            respond(req, bytes, p, open);
+            respond(req, bytes, p, rc.route(), open);
         }
     }
 
-    private AsyncAdminEndpoint publicEndpoint(HttpRequest req, String pool) {
+    private AsyncAdminEndpoint publicEndpoint(HttpRequest req, RouteConfig route) {
         if (!routes.hasPublic()) {
             return null;
         }
         String uri = req.uri();
         int q = uri.indexOf('?');
-        return routes.matchPublic(req.method(), q < 0 ? uri : uri.substring(0, q), pool);
+        return routes.matchPublic(req.method(), q < 0 ? uri : uri.substring(0, q), route);
     }
 
     /**
      * Runs the endpoint and writes its answer when it is ready. The dispatcher holds back further
      * requests on this connection until the response is written, so answers stay in order.
      */
-    private void respond(HttpRequest req, byte[] bytes, String pool, AsyncAdminEndpoint open) {
+    private void respond(HttpRequest req, byte[] bytes, String pool, RouteConfig route, AsyncAdminEndpoint open) {
         QueryStringDecoder query = new QueryStringDecoder(req.uri());
         String path = query.path();
         CompletionStage<AdminResponse> answer;
         try {
             if (open != null) {
-                answer = open.handle(new AdminRequest(req.method(), path, java.util.Map.of(), query, req.headers(), bytes, pool));
+                answer = open.handle(new AdminRequest(req.method(), path, java.util.Map.of(), query, req.headers(), bytes, pool, route));
                 answer(rc, req, path, answer);
                 return;
             }

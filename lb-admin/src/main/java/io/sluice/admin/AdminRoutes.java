@@ -2,6 +2,7 @@ package io.sluice.admin;
 
 import io.netty.handler.codec.http.HttpMethod;
 import io.sluice.core.config.AdminConfig;
+import io.sluice.core.config.RouteConfig;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -25,7 +26,7 @@ public final class AdminRoutes {
      */
     private final Map<String, Map<HttpMethod, Public>> open = new HashMap<>();
 
-    private record Public(AsyncAdminEndpoint endpoint, Predicate<String> answers) {
+    private record Public(AsyncAdminEndpoint endpoint, Predicate<RouteConfig> answers) {
     }
 
     /**
@@ -33,6 +34,15 @@ public final class AdminRoutes {
      *                request is proxied as if the endpoint did not exist
      */
     public AdminRoutes addPublic(HttpMethod method, String path, Predicate<String> answers, AdminEndpoint endpoint) {
+        return addPublicForRoute(method, path, route -> answers.test(route.pool()), endpoint);
+    }
+
+    /**
+     * @param answers given the proxied route (its pool, whether it routes by model), whether Sluice can
+     *                answer now; when it cannot, the request is proxied as if the endpoint did not exist
+     */
+    public AdminRoutes addPublicForRoute(HttpMethod method, String path, Predicate<RouteConfig> answers,
+                                         AdminEndpoint endpoint) {
         open.computeIfAbsent(path, k -> new HashMap<>())
                 .put(method, new Public(r -> CompletableFuture.completedFuture(endpoint.handle(r)), answers));
         return this;
@@ -40,9 +50,14 @@ public final class AdminRoutes {
 
     /** The public endpoint for a request on a proxied route to {@code pool}, or null to proxy it. */
     public AsyncAdminEndpoint matchPublic(HttpMethod method, String path, String pool) {
+        return matchPublic(method, path, new RouteConfig("/", pool, false, null, false, pool == null, null, null, null));
+    }
+
+    /** The public endpoint for a request on the proxied {@code route}, or null to proxy it. */
+    public AsyncAdminEndpoint matchPublic(HttpMethod method, String path, RouteConfig route) {
         Map<HttpMethod, Public> byMethod = open.get(path);
         Public p = byMethod == null ? null : byMethod.get(method);
-        return p != null && p.answers().test(pool) ? p.endpoint() : null;
+        return p != null && p.answers().test(route) ? p.endpoint() : null;
     }
 
     public boolean hasPublic() {

@@ -19,6 +19,7 @@ class MainCheckTest {
     void theShippedConfigsAreValid() {
         assertEquals(0, run("--check", "../config/sluice.yaml").code);
         assertEquals(0, run("--check", "../config/vllm.yaml").code);
+        assertEquals(0, run("--check", "../config/examples/models.yaml").code);
     }
 
     @Test

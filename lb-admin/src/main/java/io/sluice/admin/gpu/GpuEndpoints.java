@@ -7,6 +7,8 @@ import io.sluice.admin.AdminResponse;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.admin.metrics.MetricsEndpoints;
 import io.sluice.core.backend.Backend;
+import io.sluice.core.config.RouteConfig;
+import io.sluice.core.model.ModelCatalog;
 import io.sluice.core.pool.BackendPool;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,6 +23,7 @@ import java.util.concurrent.Executor;
 /**
  * {@code GET /api/gpu/status} (local GPUs plus each backend's vLLM view) and {@code GET /v1/models}
  * answered by Sluice: the union of the models its available backends serve, from the latest scrapes.
+ * On a {@code by-model} route it lists every model the pools declare, plus the aliases.
  */
 public final class GpuEndpoints implements MetricsEndpoints.Extra {
     private final AdminContext gateway;
@@ -38,7 +41,7 @@ public final class GpuEndpoints implements MetricsEndpoints.Extra {
     public AdminRoutes register(AdminRoutes routes) {
         return routes
                 .addAsync(HttpMethod.GET, "/api/gpu/status", this::status)
-                .addPublic(HttpMethod.GET, "/v1/models", this::knowsModels, this::models);
+                .addPublicForRoute(HttpMethod.GET, "/v1/models", this::knowsModels, this::models);
     }
 
     private CompletionStage<AdminResponse> status(AdminRequest r) {
@@ -85,8 +88,15 @@ public final class GpuEndpoints implements MetricsEndpoints.Extra {
         });
     }
 
-    /** Sluice answers only once a healthy backend of the pool reported its models; until then vLLM does. */
-    private boolean knowsModels(String poolName) {
+    /**
+     * A by-model route: Sluice always answers (from the config) when any pool declares models. Otherwise
+     * only once a healthy backend of the pool reported its models; until then vLLM does.
+     */
+    private boolean knowsModels(RouteConfig route) {
+        if (route.byModel() && !gateway.models().isEmpty()) {
+            return true;
+        }
+        String poolName = route.pool();
         for (BackendPool p : gateway.pools()) {
             if (p.name().equals(poolName)) {
                 for (Backend b : p.backends()) {
@@ -102,6 +112,12 @@ public final class GpuEndpoints implements MetricsEndpoints.Extra {
 
     /** OpenAI's list shape, so SDKs' {@code models.list()} works against the gateway. */
     private AdminResponse models(AdminRequest r) {
+        if (r.route() != null && r.route().byModel()) {
+            ModelCatalog catalog = gateway.models();
+            if (!catalog.isEmpty()) {
+                return AdminResponse.ok(Map.of("object", "list", "data", union(catalog)));
+            }
+        }
         String poolName = r.pool();
         Set<String> ids = new LinkedHashSet<>();
         for (BackendPool p : gateway.pools()) {
@@ -121,6 +137,47 @@ public final class GpuEndpoints implements MetricsEndpoints.Extra {
             data.add(Map.of("id", id, "object", "model", "created", created, "owned_by", "vllm"));
         }
         return AdminResponse.ok(Map.of("object", "list", "data", data));
+    }
+
+    /**
+     * Every declared model in config order, then one entry per alias. A model that a healthy backend of its
+     * pool reports is {@code owned_by: vllm} (as on other routes), otherwise {@code sluice} (declared, not
+     * seen yet). An alias carries {@code root} and {@code parent}: the real model, as vLLM lists a LoRA
+     * adapter; OpenAI's SDKs keep unknown fields and need only id, object, created and owned_by.
+     */
+    private List<Object> union(ModelCatalog catalog) {
+        long created = gateway.startedAtMillis() / 1000;
+        Map<String, Set<String>> reported = new LinkedHashMap<>(); // pool -> models its healthy backends report
+        for (BackendPool p : gateway.pools()) {
+            Set<String> ids = new LinkedHashSet<>();
+            for (Backend b : p.backends()) {
+                VllmStats s = b.isAvailable() ? scraper.stats(b) : null;
+                if (s != null) {
+                    ids.addAll(s.models());
+                }
+            }
+            reported.put(p.name(), ids);
+        }
+        List<Object> data = new ArrayList<>();
+        for (String id : catalog.served()) {
+            boolean seen = reported.getOrDefault(catalog.poolFor(id), Set.of()).contains(id);
+            data.add(card(id, created, seen ? "vllm" : "sluice", null));
+        }
+        catalog.aliases().forEach((alias, real) -> data.add(card(alias, created, "sluice", real)));
+        return data;
+    }
+
+    private static Map<String, Object> card(String id, long created, String owner, String aliasOf) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("object", "model");
+        m.put("created", created);
+        m.put("owned_by", owner);
+        if (aliasOf != null) {
+            m.put("root", aliasOf);
+            m.put("parent", aliasOf);
+        }
+        return m;
     }
 
     /** vLLM's view per backend as gauges, next to Sluice's own metrics. */

@@ -71,6 +71,25 @@ class ModelsConfigTest {
     }
 
     @Test
+    void theModelsExampleLoads() throws Exception {
+        SluiceConfig c = ConfigLoader.load(java.nio.file.Path.of("../config/examples/models.yaml"), n -> null);
+        assertEquals(8000, c.listeners().get(0).port());
+        assertEquals(List.of("llama-3-8b"), c.pools().get("chat").models());
+        assertEquals("llama-3-8b", c.pools().get("chat").backends().get(0).simulator().model());
+        assertEquals(2, c.pools().get("chat").backends().size());
+        assertEquals("qwen-coder", c.pools().get("code").backends().get(0).simulator().model());
+        assertEquals(new HeaderRule(Op.SET, "X-Team", "ml"), c.pools().get("code").headers().request().get(0));
+        assertEquals(Map.of("default", "llama-3-8b"), c.models().aliases());
+        RouteConfig dce = c.listeners().get(0).routes().get(0);
+        assertEquals("chat", dce.pool());
+        assertEquals("llama-3-8b", dce.forceModel());
+        assertEquals("/v1/chat/completions?x=1", dce.upstreamUri("/api/dce/proxy?x=1"));
+        assertTrue(c.listeners().get(0).routes().get(1).byModel());
+        assertEquals(9000, ConfigLoader.load(java.nio.file.Path.of("../config/examples/models.yaml"),
+                n -> n.equals("SLUICE_PORT") ? "9000" : null).listeners().get(0).port());
+    }
+
+    @Test
     void absentSectionsAreEmpty() throws Exception {
         SluiceConfig c = parse("""
                 listeners: [ { port: 8000, routes: [ { path: /, pool: p } ] } ]
@@ -187,6 +206,18 @@ class ModelsConfigTest {
                 "test.yaml:13:13: pools.code.models: expected a list of model names, got 'qwen-coder'");
         assertError(BASE.replace("models: [qwen-coder]", "models: [\" qwen\"]"),
                 "test.yaml:13:14: pools.code.models[0]: model name 'qwen' has surrounding spaces");
+    }
+
+    @Test
+    void simulatorsServeThePoolsModel() throws Exception {
+        String sims = BASE.replace("      - url: http://127.0.0.1:8001\n", "      - simulator: {}\n      - simulator: { model: llama-3-8b }\n");
+        List<BackendConfig> chat = parse(sims).pools().get("chat").backends();
+        assertEquals("llama-3-8b", chat.get(0).simulator().model());
+        assertEquals("llama-3-8b", chat.get(1).simulator().model());
+        assertEquals("demo", parse(BASE.replace("      - url: http://127.0.0.1:8003\n", "      - simulator: {}\n"))
+                .pools().get("plain").backends().get(0).simulator().model());
+        assertError(BASE.replace("      - url: http://127.0.0.1:8001\n", "      - simulator: { model: qwen-coder }\n"),
+                "test.yaml:11:29: pools.chat.backends[0].simulator.model: the simulator serves 'qwen-coder', which is not among the pool's models (llama-3-8b)");
     }
 
     @Test

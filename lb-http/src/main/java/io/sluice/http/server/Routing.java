@@ -35,7 +35,7 @@ final class Routing implements ExchangeFilter {
         rc.route(route);
         if (route.admin()) {
             rc.target(RouteTarget.Admin.API);
-        } else if (admin.hasPublic() && admin.matchPublic(rc.request().method(), rc.path(), route.pool()) != null) {
+        } else if (admin.hasPublic() && admin.matchPublic(rc.request().method(), rc.path(), route) != null) {
             rc.target(RouteTarget.Admin.PUBLIC);
         } else if (route.pool() != null) {
             rc.target(new RouteTarget.Pool(route.pool()));

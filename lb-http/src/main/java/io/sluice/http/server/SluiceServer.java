@@ -401,7 +401,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     }
 
     /** The models the pools serve and their aliases, as of the current config. */
-    io.sluice.core.model.ModelCatalog models() {
+    @Override
+    public io.sluice.core.model.ModelCatalog models() {
         return models;
     }
 
