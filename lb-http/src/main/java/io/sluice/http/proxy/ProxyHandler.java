@@ -306,7 +306,7 @@ public final class ProxyHandler extends ChannelInboundHandlerAdapter implements 
                 // once, as Envoy and HAProxy: a CA or name mistake fails every backend, and the client is better
                 // served by this 502 and its reason than by "no healthy backend". Nothing was sent: a retry is safe,
                 // if another backend is left to try (else the retry's 503 would hide the reason).
-                long left = WARNINGS.admit("upstream_tls_failed " + b.id());
+                long left = WARNINGS.admit("upstream_tls_failed " + pool.name() + " " + b.id());
                 if (left >= 0) {
                     log.warn("request {}: {}{}", requestId, tls.getMessage(), WARNINGS.summary(left));
                 }
