@@ -83,12 +83,14 @@ class UpstreamTlsProviderTest {
 
     private static String handshake(EventLoopGroup group, SslProvider provider, Backend b, UpstreamTlsConfig c) throws Exception {
         UpstreamTls tls = UpstreamTls.build("p", c, provider);
+        SslHandler[] ssl = new SslHandler[1]; // held here: a failed handshake closes the channel, emptying its pipeline
         try {
             Channel ch = new Bootstrap().group(group).channel(NioSocketChannel.class)
                     .handler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(tls.newHandler(ByteBufAllocator.DEFAULT, b, 5000), new ChannelInboundHandlerAdapter() {
+                            ssl[0] = tls.newHandler(ByteBufAllocator.DEFAULT, b, 5000);
+                            ch.pipeline().addLast(ssl[0], new ChannelInboundHandlerAdapter() {
                                 @Override
                                 public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
                                     ctx.close();
@@ -96,7 +98,7 @@ class UpstreamTlsProviderTest {
                             });
                         }
                     }).connect("127.0.0.1", b.port()).sync().channel();
-            Future<Channel> done = ch.pipeline().get(SslHandler.class).handshakeFuture().await();
+            Future<Channel> done = ssl[0].handshakeFuture().await();
             ch.close().sync();
             return done.isSuccess() ? "ok" : UpstreamTls.reason(done.cause(), tls.serverName(b));
         } finally {
