@@ -31,6 +31,67 @@ final class TestTls {
         return c.cert();
     }
 
+    /** A certificate authority of a test's own: issues leaf certificates for servers and clients. */
+    record Ca(java.security.KeyPair keys, X509Certificate cert) {
+        static Ca create(String cn) throws GeneralSecurityException {
+            java.security.KeyPair keys = SelfSigned.newKeyPair();
+            org.bouncycastle.asn1.x500.X500Name name = new org.bouncycastle.asn1.x500.X500Name("CN=" + cn);
+            return new Ca(keys, sign(keys, name, name, keys.getPublic(), true, null));
+        }
+
+        /** A leaf for {@code names} (DNS names, or IP literals) signed by this CA; names may be empty for a client. */
+        SelfSigned.Certificate issue(String cn, String... names) throws GeneralSecurityException {
+            java.security.KeyPair leaf = SelfSigned.newKeyPair();
+            org.bouncycastle.asn1.x509.GeneralName[] sans = java.util.Arrays.stream(names)
+                    .map(n -> new org.bouncycastle.asn1.x509.GeneralName(n.matches("[0-9.]+")
+                            ? org.bouncycastle.asn1.x509.GeneralName.iPAddress : org.bouncycastle.asn1.x509.GeneralName.dNSName, n))
+                    .toArray(org.bouncycastle.asn1.x509.GeneralName[]::new);
+            return new SelfSigned.Certificate(leaf, sign(keys, org.bouncycastle.asn1.x500.X500Name.getInstance(
+                    cert.getSubjectX500Principal().getEncoded()), new org.bouncycastle.asn1.x500.X500Name("CN=" + cn),
+                    leaf.getPublic(), false, sans));
+        }
+
+        private static X509Certificate sign(java.security.KeyPair issuer, org.bouncycastle.asn1.x500.X500Name issuerName,
+                                            org.bouncycastle.asn1.x500.X500Name subject, java.security.PublicKey key,
+                                            boolean ca, org.bouncycastle.asn1.x509.GeneralName[] sans)
+                throws GeneralSecurityException {
+            java.time.Instant now = java.time.Instant.now();
+            try {
+                var b = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(issuerName,
+                        new java.math.BigInteger(64, new java.security.SecureRandom()),
+                        java.util.Date.from(now.minus(Duration.ofHours(1))), java.util.Date.from(now.plus(Duration.ofDays(2))),
+                        subject, key)
+                        .addExtension(org.bouncycastle.asn1.x509.Extension.basicConstraints, true,
+                                new org.bouncycastle.asn1.x509.BasicConstraints(ca));
+                if (ca) {
+                    b.addExtension(org.bouncycastle.asn1.x509.Extension.keyUsage, true, new org.bouncycastle.asn1.x509.KeyUsage(
+                            org.bouncycastle.asn1.x509.KeyUsage.keyCertSign | org.bouncycastle.asn1.x509.KeyUsage.cRLSign));
+                }
+                if (sans != null && sans.length > 0) {
+                    b.addExtension(org.bouncycastle.asn1.x509.Extension.subjectAlternativeName, false,
+                            new org.bouncycastle.asn1.x509.GeneralNames(sans));
+                }
+                return new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(
+                        b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(issuer.getPrivate())));
+            } catch (org.bouncycastle.operator.OperatorCreationException | IOException e) {
+                throw new GeneralSecurityException(e);
+            }
+        }
+
+        /** Writes the CA certificate as {@code base.pem}. */
+        Path write(Path dir, String base) throws IOException {
+            Path f = dir.resolve(base + ".pem");
+            Pem.writeAtomically(f, Pem.toPem(cert));
+            return f;
+        }
+    }
+
+    /** Writes {@code c} as {@code base.crt} and {@code base.key}. */
+    static void write(Path dir, String base, SelfSigned.Certificate c) throws IOException {
+        Pem.writeAtomically(dir.resolve(base + ".key"), Pem.toPem(c.keys().getPrivate()));
+        Pem.writeAtomically(dir.resolve(base + ".crt"), Pem.toPem(c.cert()));
+    }
+
     static SSLContext trustAll() throws GeneralSecurityException {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(null, new TrustManager[] {new X509TrustManager() {

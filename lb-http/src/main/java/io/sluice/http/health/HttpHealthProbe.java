@@ -129,7 +129,12 @@ public final class HttpHealthProbe implements HealthProbe {
                 send(ch, backend, config, result);
                 return;
             }
-            ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+            SslHandler ssl = ch.pipeline().get(SslHandler.class);
+            if (ssl == null) { // closed already (the pipeline is emptied on close)
+                result.complete(Result.failed("TLS: the backend closed the connection during the handshake"));
+                return;
+            }
+            ssl.handshakeFuture().addListener(h -> {
                 if (h.isSuccess()) {
                     send(ch, backend, config, result);
                 } else {

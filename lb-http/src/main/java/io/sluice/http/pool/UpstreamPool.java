@@ -163,7 +163,13 @@ public final class UpstreamPool {
                 ch.close();
                 return;
             }
-            ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+            SslHandler ssl = ch.pipeline().get(SslHandler.class);
+            if (ssl == null) { // closed already (the pipeline is emptied on close)
+                ready.setFailure(new UpstreamTlsException(parent.backend().id(),
+                        "the backend closed the connection during the handshake", null));
+                return;
+            }
+            ssl.handshakeFuture().addListener(h -> {
                 if (h.isSuccess()) {
                     ready.setSuccess();
                 } else {

@@ -300,12 +300,15 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             if (cause instanceof UpstreamTlsException tls) {
                 // Counted as a failure (outlier ejection, health checks over TLS fail too) but not marked down at
                 // once, as Envoy and HAProxy: a CA or name mistake fails every backend, and the client is better
-                // served by this 502 and its reason than by "no healthy backend". Nothing was sent: a retry is safe.
-                long left = WARNINGS.admit("upstream_tls_failed " + b.id());
+                // served by this 502 and its reason than by "no healthy backend". Nothing was sent: a retry is safe,
+                // if another backend is left to try (else the retry's 503 would hide the reason).
+                long left = WARNINGS.admit("upstream_tls_failed " + pool.name() + " " + b.id());
                 if (left >= 0) {
                     log.warn("request {}: {}{}", requestId, tls.getMessage(), WARNINGS.summary(left));
                 }
-                retryOrFail(true, HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed", tls.getMessage());
+                boolean another = pool.backends().stream()
+                        .anyMatch(x -> x != b && x.isAvailable() && (tried == null || !tried.contains(x)));
+                retryOrFail(another, HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed", tls.getMessage());
                 return;
             }
             if (cause instanceof ConnectException || cause instanceof ConnectTimeoutException) {
