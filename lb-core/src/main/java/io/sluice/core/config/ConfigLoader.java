@@ -272,13 +272,14 @@ public final class ConfigLoader {
         int maxIdle = value(o, "max-idle-per-backend", 64, "a number", integer(0, 65536));
         Obj h = child(o, "health", "enabled", "path", "interval", "timeout", "rise", "fall");
         HealthConfig health = h == null ? HealthConfig.DEFAULT : health(h);
+        List<String> models = poolModels(name, o); // before the backends: simulators serve one of them
         List<BackendConfig> backends = new ArrayList<>();
         ListNode list = items(o, "backends", "pool '" + name + "' has no backends");
         if (list != null) {
             Map<String, Integer> addresses = new HashMap<>();
             Map<String, Integer> names = new HashMap<>();
             for (int i = 0; i < list.items().size(); i++) {
-                BackendConfig b = backend(list.items().get(i), o.path("backends") + "[" + i + "]", i, addresses, names);
+                BackendConfig b = backend(list.items().get(i), o.path("backends") + "[" + i + "]", i, addresses, names, models);
                 if (b != null) {
                     backends.add(b);
                 }
@@ -308,7 +309,7 @@ public final class ConfigLoader {
         String hostHeader = value(o, "host-header", PoolConfig.HOST_PASS, "pass, backend or a host name",
                 ConfigLoader::hostHeader);
         return new PoolConfig(name, balancer, connect, response, maxIdle, health, backends,
-                streamIdle, whole, retry, outlier, maxInFlight, queueSize, queueTimeout, poolModels(name, o), headerRules(o),
+                streamIdle, whole, retry, outlier, maxInFlight, queueSize, queueTimeout, models, headerRules(o),
                 tls, hostHeader);
     }
 
@@ -368,7 +369,8 @@ public final class ConfigLoader {
                 value(o, "fall", d.fall(), "a number", integer(1, 1000)));
     }
 
-    private BackendConfig backend(Node n, String path, int index, Map<String, Integer> addresses, Map<String, Integer> names) {
+    private BackendConfig backend(Node n, String path, int index, Map<String, Integer> addresses, Map<String, Integer> names,
+                                  List<String> poolModels) {
         Obj o = obj(n, path, n.line(), n.column(), "url", "simulator", "weight", "name");
         if (o == null) {
             return null;
@@ -399,8 +401,15 @@ public final class ConfigLoader {
                 return null;
             }
             SimulatorConfig d = SimulatorConfig.DEFAULT;
+            // In a pool that declares models, a simulator serves the first unless told which (of them).
+            String model = value(s, "model", poolModels.isEmpty() ? d.model() : poolModels.get(0), "a string",
+                    ConfigLoader::nonEmpty);
+            if (s.has("model") && !poolModels.isEmpty() && !poolModels.contains(model)) {
+                problem(s.get("model"), s.path("model"), "the simulator serves '" + model + "', which is not among the pool's models ("
+                        + String.join(", ", poolModels) + ")");
+            }
             sim = new SimulatorConfig(
-                    value(s, "model", d.model(), "a string", ConfigLoader::nonEmpty),
+                    model,
                     value(s, "port", d.port(), "a number", integer(0, 65535)),
                     value(s, "ttft", d.ttft(), "a duration", duration(false)),
                     value(s, "itl", d.itl(), "a duration", duration(false)),
