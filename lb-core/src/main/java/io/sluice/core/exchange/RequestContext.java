@@ -45,6 +45,7 @@ public final class RequestContext implements BalanceRequest {
     private String apiKeyId;
     private boolean closeConnection;
     private ByteBuf stopEvent;
+    private boolean eventStream;
 
     public RequestContext(Channel channel, ClientAddress client, FilterChain chain, Responder responder,
                           HttpRequest request, String path, String requestId, Exchange exchange) {
@@ -161,6 +162,15 @@ public final class RequestContext implements BalanceRequest {
 
     public void apiKeyId(String id) {
         apiKeyId = id;
+    }
+
+    /** True once the response head said {@code text/event-stream} (SSE): set by the exchange handler, read by all. */
+    public boolean eventStream() {
+        return eventStream;
+    }
+
+    public void eventStream(boolean sse) {
+        eventStream = sse;
     }
 
     /** Close the connection after this response (the byte stream can no longer be trusted). */

@@ -174,7 +174,6 @@ public final class AccessFilters {
             String keyId;
             String ipId;
             boolean countTokens;
-            boolean sse;
             long charged;
         }
 
@@ -233,8 +232,6 @@ public final class AccessFilters {
             if (m == null) {
                 return;
             }
-            String type = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
-            m.sse = type != null && type.startsWith("text/event-stream");
             RateLimiter.Decision d = m.decision;
             if (d == null) {
                 return;
@@ -258,8 +255,8 @@ public final class AccessFilters {
             if (m == null || !m.countTokens) {
                 return true;
             }
-            boolean exhausted = account(m, content.content());
-            if (exhausted && m.sse && !(content instanceof LastHttpContent)) {
+            boolean exhausted = account(m, content.content(), rc.eventStream());
+            if (exhausted && rc.eventStream() && !(content instanceof LastHttpContent)) {
                 log.info("token rate limit reached mid-stream ({}); ending the stream",
                         m.keyId != null ? "key " + m.keyId : "client " + m.ipId);
                 String event = "data: {\"error\":{\"message\":" + Json.quote("token rate limit reached; the response is incomplete")
@@ -271,14 +268,14 @@ public final class AccessFilters {
         }
 
         /** @return true when the token budget is used up */
-        private boolean account(Meter m, ByteBuf buf) {
+        private boolean account(Meter m, ByteBuf buf, boolean sse) {
             long prompt = numberAfter(buf, PROMPT);
             long completion = numberAfter(buf, COMPLETION);
             long tokens;
             if (prompt >= 0 && completion >= 0) {
                 tokens = Math.max(0, prompt + completion - m.charged); // vLLM's own count replaces the estimate
             } else {
-                tokens = m.sse ? count(buf, DELTA) : 0;
+                tokens = sse ? count(buf, DELTA) : 0;
             }
             return tokens > 0 && !charge(m, tokens);
         }

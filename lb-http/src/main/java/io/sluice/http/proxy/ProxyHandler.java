@@ -87,7 +87,6 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
     private long heldBytes;
     private boolean holding;              // still collecting the request before choosing a backend
     private boolean requestDone;
-    private boolean discarding;           // dropping the rest of a request that got an early answer
     private boolean headRequest;
     private List<Backend> tried;
     private int retries;
@@ -110,7 +109,6 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
     private boolean responseStarted;
     private boolean informational;
     private boolean upstreamKeepAlive;
-    private boolean sse;
 
     /**
      * @param ctx     the context of the exchange handler that drives this target
@@ -137,7 +135,6 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
     }
 
     private void start(RequestContext rc, HttpRequest req) {
-        discarding = false;
         this.rc = rc;
         String name = rc.pool();
         pool = name == null ? null : upstreams.pool(name);
@@ -148,7 +145,6 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             ReferenceCountUtil.release(req);
             request = null;
             fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no_healthy_backend", "no pool for " + req.uri(), false);
-            discarding = !(req instanceof LastHttpContent);
             return;
         }
         config = pool.config();
@@ -180,12 +176,10 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
 
     private void forwardRequestContent(HttpContent content, boolean isHead) {
         boolean last = content instanceof LastHttpContent;
-        if (discarding || request == null) {
+        if (request == null) {
+            // Answered already (the exchange handler drops the rest of the body once the answer is out).
             if (!isHead) {
                 content.release();
-            }
-            if (last) {
-                discarding = false;
             }
             return;
         }
@@ -255,7 +249,6 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         }
         lease = taken;
         responseStarted = false;
-        sse = false;
         upstreamPool = upstreams.connections(backend).on(ctx.channel().eventLoop());
         Channel ch = upstreamPool.acquireIdle(this);
         if (ch != null) {
@@ -385,8 +378,6 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             dropReplay();
             outcome(lease.backend(), resp.status().code() < 500);
             upstreamKeepAlive = HttpUtil.isKeepAlive(resp);
-            String type = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
-            sse = type != null && type.startsWith("text/event-stream");
             Headers.toClient(resp.headers());
             if (!(msg instanceof LastHttpContent) && !headRequest && mayHaveBody(resp.status())
                     && !HttpUtil.isContentLengthSet(resp) && !HttpUtil.isTransferEncodingChunked(resp)) {
@@ -547,7 +538,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         if (exchange != null) {
             exchange.outcome = Exchange.Outcome.UPSTREAM_ABORTED;
         }
-        if (sse && ctx.channel().isActive()) {
+        if (rc.eventStream() && ctx.channel().isActive()) {
             String event = "data: {\"error\":{\"message\":" + Json.quote(why + "; the response is incomplete")
                     + ",\"type\":\"gateway_error\",\"param\":null,\"code\":502}}\n\n";
             rc.write(new DefaultHttpContent(ByteBufUtil.writeUtf8(ctx.alloc(), event)));
@@ -586,8 +577,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         ctx.flush(); // the upstream may go back to the pool before its read batch completes
         endAttempt(requestDone && upstreamKeepAlive);
         if (!requestDone) {
-            discarding = true; // answered before the body was all sent: drop the rest of it
-            ctx.channel().config().setAutoRead(true);
+            ctx.channel().config().setAutoRead(true); // answered before the body was all sent: the rest is dropped
         }
         endRequest();
     }
@@ -715,9 +705,6 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         ctx.channel().config().setAutoRead(true);
         if (!ctx.channel().isActive()) {
             return;
-        }
-        if (!requestDone) {
-            discarding = true;
         }
         FullHttpResponse r = GatewayErrors.response(ctx.alloc(), status, code, message);
         if (retryAfter) {

@@ -433,8 +433,10 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
                 ctx.write(msg, promise);
                 return;
             }
-            r.chain().responseHead(r, resp);
             HttpHeaders h = resp.headers();
+            String type = h.get(HttpHeaderNames.CONTENT_TYPE);
+            r.eventStream(type != null && type.startsWith("text/event-stream")); // found once, for every filter
+            r.chain().responseHead(r, resp);
             current.status = resp.status().code();
             current.responseHeadNanos = System.nanoTime();
             current.gatewayError = h.get(GatewayErrors.ERROR_HEADER);
