@@ -5,25 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.core.config.ConfigLoader;
 import io.sluice.http.server.SluiceServer;
 import io.sluice.sim.SimulatorOptions;
 import io.sluice.sim.VllmSimulator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code POST /api/v1/config/reload} applies a changed file with streams open, and rejects a broken one. */
 class AdminReloadTest {
-    static VllmSimulator a;
+    static final SimulatorOptions SLOW = SimulatorOptions.builder().model("demo").ttft(Duration.ofMillis(5))
+            .itl(Duration.ofMillis(100)).maxTokens(20).build();
+    @RegisterExtension
+    static final SluiceExtension sluice = SluiceExtension.builder().simulators(SLOW, SLOW).yaml(yaml(false, false)).build();
     static VllmSimulator b;
     static SluiceServer server;
-    @TempDir
-    static Path dir;
     static Path file;
 
     static String yaml(boolean withB, boolean withV2) {
@@ -40,31 +39,18 @@ class AdminReloadTest {
                   vllm:
                     health: { interval: 100ms, timeout: 90ms, rise: 1 }
                     backends:
-                      - { url: "http://127.0.0.1:%d", name: a }
+                      - { url: "http://127.0.0.1:${SIM0}", name: a }
                 %s
                 admin: { scrape-interval: 0 }
-                """.formatted(withV2 ? "      - { path: /v2/, pool: vllm }" : "", a.port(),
-                withB ? "      - { url: \"http://127.0.0.1:" + b.port() + "\", name: b }" : "");
+                """.formatted(withV2 ? "      - { path: /v2/, pool: vllm }" : "",
+                withB ? "      - { url: \"http://127.0.0.1:${SIM1}\", name: b }" : "");
     }
 
     @BeforeAll
-    static void start() throws Exception {
-        SimulatorOptions slow = SimulatorOptions.builder().model("demo").ttft(Duration.ofMillis(5))
-                .itl(Duration.ofMillis(100)).maxTokens(20).build();
-        a = VllmSimulator.start(slow);
-        b = VllmSimulator.start(slow);
-        file = dir.resolve("sluice.yaml");
-        Files.writeString(file, yaml(false, false));
-        server = SluiceServer.start(ConfigLoader.load(file));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-        a.close();
-        b.close();
+    static void start() {
+        b = sluice.sim(1);
+        server = sluice.server();
+        file = sluice.configFile();
     }
 
     private static RawHttp.Response reload() throws Exception {
@@ -82,7 +68,7 @@ class AdminReloadTest {
             assertEquals(200, stream.readHead().status());
             StringBuilder text = new StringBuilder(stream.readChunk().text());
 
-            Files.writeString(file, yaml(true, true));
+            sluice.writeConfig(yaml(true, true));
             RawHttp.Response r = reload();
             assertEquals(200, r.status(), r.body().text());
             JsonNode changes = AdminBackendsTest.json(r).get("changes");
@@ -111,7 +97,7 @@ class AdminReloadTest {
         AdminBackendsTest.call(server.port(), "POST", "/api/v1/backends/a/enable", null);
 
         // A broken file is rejected with its location, and the running config stays.
-        Files.writeString(file, yaml(true, true).replace("pool: vllm }", "pool: vllm, wat: 1 }"));
+        sluice.writeConfig(yaml(true, true).replace("pool: vllm }", "pool: vllm, wat: 1 }"));
         RawHttp.Response bad = reload();
         assertEquals(400, bad.status());
         assertEquals("invalid_config", bad.header("x-sluice-error"));
@@ -123,7 +109,7 @@ class AdminReloadTest {
         }
 
         // Back to one backend: b is drained and removed.
-        Files.writeString(file, yaml(false, true));
+        sluice.writeConfig(yaml(false, true));
         assertEquals(200, reload().status());
         Await.until("b removed", Duration.ofSeconds(20), () -> server.upstreams().pool("vllm").backends().size() == 1);
     }

@@ -2,22 +2,16 @@ package io.sluice.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.sluice.core.config.ConfigLoader;
 import io.sluice.core.observe.Exchange;
-import io.sluice.core.observe.ExchangeObserver;
 import io.sluice.http.server.SluiceServer;
 import io.sluice.sim.SimulatorOptions;
-import io.sluice.sim.VllmSimulator;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A reload of a listener reaches what depends on it: the compat port that mirrors it (a key revoked
@@ -26,11 +20,16 @@ import org.junit.jupiter.api.io.TempDir;
 class CompatReloadTest {
     static final int COMPAT_PORT = CompatListenerTest.freePort();
     static final BlockingQueue<Exchange> exchanges = new LinkedBlockingQueue<>();
-    static VllmSimulator sim;
+    @RegisterExtension
+    static final SluiceExtension sluice = SluiceExtension.builder()
+            .simulators(SimulatorOptions.defaults())
+            .file("alice.txt", "alice sk-alice-0123456789\n")
+            .file("bob.txt", "bob sk-bob-0123456789\n")
+            .env("COMPAT_PORT", String.valueOf(COMPAT_PORT))
+            .observer(exchanges::add)
+            .yaml(yaml("alice.txt", ""))
+            .build();
     static SluiceServer server;
-    @TempDir
-    static Path dir;
-    static Path file;
 
     static String yaml(String keys, String trusted) {
         return """
@@ -38,7 +37,7 @@ class CompatReloadTest {
                   - name: main
                     port: 0
                     host: 127.0.0.1
-                    auth: { keys-file: "%s" }
+                    auth: { keys-file: "${DIR}/%s" }
                     trusted-proxies: [ %s ]
                     routes:
                       - { path: /v1/, pool: vllm }
@@ -46,36 +45,19 @@ class CompatReloadTest {
                 pools:
                   vllm:
                     health: { enabled: false }
-                    backends: [ { url: "http://127.0.0.1:%d" } ]
-                compat: { host: 127.0.0.1, port: %d, pool: vllm, check-interval: 50ms }
+                    backends: [ { url: "http://127.0.0.1:${SIM0}" } ]
+                compat: { host: 127.0.0.1, port: ${COMPAT_PORT}, pool: vllm, check-interval: 50ms }
                 admin: { scrape-interval: 0 }
-                """.formatted(dir.resolve(keys), trusted, sim.port(), COMPAT_PORT);
+                """.formatted(keys, trusted);
     }
 
     @BeforeAll
-    static void start() throws Exception {
-        sim = VllmSimulator.start(SimulatorOptions.defaults());
-        Files.writeString(dir.resolve("alice.txt"), "alice sk-alice-0123456789\n");
-        Files.writeString(dir.resolve("bob.txt"), "bob sk-bob-0123456789\n");
-        file = dir.resolve("sluice.yaml");
-        Files.writeString(file, yaml("alice.txt", ""));
-        server = SluiceServer.start(ConfigLoader.load(file));
-        server.addObserver(new ExchangeObserver() {
-            @Override
-            public void onExchangeEnd(Exchange ex) {
-                exchanges.add(ex);
-            }
-        });
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-        sim.close();
+    static void start() {
+        server = sluice.server();
     }
 
     private static void reload(String yaml) throws Exception {
-        Files.writeString(file, yaml);
+        sluice.writeConfig(yaml);
         RawHttp.Response r = AdminBackendsTest.call(server.port("main"), "POST", "/api/v1/config/reload", "");
         assertEquals(200, r.status(), r.body().text());
         assertEquals(0, AdminBackendsTest.json(r).get("needs_restart").size(), r.body().text());

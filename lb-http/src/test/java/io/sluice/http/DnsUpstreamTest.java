@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sluice.core.backend.Backend;
-import io.sluice.core.config.ConfigLoader;
 import io.sluice.http.server.SluiceServer;
 import io.sluice.sim.SimulatorOptions;
 import io.sluice.sim.VllmSimulator;
@@ -12,6 +11,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Backends named by host name are resolved asynchronously through a TTL-honouring cache: against a
@@ -19,50 +19,56 @@ import org.junit.jupiter.api.Test;
  * 502 for that request and is asked again on the next connect.
  */
 class DnsUpstreamTest {
+    @RegisterExtension
+    static final SluiceExtension sluice = SluiceExtension.builder()
+            .backend("DNS", DnsUpstreamTest::dns, TestDnsServer::hostAndPort)
+            .simulators(SimulatorOptions.builder().host("127.0.0.1").port(0).build())
+            .yaml("""
+                    server: { io-threads: 1, dns: { servers: [ "${DNS}" ], query-timeout: 1s } }
+                    listeners:
+                      - { name: moving, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: moving } ] }
+                      - { name: flaky, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: flaky } ] }
+                      - { name: literal, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: literal } ] }
+                    pools:
+                      moving:
+                        max-idle-per-backend: 0   # every request on a new connection, so each one resolves
+                        health: { enabled: false }
+                        backends: [ { url: "http://moving.sluice.test:${SIM0}" } ]
+                      flaky:
+                        retries: { attempts: 0 }
+                        health: { enabled: false }
+                        backends: [ { url: "http://flaky.sluice.test:${SIM0}" } ]
+                      literal:
+                        max-idle-per-backend: 0
+                        health: { enabled: false }
+                        backends: [ { url: "http://127.0.0.1:${SIM0}" } ]
+                    admin: { scrape-interval: 0 }
+                    """)
+            .build();
     static TestDnsServer dns;
     static VllmSimulator first;   // 127.0.0.1:P
     static VllmSimulator second;  // 127.0.0.2:P, same port: only the DNS answer tells them apart
     static SluiceServer server;
 
+    private static TestDnsServer dns() throws Exception {
+        TestDnsServer d = new TestDnsServer();
+        d.set("moving.sluice.test", "127.0.0.1");
+        d.set("flaky.sluice.test", "127.0.0.1");
+        d.failing("flaky.sluice.test", true);
+        return d;
+    }
+
     @BeforeAll
     static void start() throws Exception {
-        dns = new TestDnsServer();
-        first = VllmSimulator.start(SimulatorOptions.builder().host("127.0.0.1").port(0).build());
+        dns = sluice.backend("DNS");
+        first = sluice.sim(0);
         second = VllmSimulator.start(SimulatorOptions.builder().host("127.0.0.2").port(first.port()).build());
-        dns.set("moving.sluice.test", "127.0.0.1");
-        dns.set("flaky.sluice.test", "127.0.0.1");
-        dns.failing("flaky.sluice.test", true);
-        server = SluiceServer.start(ConfigLoader.parse("""
-                server: { io-threads: 1, dns: { servers: [ "%s" ], query-timeout: 1s } }
-                listeners:
-                  - { name: moving, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: moving } ] }
-                  - { name: flaky, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: flaky } ] }
-                  - { name: literal, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: literal } ] }
-                pools:
-                  moving:
-                    max-idle-per-backend: 0   # every request on a new connection, so each one resolves
-                    health: { enabled: false }
-                    backends: [ { url: "http://moving.sluice.test:%d" } ]
-                  flaky:
-                    retries: { attempts: 0 }
-                    health: { enabled: false }
-                    backends: [ { url: "http://flaky.sluice.test:%d" } ]
-                  literal:
-                    max-idle-per-backend: 0
-                    health: { enabled: false }
-                    backends: [ { url: "http://127.0.0.1:%d" } ]
-                admin: { scrape-interval: 0 }
-                """.formatted(dns.hostAndPort(), first.port(), first.port(), first.port()), "dns.yaml", System::getenv));
+        server = sluice.server();
     }
 
     @AfterAll
     static void stop() {
-        if (server != null) {
-            server.close();
-        }
-        first.close();
         second.close();
-        dns.close();
     }
 
     private static RawHttp.Response chat(String listener) throws Exception {

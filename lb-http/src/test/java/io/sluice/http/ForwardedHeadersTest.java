@@ -5,14 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.sluice.core.observe.Exchange;
-import io.sluice.core.observe.ExchangeObserver;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -22,48 +19,40 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * it is someone else, unless it is one of the listener's trusted proxies.
  */
 class ForwardedHeadersTest {
-    static final HeadersTest.CapturingBackend backend = new HeadersTest.CapturingBackend();
     static final BlockingQueue<Exchange> exchanges = new LinkedBlockingQueue<>();
 
     @RegisterExtension
-    static final SluiceExtension sluice = new SluiceExtension("""
-            listeners:
-              - name: edge
-                port: 0
-                host: 127.0.0.1
-                routes: [ { path: /, pool: echo } ]
-              - name: behind
-                port: 0
-                host: 127.0.0.1
-                trusted-proxies: [ 127.0.0.1/32, 10.0.0.0/8 ]
-                rate-limits: { per-ip: { requests-per-minute: 1 } }
-                routes: [ { path: /, pool: echo } ]
-            pools:
-              echo:
-                health: { enabled: false }
-                backends: [ { url: "http://127.0.0.1:%d" } ]
-            admin: { scrape-interval: 0 }   # the capturing backend must see only the test's requests
-            """.formatted(backend.port()));
+    static final SluiceExtension sluice = SluiceExtension.builder()
+            .backend("ECHO", HeadersTest.CapturingBackend::new, HeadersTest.CapturingBackend::port)
+            .observer(exchanges::add)
+            .yaml("""
+                    listeners:
+                      - name: edge
+                        port: 0
+                        host: 127.0.0.1
+                        routes: [ { path: /, pool: echo } ]
+                      - name: behind
+                        port: 0
+                        host: 127.0.0.1
+                        trusted-proxies: [ 127.0.0.1/32, 10.0.0.0/8 ]
+                        rate-limits: { per-ip: { requests-per-minute: 1 } }
+                        routes: [ { path: /, pool: echo } ]
+                    pools:
+                      echo:
+                        health: { enabled: false }
+                        backends: [ { url: "http://127.0.0.1:${ECHO}" } ]
+                    admin: { scrape-interval: 0 }   # the capturing backend must see only the test's requests
+                    """)
+            .build();
 
-    @BeforeAll
-    static void observe() {
-        sluice.server().addObserver(new ExchangeObserver() {
-            @Override
-            public void onExchangeEnd(Exchange ex) {
-                exchanges.add(ex);
-            }
-        });
+    static HeadersTest.CapturingBackend backend() {
+        return sluice.backend("ECHO");
     }
 
     @BeforeEach
     void clear() {
-        backend.requests.clear();
+        backend().requests.clear();
         exchanges.clear();
-    }
-
-    @AfterAll
-    static void stopBackend() throws IOException {
-        backend.close();
     }
 
     static RawHttp.Response get(String listener, String... headers) throws IOException {
@@ -82,7 +71,7 @@ class ForwardedHeadersTest {
                 "Forwarded: for=192.0.2.60;proto=https",
                 "X-Real-IP: 203.0.113.8");
         assertEquals(200, r.status());
-        Map<String, String> up = backend.requests.poll(5, TimeUnit.SECONDS);
+        Map<String, String> up = backend().requests.poll(5, TimeUnit.SECONDS);
         assertNotNull(up);
         assertEquals("127.0.0.1", up.get("x-forwarded-for"), up.toString());
         assertEquals("http", up.get("x-forwarded-proto"));
@@ -100,7 +89,7 @@ class ForwardedHeadersTest {
                 "X-Forwarded-Proto: https",
                 "Forwarded: for=203.0.113.7");
         assertEquals(200, r.status());
-        Map<String, String> up = backend.requests.poll(5, TimeUnit.SECONDS);
+        Map<String, String> up = backend().requests.poll(5, TimeUnit.SECONDS);
         assertNotNull(up);
         assertEquals("198.51.100.1, 203.0.113.7, 10.1.2.3, 127.0.0.1", up.get("x-forwarded-for"), up.toString());
         assertEquals("https", up.get("x-forwarded-proto"), "the proxy in front saw the client's scheme");

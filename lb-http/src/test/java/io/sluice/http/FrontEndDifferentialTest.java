@@ -3,8 +3,6 @@ package io.sluice.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sluice.core.config.ConfigLoader;
-import io.sluice.http.server.SluiceServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,9 +19,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A differential harness for the HTTP/1.1 front end: thousands of seeded, mutated client requests
@@ -49,36 +46,25 @@ class FrontEndDifferentialTest {
     static final long SEED = Long.getLong("sluice.differential.seed", 20261201L);
     private static final String SMUGGLED = "GET /v1/smuggled HTTP/1.1\r\nHost: x\r\nX-Case: smuggled\r\n\r\n";
 
-    private static RecordingBackend backend;
+    @RegisterExtension
+    static final SluiceExtension sluice = SluiceExtension.builder()
+            .backend("REC", RecordingBackend::new, RecordingBackend::port)
+            .yaml("""
+                    listeners:
+                      - name: main
+                        host: 127.0.0.1
+                        port: 0
+                        http2: { enabled: false }
+                        routes: [ { path: /v1/, pool: rec } ]
+                    admin: { scrape-interval: 0s }
+                    pools:
+                      rec:
+                        health: { enabled: false }
+                        retries: { attempts: 0 }
+                        backends: [ { url: "http://127.0.0.1:${REC}" } ]
+                    """)
+            .build();
     private static boolean timedOut;
-    private static SluiceServer sluice;
-
-    @BeforeAll
-    static void start() throws Exception {
-        backend = new RecordingBackend();
-        sluice = SluiceServer.start(ConfigLoader.parse("""
-                listeners:
-                  - name: main
-                    host: 127.0.0.1
-                    port: 0
-                    http2: { enabled: false }
-                    routes: [ { path: /v1/, pool: rec } ]
-                admin: { scrape-interval: 0s }
-                pools:
-                  rec:
-                    health: { enabled: false }
-                    retries: { attempts: 0 }
-                    backends: [ { url: "http://127.0.0.1:%d" } ]
-                """.formatted(backend.port()), "differential.yaml", System::getenv));
-    }
-
-    @AfterAll
-    static void stop() throws IOException {
-        if (sluice != null) {
-            sluice.close();
-        }
-        backend.close();
-    }
 
     /** What a generated request is and what may become of it. */
     record Case(String id, byte[] wire, byte[] body, boolean ambiguous, boolean mustRefuse, String what) {
@@ -90,6 +76,7 @@ class FrontEndDifferentialTest {
         Map<String, Case> cases = new LinkedHashMap<>();
         List<String> violations = new ArrayList<>();
         long deadline = System.nanoTime() + 120_000_000_000L;
+        RecordingBackend backend = sluice.backend("REC");
         int port = sluice.port("main");
         int answered = 0;
         int refused = 0;
@@ -376,7 +363,7 @@ class FrontEndDifferentialTest {
     private static Answer readAnswer(InputStream in) throws IOException {
         String status;
         try {
-            status = line(in);
+            status = RawHttp.readLine(in);
         } catch (SocketTimeoutException e) {
             timedOut = true;
             return null;
@@ -388,7 +375,7 @@ class FrontEndDifferentialTest {
         }
         Map<String, String> headers = new HashMap<>();
         String l;
-        while ((l = line(in)) != null && !l.isEmpty()) {
+        while ((l = RawHttp.readLine(in)) != null && !l.isEmpty()) {
             int c = l.indexOf(':');
             headers.put(l.substring(0, c).trim().toLowerCase(Locale.ROOT), l.substring(c + 1).trim());
         }
@@ -397,18 +384,5 @@ class FrontEndDifferentialTest {
             in.readNBytes(Integer.parseInt(cl));
         }
         return new Answer(Integer.parseInt(status.split(" ")[1]), headers);
-    }
-
-    private static String line(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream(64);
-        int c;
-        while ((c = in.read()) != -1) {
-            if (c == '\n') {
-                String s = b.toString(StandardCharsets.ISO_8859_1);
-                return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
-            }
-            b.write(c);
-        }
-        return null;
     }
 }

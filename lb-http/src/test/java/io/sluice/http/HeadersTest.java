@@ -20,30 +20,30 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Hop-by-hop headers stay on their hop; the backend learns who asked; every request has an id. */
 class HeadersTest {
-    static final CapturingBackend backend = new CapturingBackend();
 
     @RegisterExtension
-    static final SluiceExtension sluice = new SluiceExtension("""
-            listeners:
-              - port: 0
-                host: 127.0.0.1
-                routes: [ { path: /, pool: echo } ]
-            pools:
-              echo:
-                health: { enabled: false }
-                backends: [ { url: "http://127.0.0.1:%d" } ]
-            admin: { scrape-interval: 0 }   # the capturing backend must see only the test's requests
-            """.formatted(backend.port()));
+    static final SluiceExtension sluice = SluiceExtension.builder()
+            .backend("ECHO", CapturingBackend::new, CapturingBackend::port)
+            .yaml("""
+                    listeners:
+                      - port: 0
+                        host: 127.0.0.1
+                        routes: [ { path: /, pool: echo } ]
+                    pools:
+                      echo:
+                        health: { enabled: false }
+                        backends: [ { url: "http://127.0.0.1:${ECHO}" } ]
+                    admin: { scrape-interval: 0 }   # the capturing backend must see only the test's requests
+                    """)
+            .build();
 
-    @AfterAll
-    static void stopBackend() throws IOException {
-        backend.close();
+    static CapturingBackend backend() {
+        return sluice.backend("ECHO");
     }
 
     @Test
@@ -57,7 +57,7 @@ class HeadersTest {
                     "X-Forwarded-For: 203.0.113.7",
                     "X-Request-Id: req-42").exchange();
             assertEquals(200, r.status());
-            Map<String, String> up = backend.requests.poll(5, TimeUnit.SECONDS);
+            Map<String, String> up = backend().requests.poll(5, TimeUnit.SECONDS);
             assertNotNull(up);
             assertNull(up.get("x-hop-secret"));
             assertNull(up.get("keep-alive"));
@@ -81,7 +81,7 @@ class HeadersTest {
     void aRequestIdIsMadeWhenTheClientSentNone() throws Exception {
         try (RawHttp c = new RawHttp(sluice.port())) {
             RawHttp.Response r = c.get("/v1/models").exchange();
-            Map<String, String> up = backend.requests.poll(5, TimeUnit.SECONDS);
+            Map<String, String> up = backend().requests.poll(5, TimeUnit.SECONDS);
             String id = r.header("x-request-id");
             assertNotNull(id);
             assertTrue(id.length() >= 16, id);

@@ -3,32 +3,33 @@ package io.sluice.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sluice.core.config.ConfigLoader;
-import io.sluice.http.server.SluiceServer;
 import io.sluice.sim.SimulatorOptions;
 import io.sluice.sim.VllmSimulator;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** HTTP/2 clients cannot make Sluice hold unbounded upstream connections, and shutdown says GOAWAY. */
 class Http2HardeningTest {
 
-    private static SluiceServer start(String yaml, int port) throws Exception {
-        return SluiceServer.start(ConfigLoader.parse(yaml.replace("PORT", String.valueOf(port)), "h2.yaml", System::getenv));
-    }
+    @Nested
+    class Drain {
+        @RegisterExtension
+        static final SluiceExtension sluice = SluiceExtension.builder()
+                .simulators(SimulatorOptions.builder().ttft(Duration.ofMillis(5)).itl(Duration.ofMillis(40)).build())
+                .yaml("""
+                        server: { shutdown-grace: 20s }
+                        listeners: [ { host: 127.0.0.1, port: 0, routes: [ { path: /v1/, pool: p } ] } ]
+                        admin: { scrape-interval: 0s }
+                        pools: { p: { backends: [ { url: "http://127.0.0.1:${SIM0}" } ] } }
+                        """)
+                .build();
 
-    @Test
-    void drainSendsGoAwayAndLetsOpenStreamsFinish() throws Exception {
-        try (VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().ttft(Duration.ofMillis(5))
-                .itl(Duration.ofMillis(40)).build())) {
-            SluiceServer sluice = start("""
-                    server: { shutdown-grace: 20s }
-                    listeners: [ { host: 127.0.0.1, port: 0, routes: [ { path: /v1/, pool: p } ] } ]
-                    admin: { scrape-interval: 0s }
-                    pools: { p: { backends: [ { url: "http://127.0.0.1:PORT" } ] } }
-                    """, sim.port());
+        @Test
+        void drainSendsGoAwayAndLetsOpenStreamsFinish() throws Exception {
             try (H2Client h2 = new H2Client(sluice.port(), 1 << 20)) {
                 H2Client.Stream s = h2.post("/v1/chat/completions", RawHttp.chatBody("demo", true, 25));
                 CompletableFuture<Void> drained = CompletableFuture.runAsync(sluice::drainAndClose);
@@ -42,16 +43,22 @@ class Http2HardeningTest {
         }
     }
 
-    @Test
-    void upstreamConnectionsPerClientConnectionAreBounded() throws Exception {
-        try (VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().ttft(Duration.ofSeconds(2))
-                .itl(Duration.ofMillis(1)).build())) {
-            SluiceServer sluice = start("""
-                    listeners:
-                      - { host: 127.0.0.1, port: 0, http2: { max-upstream-per-connection: 2 }, routes: [ { path: /v1/, pool: p } ] }
-                    admin: { scrape-interval: 0s }
-                    pools: { p: { backends: [ { url: "http://127.0.0.1:PORT" } ] } }
-                    """, sim.port());
+    @Nested
+    class UpstreamConnections {
+        @RegisterExtension
+        static final SluiceExtension sluice = SluiceExtension.builder()
+                .simulators(SimulatorOptions.builder().ttft(Duration.ofSeconds(2)).itl(Duration.ofMillis(1)).build())
+                .yaml("""
+                        listeners:
+                          - { host: 127.0.0.1, port: 0, http2: { max-upstream-per-connection: 2 }, routes: [ { path: /v1/, pool: p } ] }
+                        admin: { scrape-interval: 0s }
+                        pools: { p: { backends: [ { url: "http://127.0.0.1:${SIM0}" } ] } }
+                        """)
+                .build();
+
+        @Test
+        void upstreamConnectionsPerClientConnectionAreBounded() throws Exception {
+            VllmSimulator sim = sluice.sim(0);
             try (H2Client h2 = new H2Client(sluice.port(), 1 << 20)) {
                 H2Client.Stream a = h2.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 2));
                 H2Client.Stream b = h2.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 2));
@@ -66,24 +73,29 @@ class Http2HardeningTest {
                 H2Client.Stream d = h2.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 2));
                 assertTrue(d.awaitEnd(10));
                 assertEquals(200, d.status);
-            } finally {
-                sluice.close();
             }
         }
     }
 
-    /**
-     * A regression guard rather than a fix: Netty's multiplexer already drops the frames of a stream
-     * reset in the same read as its request (this passed before the hardening too).
-     */
-    @Test
-    void aStreamResetWithItsRequestNeverReachesTheBackend() throws Exception {
-        try (RecordingBackend backend = new RecordingBackend()) {
-            SluiceServer sluice = start("""
-                    listeners: [ { host: 127.0.0.1, port: 0, routes: [ { path: /v1/, pool: p } ] } ]
-                    admin: { scrape-interval: 0s }
-                    pools: { p: { health: { enabled: false }, backends: [ { url: "http://127.0.0.1:PORT" } ] } }
-                    """, backend.port());
+    @Nested
+    class Reset {
+        @RegisterExtension
+        static final SluiceExtension sluice = SluiceExtension.builder()
+                .backend("REC", RecordingBackend::new, RecordingBackend::port)
+                .yaml("""
+                        listeners: [ { host: 127.0.0.1, port: 0, routes: [ { path: /v1/, pool: p } ] } ]
+                        admin: { scrape-interval: 0s }
+                        pools: { p: { health: { enabled: false }, backends: [ { url: "http://127.0.0.1:${REC}" } ] } }
+                        """)
+                .build();
+
+        /**
+         * A regression guard rather than a fix: Netty's multiplexer already drops the frames of a stream
+         * reset in the same read as its request (this passed before the hardening too).
+         */
+        @Test
+        void aStreamResetWithItsRequestNeverReachesTheBackend() throws Exception {
+            RecordingBackend backend = sluice.backend("REC");
             try (H2Client h2 = new H2Client(sluice.port(), 1 << 20)) {
                 // Warm a pooled upstream connection, so a request would go out at once.
                 H2Client.Stream warm = h2.post("/v1/echo", "{\"x\":1}");
@@ -95,8 +107,6 @@ class Http2HardeningTest {
                 H2Client.Stream after = h2.post("/v1/echo", "{\"x\":2}");
                 assertTrue(after.awaitEnd(10));
                 assertEquals(before + 1, backend.recorded().size(), "only the request after the resets was sent");
-            } finally {
-                sluice.close();
             }
         }
     }

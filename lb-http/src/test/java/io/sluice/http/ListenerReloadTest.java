@@ -4,17 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.core.config.ConfigLoader;
 import io.sluice.http.server.SluiceServer;
 import io.sluice.sim.SimulatorOptions;
-import io.sluice.sim.VllmSimulator;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.cert.X509Certificate;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A reload applies everything of a listener but its socket, live: keys (also a route's own
@@ -22,11 +18,14 @@ import org.junit.jupiter.api.io.TempDir;
  * certificates for the next handshake.
  */
 class ListenerReloadTest {
-    static VllmSimulator sim;
+    @RegisterExtension
+    static final SluiceExtension sluice = SluiceExtension.builder()
+            .simulators(SimulatorOptions.defaults())
+            .files(dir -> TestTls.writePair(dir, "one", "localhost"))
+            .file("keys.txt", "alice sk-alice-0123456789\n")
+            .yaml(yaml("", "", "one"))
+            .build();
     static SluiceServer server;
-    @TempDir
-    static Path dir;
-    static Path file;
 
     static String yaml(String mainExtra, String routeExtra, String cert) {
         return """
@@ -41,33 +40,22 @@ class ListenerReloadTest {
                   - name: tls
                     port: 0
                     host: 127.0.0.1
-                    tls: { certificates: [ { cert: "%s.crt", key: "%s.key" } ] }
+                    tls: { certificates: [ { cert: "${DIR}/%s.crt", key: "${DIR}/%s.key" } ] }
                     routes: [ { path: /v1/, pool: vllm } ]
                 pools:
                   vllm:
-                    backends: [ { url: "http://127.0.0.1:%d" } ]
+                    backends: [ { url: "http://127.0.0.1:${SIM0}" } ]
                 admin: { scrape-interval: 0 }
-                """.formatted(mainExtra, routeExtra, dir.resolve(cert), dir.resolve(cert), sim.port());
+                """.formatted(mainExtra, routeExtra, cert, cert);
     }
 
     @BeforeAll
-    static void start() throws Exception {
-        sim = VllmSimulator.start(SimulatorOptions.defaults());
-        TestTls.writePair(dir, "one", "localhost");
-        Files.writeString(dir.resolve("keys.txt"), "alice sk-alice-0123456789\n");
-        file = dir.resolve("sluice.yaml");
-        Files.writeString(file, yaml("", "", "one"));
-        server = SluiceServer.start(ConfigLoader.load(file));
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-        sim.close();
+    static void start() {
+        server = sluice.server();
     }
 
     private static JsonNode reload(String yaml) throws Exception {
-        Files.writeString(file, yaml);
+        sluice.writeConfig(yaml);
         RawHttp.Response r = AdminBackendsTest.call(server.port("main"), "POST", "/api/v1/config/reload", "");
         assertEquals(200, r.status(), r.body().text());
         return AdminBackendsTest.json(r);
@@ -78,7 +66,7 @@ class ListenerReloadTest {
         try (RawHttp open = new RawHttp(server.port("main"))) {
             assertEquals(200, open.get("/v1/models").exchange().status());
 
-            JsonNode r = reload(yaml("    auth: { keys-file: \"" + dir.resolve("keys.txt") + "\" }\n"
+            JsonNode r = reload(yaml("    auth: { keys-file: \"${DIR}/keys.txt\" }\n"
                     + "    max-request-body: 1KiB\n", "", "one"));
             assertEquals(0, r.get("needs_restart").size(), r.toString());
             // The same keep-alive connection now needs a key, and the new body limit holds.
@@ -90,14 +78,14 @@ class ListenerReloadTest {
             assertEquals(413, big.status());
         }
         // A route's own auth added by reload is enforced too.
-        Files.writeString(dir.resolve("route-keys.txt"), "bob sk-bob-0123456789\n");
-        reload(yaml("", ", auth: { keys-file: \"" + dir.resolve("route-keys.txt") + "\" }", "one"));
+        Files.writeString(sluice.file("route-keys.txt"), "bob sk-bob-0123456789\n");
+        reload(yaml("", ", auth: { keys-file: \"${DIR}/route-keys.txt\" }", "one"));
         try (RawHttp c = new RawHttp(server.port("main"))) {
             assertEquals(401, c.get("/v1/models").exchange().status());
             assertEquals(200, c.get("/v1/models", "Authorization: Bearer sk-bob-0123456789").exchange().status());
         }
         // New certificate files: the next handshake presents the new certificate.
-        X509Certificate two = TestTls.writePair(dir, "two", "localhost");
+        X509Certificate two = TestTls.writePair(sluice.dir(), "two", "localhost");
         JsonNode r = reload(yaml("", "", "two"));
         assertEquals(0, r.get("needs_restart").size(), r.toString());
         assertEquals(two.getSerialNumber(), TestTls.handshake(server.port("tls"), "localhost").getSerialNumber());

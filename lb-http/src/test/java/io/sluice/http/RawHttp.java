@@ -148,6 +148,14 @@ final class RawHttp implements AutoCloseable {
     }
 
     private String line() throws IOException {
+        return readLine(in);
+    }
+
+    /**
+     * One line of an HTTP/1.1 head or chunked body, without its CRLF (a bare LF ends one too); what
+     * came before the end of the stream when it ends mid-line; null when it ends first.
+     */
+    static String readLine(InputStream in) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream(64);
         int c;
         while ((c = in.read()) != -1) {

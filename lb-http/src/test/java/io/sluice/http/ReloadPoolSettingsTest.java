@@ -4,26 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sluice.core.config.ConfigLoader;
 import io.sluice.http.server.SluiceServer;
 import io.sluice.sim.SimulatorOptions;
-import io.sluice.sim.VllmSimulator;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** A reload that changes only one pool setting applies it to the next request, pooled connections included. */
 class ReloadPoolSettingsTest {
-    static VllmSimulator steady;
-    static VllmSimulator slowTokens;
+    @RegisterExtension
+    static final SluiceExtension sluice = SluiceExtension.builder()
+            .simulators(SimulatorOptions.builder().ttft(Duration.ofMillis(5)).itl(Duration.ofMillis(100)).build(),  // fast
+                    SimulatorOptions.builder().ttft(Duration.ofMillis(5)).itl(Duration.ofMillis(600)).build()) // slow tokens
+            .yaml(yaml("", ""))
+            .build();
     static SluiceServer server;
-    @TempDir
-    static Path dir;
-    static Path file;
 
     static String yaml(String fastExtra, String slowExtra) {
         return """
@@ -34,36 +30,23 @@ class ReloadPoolSettingsTest {
                 pools:
                   fast:
                     health: { enabled: false }
-                    backends: [ { url: "http://127.0.0.1:%d" } ]
+                    backends: [ { url: "http://127.0.0.1:${SIM0}" } ]
                 %s
                   slow:
                     health: { enabled: false }
-                    backends: [ { url: "http://127.0.0.1:%d" } ]
+                    backends: [ { url: "http://127.0.0.1:${SIM1}" } ]
                 %s
                 admin: { scrape-interval: 0 }
-                """.formatted(steady.port(), fastExtra, slowTokens.port(), slowExtra);
+                """.formatted(fastExtra, slowExtra);
     }
 
     @BeforeAll
-    static void start() throws Exception {
-        steady = VllmSimulator.start(SimulatorOptions.builder().ttft(Duration.ofMillis(5)).itl(Duration.ofMillis(100)).build());
-        slowTokens = VllmSimulator.start(SimulatorOptions.builder().ttft(Duration.ofMillis(5)).itl(Duration.ofMillis(600)).build());
-        file = dir.resolve("sluice.yaml");
-        Files.writeString(file, yaml("", ""));
-        server = SluiceServer.start(ConfigLoader.load(file));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-        steady.close();
-        slowTokens.close();
+    static void start() {
+        server = sluice.server();
     }
 
     private static String reload(String fastExtra, String slowExtra) throws Exception {
-        Files.writeString(file, yaml(fastExtra, slowExtra));
+        sluice.writeConfig(yaml(fastExtra, slowExtra));
         RawHttp.Response r = AdminBackendsTest.call(server.port(), "POST", "/api/v1/config/reload", "");
         assertEquals(200, r.status(), r.body().text());
         assertEquals(0, AdminBackendsTest.json(r).get("needs_restart").size(), r.body().text());

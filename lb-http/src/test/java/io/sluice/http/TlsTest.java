@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.sluice.core.config.ConfigLoader;
-import io.sluice.http.server.SluiceServer;
 import io.sluice.sim.SimulatorOptions;
-import io.sluice.sim.VllmSimulator;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -22,60 +19,44 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import javax.net.ssl.SSLException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** TLS termination: ALPN, TLS versions, SNI, certificate reload under a live stream, development certificate. */
 class TlsTest {
-    static Path dir;
-    static VllmSimulator sim;
-    static SluiceServer sluice;
     static X509Certificate certA;
     static X509Certificate certB;
-
-    @BeforeAll
-    static void start() throws Exception {
-        dir = Files.createTempDirectory("sluice-tls");
-        certA = TestTls.writePair(dir, "a", "a.test", "localhost");
-        certB = TestTls.writePair(dir, "b", "b.test", "*.b.test");
-        sim = VllmSimulator.start(SimulatorOptions.builder().model("demo")
-                .ttft(Duration.ofMillis(10)).itl(Duration.ofMillis(20)).maxTokens(1000).build());
-        Map<String, String> env = Map.of("DIR", dir.toString(), "SIM", String.valueOf(sim.port()));
-        sluice = SluiceServer.start(ConfigLoader.parse("""
-                listeners:
-                  - name: https
-                    host: 127.0.0.1
-                    port: 0
-                    tls:
-                      certificates:
-                        - { cert: "${DIR}/a.crt", key: "${DIR}/a.key" }
-                        - { cert: "${DIR}/b.crt", key: "${DIR}/b.key" }
-                      reload-interval: 100ms
-                      hsts: 1d
-                    routes: [{ path: /v1/, pool: vllm }]
-                  - name: dev
-                    host: 127.0.0.1
-                    port: 0
-                    tls: { self-signed: true }
-                    routes: [{ path: /v1/, pool: vllm }]
-                pools:
-                  vllm:
-                    backends: [{ url: "http://127.0.0.1:${SIM}" }]
-                """, "tls.yaml", env::get));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (sluice != null) {
-            sluice.close();
-        }
-        if (sim != null) {
-            sim.close();
-        }
-    }
+    @RegisterExtension
+    static final SluiceExtension sluice = SluiceExtension.builder()
+            .files(dir -> {
+                certA = TestTls.writePair(dir, "a", "a.test", "localhost");
+                certB = TestTls.writePair(dir, "b", "b.test", "*.b.test");
+            })
+            .simulators(SimulatorOptions.builder().model("demo")
+                    .ttft(Duration.ofMillis(10)).itl(Duration.ofMillis(20)).maxTokens(1000).build())
+            .yaml("""
+                    listeners:
+                      - name: https
+                        host: 127.0.0.1
+                        port: 0
+                        tls:
+                          certificates:
+                            - { cert: "${DIR}/a.crt", key: "${DIR}/a.key" }
+                            - { cert: "${DIR}/b.crt", key: "${DIR}/b.key" }
+                          reload-interval: 100ms
+                          hsts: 1d
+                        routes: [{ path: /v1/, pool: vllm }]
+                      - name: dev
+                        host: 127.0.0.1
+                        port: 0
+                        tls: { self-signed: true }
+                        routes: [{ path: /v1/, pool: vllm }]
+                    pools:
+                      vllm:
+                        backends: [{ url: "http://127.0.0.1:${SIM0}" }]
+                    """)
+            .build();
 
     static int port() {
         return sluice.port("https");
@@ -175,7 +156,7 @@ class TlsTest {
             while (events < 5 && (line = in.readLine()) != null) {
                 events += line.startsWith("data: ") ? 1 : 0;
             }
-            X509Certificate renewed = TestTls.writePair(dir, "a", "a.test", "localhost");
+            X509Certificate renewed = TestTls.writePair(sluice.dir(), "a", "a.test", "localhost");
             certA = renewed;
             Await.until("a new handshake gets the new certificate", Duration.ofSeconds(20), () -> {
                 try {
@@ -200,10 +181,10 @@ class TlsTest {
     @Test
     void brokenCertificateFileKeepsThePreviousOne() throws Exception {
         X509Certificate before = TestTls.handshake(port(), "b.test");
-        Files.writeString(dir.resolve("b.crt"), "not a certificate");
+        Files.writeString(sluice.file("b.crt"), "not a certificate");
         // Nothing to wait for that would prove a failed reload; a new good pair must be picked up after it.
         assertEquals(before.getSerialNumber(), TestTls.handshake(port(), "b.test").getSerialNumber());
-        X509Certificate fixed = TestTls.writePair(dir, "b", "b.test", "*.b.test");
+        X509Certificate fixed = TestTls.writePair(sluice.dir(), "b", "b.test", "*.b.test");
         certB = fixed;
         Await.until("the fixed certificate is served", Duration.ofSeconds(20), () -> {
             try {

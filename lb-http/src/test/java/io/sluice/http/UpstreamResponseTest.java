@@ -4,44 +4,36 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sluice.core.config.ConfigLoader;
-import io.sluice.http.server.SluiceServer;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An upstream response that is not what it claims: a bad head is a 502 from Sluice, a bad body an
  * abnormal end for the client (as when a backend dies), and that connection is never used again.
  */
 class UpstreamResponseTest {
-    private static RecordingBackend backend;
-    private static SluiceServer sluice;
+    @RegisterExtension
+    static final SluiceExtension sluice = SluiceExtension.builder()
+            .backend("REC", RecordingBackend::new, RecordingBackend::port)
+            .yaml("""
+                    listeners: [ { host: 127.0.0.1, port: 0, http2: { enabled: false }, routes: [ { path: /v1/, pool: p } ] } ]
+                    admin: { scrape-interval: 0s }
+                    pools:
+                      p:
+                        health: { enabled: false }
+                        outlier: { enabled: false }
+                        retries: { attempts: 0 }
+                        backends: [ { url: "http://127.0.0.1:${REC}" } ]
+                    """)
+            .build();
 
-    @BeforeAll
-    static void start() throws Exception {
-        backend = new RecordingBackend();
-        sluice = SluiceServer.start(ConfigLoader.parse("""
-                listeners: [ { host: 127.0.0.1, port: 0, http2: { enabled: false }, routes: [ { path: /v1/, pool: p } ] } ]
-                admin: { scrape-interval: 0s }
-                pools:
-                  p:
-                    health: { enabled: false }
-                    outlier: { enabled: false }
-                    retries: { attempts: 0 }
-                    backends: [ { url: "http://127.0.0.1:%d" } ]
-                """.formatted(backend.port()), "upstream.yaml", System::getenv));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        sluice.close();
-        backend.close();
+    private static RecordingBackend backend() {
+        return sluice.backend("REC");
     }
 
     private static void respond(String raw) {
-        backend.respond = r -> r.target().contains("good")
+        backend().respond = r -> r.target().contains("good")
                 ? RecordingBackend.echo(r) : raw.getBytes(StandardCharsets.ISO_8859_1);
     }
 
@@ -58,7 +50,7 @@ class UpstreamResponseTest {
 
     private static RecordingBackend.Request last(String target) {
         RecordingBackend.Request found = null;
-        for (RecordingBackend.Request r : backend.recorded()) {
+        for (RecordingBackend.Request r : backend().recorded()) {
             if (target.equals(r.target())) {
                 found = r;
             }
@@ -70,7 +62,7 @@ class UpstreamResponseTest {
     void malformedChunkEndsTheClientResponseAbnormally() throws Exception {
         respond("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n"
                 + "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
-        int before = backend.connectionsOpened();
+        int before = backend().connectionsOpened();
         try (RawHttp c = new RawHttp(sluice.port())) {
             RawHttp.Response r = c.get("/v1/bad").exchange();
             assertEquals(200, r.status());
@@ -84,7 +76,7 @@ class UpstreamResponseTest {
         for (String head : new String[] {"HTTP/1.1 abc Nope\r\n\r\n", "HTTP/1.1 999 Weird\r\ncontent-length: 0\r\n\r\n",
             "garbage\r\n\r\n", "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello!"}) {
             respond(head);
-            int before = backend.connectionsOpened();
+            int before = backend().connectionsOpened();
             try (RawHttp c = new RawHttp(sluice.port())) {
                 RawHttp.Response r = c.get("/v1/bad").exchange();
                 assertEquals(502, r.status(), head);
