@@ -139,6 +139,19 @@ class ModelRoutingTest {
     }
 
     @Test
+    void byModelOverHttp2() throws Exception {
+        try (H2Client c = new H2Client(sluice.port(), 65535)) {
+            H2Client.Stream qwen = c.post("/v1/chat/completions", RawHttp.chatBody("qwen-coder", true, 3));
+            H2Client.Stream alias = c.post("/v1/chat/completions", RawHttp.chatBody("gpt-4o", false, 3));
+            assertTrue(qwen.awaitEnd(10) && alias.awaitEnd(10));
+            assertEquals(200, qwen.status);
+            assertTrue(qwen.text().contains("\"model\":\"qwen-coder\"") && qwen.text().endsWith("data: [DONE]\n\n"), qwen.text());
+            assertEquals(200, alias.status, alias.text());
+            assertEquals("llama-3-8b", JSON.readTree(alias.text()).get("model").asText());
+        }
+    }
+
+    @Test
     void aReloadChangesAliases() throws Exception {
         sluice.reload(YAML.replace("gpt-4o: default", "gpt-4o: qwen-coder"));
         try {
