@@ -72,4 +72,15 @@ class ModelsExampleTest {
         assertEquals("model_not_found", r.header("x-sluice-error"));
         assertTrue(r.body().text().contains("llama-3-8b, qwen-coder"), r.body().text());
     }
+
+    @Test
+    void theSeedsEndpointTakesOnlyPost() throws Exception {
+        RawHttp.Response r;
+        try (RawHttp c = new RawHttp(sluice.port())) {
+            r = c.get("/api/dce/proxy").exchange();
+        }
+        assertEquals(405, r.status());
+        assertEquals("POST", r.header("allow"));
+        assertEquals("method_not_allowed", r.header("x-sluice-error"));
+    }
 }

@@ -704,11 +704,12 @@ public final class ConfigLoader {
         for (int i = 0; i < list.items().size(); i++) {
             Node n = list.items().get(i);
             Obj o = obj(n, listener.path("routes") + "[" + i + "]", n.line(), n.column(), "path", "pool", "admin",
-                    "auth", "public", "by-model", "model", "prefix-rewrite", "headers");
+                    "auth", "public", "by-model", "model", "prefix-rewrite", "headers", "methods");
             if (o == null) {
                 continue;
             }
             String prefix = value(o, "path", null, "a path", ConfigLoader::absolutePath);
+            List<String> methods = routeMethods(o);
             if (!o.has("path")) {
                 missing(o, "path");
             }
@@ -753,11 +754,33 @@ public final class ConfigLoader {
                 boolean open = value(o, "public", false, "true or false", ConfigLoader::bool);
                 if (valid) {
                     routes.add(new RouteConfig(prefix, admin ? null : pool, admin, auth, open, byModel, force,
-                            prefixRewrite, headers));
+                            prefixRewrite, headers, methods));
                 }
             }
         }
         return routes;
+    }
+
+    /** {@code routes[i].methods}: upper-case HTTP method tokens; empty (every method) when absent. */
+    private List<String> routeMethods(Obj o) {
+        if (!o.has("methods")) {
+            return List.of();
+        }
+        List<String> given = strings(o, "methods", List.of());
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < given.size(); i++) {
+            String m = given.get(i);
+            if (!m.matches("[A-Z]{1,20}")) {
+                Node item = o.get("methods") instanceof ListNode l && i < l.items().size() ? l.items().get(i) : o.get("methods");
+                problem(item, o.path("methods") + "[" + i + "]", "'" + m + "' is not an HTTP method (upper case, e.g. POST)");
+            } else if (!out.contains(m)) {
+                out.add(m);
+            }
+        }
+        if (o.get("methods") instanceof ListNode l && l.items().isEmpty()) {
+            problem(o.get("methods"), o.path("methods"), "at least one method is needed (leave methods out for every method)");
+        }
+        return out;
     }
 
     // ---- models, aliases, header rules

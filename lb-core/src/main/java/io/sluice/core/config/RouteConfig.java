@@ -15,9 +15,17 @@ import java.util.Objects;
  *                      alias to the real name at load time; null to keep the client's
  * @param prefixRewrite what replaces the matched {@code pathPrefix} towards the upstream; null to keep the path
  * @param headers       header rules of this route; {@link HeaderRules#NONE} (never null) when there are none
+ * @param methods       the methods this route serves (upper case); empty for every method. Another method
+ *                      on its path is answered 405 with {@code Allow}
  */
 public record RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open,
-                          boolean byModel, String forceModel, String prefixRewrite, HeaderRules headers) {
+                          boolean byModel, String forceModel, String prefixRewrite, HeaderRules headers,
+                          java.util.List<String> methods) {
+    public RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open,
+                       boolean byModel, String forceModel, String prefixRewrite, HeaderRules headers) {
+        this(pathPrefix, pool, admin, auth, open, byModel, forceModel, prefixRewrite, headers, java.util.List.of());
+    }
+
     public RouteConfig(String pathPrefix, String pool, boolean admin) {
         this(pathPrefix, pool, admin, null, false);
     }
@@ -29,6 +37,7 @@ public record RouteConfig(String pathPrefix, String pool, boolean admin, AccessC
     public RouteConfig {
         Objects.requireNonNull(pathPrefix, "pathPrefix");
         headers = headers == null ? HeaderRules.NONE : headers;
+        methods = methods == null ? java.util.List.of() : java.util.List.copyOf(methods);
         if (admin && pool != null || !admin && pool == null && !byModel) {
             throw new IllegalArgumentException("a route needs either a pool (or by-model) or admin, not both or neither");
         }
@@ -38,6 +47,11 @@ public record RouteConfig(String pathPrefix, String pool, boolean admin, AccessC
         if (prefixRewrite != null && !prefixRewrite.startsWith("/")) {
             throw new IllegalArgumentException("prefix-rewrite must start with '/'");
         }
+    }
+
+    /** True when this route serves requests of this method (all, unless {@code methods:} names some). */
+    public boolean allows(String method) {
+        return methods.isEmpty() || methods.contains(method);
     }
 
     /**

@@ -272,4 +272,18 @@ class ModelsConfigTest {
         assertThrows(IllegalArgumentException.class, () -> new HeaderRule(Op.SET, "X", null));
         assertThrows(IllegalArgumentException.class, () -> new HeaderRule(Op.REMOVE, "X", "v"));
     }
+
+    @Test
+    void routeMethods() throws Exception {
+        String post = BASE.replace("{ path: /api/dce/proxy, pool: chat,", "{ path: /api/dce/proxy, methods: [POST, POST, GET], pool: chat,");
+        RouteConfig r = parse(post).listeners().get(0).routes().stream()
+                .filter(x -> x.pathPrefix().equals("/api/dce/proxy")).findFirst().orElseThrow();
+        assertEquals(java.util.List.of("POST", "GET"), r.methods());
+        assertTrue(r.allows("POST") && !r.allows("DELETE"));
+        assertTrue(parse(BASE).listeners().get(0).routes().get(0).allows("DELETE"), "no methods: every method");
+        assertError(BASE.replace("{ path: /api/dce/proxy, pool: chat,", "{ path: /api/dce/proxy, methods: [post], pool: chat,"),
+                "test.yaml:5:43: listeners[0].routes[1].methods[0]: 'post' is not an HTTP method");
+        assertError(BASE.replace("{ path: /api/dce/proxy, pool: chat,", "{ path: /api/dce/proxy, methods: [], pool: chat,"),
+                "test.yaml:5:42: listeners[0].routes[1].methods: at least one method is needed");
+    }
 }

@@ -1,6 +1,9 @@
 package io.sluice.http.server;
 
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.core.config.RouteConfig;
@@ -33,6 +36,16 @@ final class Routing implements ExchangeFilter {
                     "no route for path " + rc.path());
         }
         rc.route(route);
+        HttpRequest req = rc.request();
+        if (!route.allows(req.method().name())
+                && !(req.method().equals(HttpMethod.OPTIONS) && req.headers().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD))) {
+            // A CORS preflight passes: the CORS filter answers it.
+            FullHttpResponse r = GatewayErrors.response(rc.channel().alloc(), HttpResponseStatus.METHOD_NOT_ALLOWED,
+                    "method_not_allowed", req.method() + " is not allowed on " + route.pathPrefix()
+                            + " (allowed: " + String.join(", ", route.methods()) + ")");
+            r.headers().set(HttpHeaderNames.ALLOW, String.join(", ", route.methods()));
+            return r;
+        }
         if (route.admin()) {
             rc.target(RouteTarget.Admin.API);
         } else if (admin.hasPublic() && admin.matchPublic(rc.request().method(), rc.path(), route) != null) {
