@@ -424,7 +424,9 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         if (r != rc) {
             // A target answering an exchange that is over (the client left meanwhile): nothing to send it to.
             ReferenceCountUtil.release(msg);
-            promise.tryFailure(new IllegalStateException("exchange is over"));
+            if (!promise.isVoid()) { // failing the channel's void promise would fire exceptionCaught: a close
+                promise.tryFailure(new IllegalStateException("exchange is over"));
+            }
             return;
         }
         if (msg instanceof HttpResponse) {

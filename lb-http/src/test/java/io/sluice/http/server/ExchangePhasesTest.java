@@ -328,6 +328,20 @@ class ExchangePhasesTest {
     }
 
     @Test
+    void aLateWriteOnAnOpenConnectionIsDroppedWithoutClosingIt() throws Exception {
+        channel(new Recorder("r"));
+        channel.writeInbound(post("/", 0), LastHttpContent.EMPTY_LAST_CONTENT);
+        RequestContext done = target.rc;
+        target.respond();
+        drainOutbound();
+        ByteBuf buf = Unpooled.copiedBuffer("late", StandardCharsets.UTF_8);
+        done.write(new DefaultHttpContent(buf)); // the exchange is over; the keep-alive connection is not
+        assertEquals(0, buf.refCnt());
+        assertTrue(channel.isOpen(), "a stale write must not close the connection the next request uses");
+        assertNull(channel.readOutbound());
+    }
+
+    @Test
     void pipelinedRequestsGetTheirOwnContextInOrder() throws Exception {
         channel(new Recorder("r"));
         channel.writeInbound(post("/one", 0), LastHttpContent.EMPTY_LAST_CONTENT,
