@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import io.sluice.core.provider.WireFormat;
 
 /**
  * Reads {@code sluice.yaml} into a validated {@link SluiceConfig}.
@@ -96,7 +97,7 @@ public final class ConfigLoader {
             return null;
         }
         Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "access-log", "admin", "compat",
-                "models");
+                "models", "providers", "model-groups");
         if (top == null) {
             return null;
         }
@@ -111,6 +112,8 @@ public final class ConfigLoader {
                 dns(s));
         Map<String, PoolConfig> pools = pools(top);
         ModelsConfig models = models(top); // after the pools (what they serve), before the routes (what they force)
+        providers(top, pools); // adds a pool per provider with a base URL, before the routes that name them
+        Map<String, ModelGroupConfig> groups = modelGroups(top);
         List<ListenerConfig> listeners = listeners(top);
         AccessLogConfig accessLog = null;
         if (top.entries.containsKey("access-log")) { // "access-log:" alone means stdout
@@ -129,7 +132,227 @@ public final class ConfigLoader {
                 value(a, "scrape-interval", AdminConfig.DEFAULT.scrapeInterval(), "a duration", duration(false)),
                 a == null ? InferenceConfig.NONE : inference(a),
                 a == null ? List.of() : strings(a, "allowed-hosts", List.of()));
-        return new SluiceConfig(server, listeners, pools, admin, compat(top, listeners), source, accessLog, models);
+        return new SluiceConfig(server, listeners, pools, admin, compat(top, listeners), source, accessLog, models,
+                providers, groups);
+    }
+
+    // ---- providers
+
+    /** Provider names Sluice knows, with their wire format; another name needs {@code format:}. */
+    private static final Map<String, WireFormat> KNOWN_PROVIDERS = Map.of("openai", WireFormat.OPENAI,
+            "anthropic", WireFormat.ANTHROPIC, "gemini", WireFormat.GEMINI, "groq", WireFormat.OPENAI,
+            "huggingface", WireFormat.OPENAI, "ollama", WireFormat.OLLAMA, "local", WireFormat.OLLAMA,
+            "lmstudio", WireFormat.OPENAI, "vllm", WireFormat.OPENAI);
+    /** Cloud providers: without a key they are not configured. */
+    private static final Set<String> KEYED_PROVIDERS = Set.of("openai", "anthropic", "gemini", "groq", "huggingface");
+
+    private final Map<String, ProviderConfig> providers = new LinkedHashMap<>();
+
+    /**
+     * {@code providers.<name>}: exactly one of {@code base-url} (a pool {@code @<name>} is made for it),
+     * {@code pool} (a pool of the file, e.g. vLLM's) or {@code simulator} (in-process, for demos and tests).
+     */
+    private void providers(Obj top, Map<String, PoolConfig> pools) {
+        Node n = top.get("providers");
+        if (n == null) {
+            return;
+        }
+        if (!(n instanceof MapNode m)) {
+            problem(n, "providers", "expected a mapping of provider names to providers, got " + describe(n));
+            return;
+        }
+        for (Entry e : m.entries().values()) {
+            String name = e.key();
+            Obj o = obj(e.value(), "providers." + name, e.line(), e.column(), "format", "base-url", "api-key", "pool",
+                    "simulator", "key-required", "anthropic-version", "connect-timeout", "response-timeout",
+                    "stream-idle-timeout", "max-in-flight", "tls");
+            if (o == null) {
+                continue;
+            }
+            if (!name.matches("[a-z0-9][a-z0-9_-]{0,62}")) {
+                problem(o, "provider name '" + name + "' must be lower-case letters, digits, - or _ (it is a path segment: /api/"
+                        + name + "/)");
+                continue;
+            }
+            WireFormat format = value(o, "format", KNOWN_PROVIDERS.get(name), "openai, anthropic, gemini or ollama",
+                    ConfigLoader::wireFormat);
+            if (format == null) {
+                problem(o, "provider '" + name + "' needs format: openai, anthropic, gemini or ollama (its name is not one Sluice knows: "
+                        + String.join(", ", new java.util.TreeSet<>(KNOWN_PROVIDERS.keySet())) + ")");
+                continue;
+            }
+            boolean sim = o.entries.containsKey("simulator");
+            int sources = (o.has("base-url") ? 1 : 0) + (o.has("pool") ? 1 : 0) + (sim ? 1 : 0);
+            if (sources != 1) {
+                problem(o, "a provider needs exactly one of base-url:, pool: or simulator:");
+                continue;
+            }
+            String key = value(o, "api-key", "", "a string", String::strip);
+            boolean needsKey = value(o, "key-required", KEYED_PROVIDERS.contains(name), "true or false", ConfigLoader::bool);
+            String version = format == WireFormat.ANTHROPIC
+                    ? value(o, "anthropic-version", "2023-06-01", "a date such as 2023-06-01", ConfigLoader::nonEmpty) : null;
+            String pool = ProviderConfig.poolName(name);
+            if (o.has("pool")) {
+                String named = value(o, "pool", null, "a pool name", ConfigLoader::nonEmpty);
+                if (named == null) {
+                    continue;
+                }
+                if (poolNames != null && !poolNames.contains(named)) {
+                    problem(o.get("pool"), o.path("pool"), "no pool named '" + named + "'");
+                    continue;
+                }
+                if (format != WireFormat.OPENAI) {
+                    problem(o.get("pool"), o.path("pool"), "a provider on a pool speaks the OpenAI API (format: openai)");
+                    continue;
+                }
+                providers.put(name, new ProviderConfig(name, format, named, "/v1", "pool " + named, key, needsKey, version, null));
+                continue;
+            }
+            String host;
+            int port;
+            boolean tls;
+            String basePath;
+            String baseUrl;
+            ProviderConfig.ProviderSimulatorConfig simulator = null;
+            if (sim) {
+                Obj so = child(o, "simulator", "api-key", "port", "ttft", "itl");
+                if (so == null) {
+                    continue;
+                }
+                simulator = new ProviderConfig.ProviderSimulatorConfig(value(so, "api-key", "sim-key", "a string", ConfigLoader::nonEmpty),
+                        value(so, "port", 0, "a number", integer(0, 65535)),
+                        value(so, "ttft", Duration.ofMillis(20), "a duration", duration(false)),
+                        value(so, "itl", Duration.ofMillis(5), "a duration", duration(false)));
+                if (!o.has("api-key")) {
+                    key = simulator.apiKey(); // the demo works without a key of its own
+                }
+                host = "127.0.0.1";
+                port = simulator.port();
+                tls = false;
+                basePath = format == WireFormat.OPENAI ? "/v1" : "";
+                baseUrl = "simulator (" + format.name().toLowerCase(Locale.ROOT) + ")";
+            } else {
+                URI url = value(o, "base-url", null, "a URL", ConfigLoader::baseUrl);
+                if (url == null) {
+                    continue;
+                }
+                host = url.getHost().replaceAll("^\\[|\\]$", "").toLowerCase(Locale.ROOT);
+                tls = "https".equalsIgnoreCase(url.getScheme());
+                port = url.getPort() < 0 ? (tls ? 443 : 80) : url.getPort();
+                basePath = url.getRawPath();
+                baseUrl = url.toString();
+            }
+            UpstreamTlsConfig tlsConfig = o.entries.containsKey("tls") ? upstreamTls(o) : UpstreamTlsConfig.DEFAULT;
+            RetryConfig rd = RetryConfig.DEFAULT;
+            // One backend: a retry would meet the same server (a group's fallback is the retry); no outlier
+            // ejection (one 5xx would block the provider), no health checks (a provider has no /health; /api/health probes it).
+            PoolConfig pc = new PoolConfig(pool, "least-connections",
+                    value(o, "connect-timeout", Duration.ofSeconds(5), "a duration", duration(true)),
+                    value(o, "response-timeout", Duration.ofSeconds(300), "a duration", duration(true)),
+                    16, new HealthConfig(false, "/", Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 2),
+                    List.of(new BackendConfig(name, host, port, 1, null, tls)),
+                    value(o, "stream-idle-timeout", Duration.ofSeconds(120), "a duration", duration(true)),
+                    Duration.ofMinutes(30), new RetryConfig(0, rd.budgetPercent(), false, rd.replayBodyLimit()),
+                    new OutlierConfig(false, OutlierConfig.DEFAULT.consecutiveFailures(), OutlierConfig.DEFAULT.ejection(),
+                            OutlierConfig.DEFAULT.maxEjection()),
+                    value(o, "max-in-flight", 0, "a number", integer(0, 1_000_000)), 0, Duration.ofSeconds(30),
+                    List.of(), HeaderRules.NONE, tlsConfig, PoolConfig.HOST_BACKEND);
+            if (pools.containsKey(pool)) {
+                problem(o, "pool name '" + pool + "' is taken by a pool of the file");
+                continue;
+            }
+            pools.put(pool, pc);
+            if (poolNames != null) {
+                poolNames.add(pool);
+            }
+            providers.put(name, new ProviderConfig(name, format, pool, basePath, baseUrl, key, needsKey, version, simulator));
+        }
+    }
+
+    private static String gateway(String s) {
+        String g = s.strip();
+        if (!g.equals(RouteConfig.GATEWAY_CHAT) && !g.equals(RouteConfig.GATEWAY_MESSAGES)) {
+            throw new IllegalArgumentException("'" + s + "' is not a gateway (chat: the /api/chat body; messages: Anthropic's /v1/messages)");
+        }
+        return g;
+    }
+
+    private static WireFormat wireFormat(String s) {
+        try {
+            return WireFormat.valueOf(s.strip().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + s + "' is not a wire format (openai, anthropic, gemini or ollama)");
+        }
+    }
+
+    /** A provider's base URL: http or https, an optional path (OpenAI's ends in /v1), no query, no user info. */
+    static URI baseUrl(String s) {
+        String expected = " (expected http(s)://host[:port][/path])";
+        URI u;
+        try {
+            u = new URI(s.strip());
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("'" + s + "' is not an http URL" + expected);
+        }
+        boolean scheme = "http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme());
+        if (!scheme || u.getHost() == null || u.getRawUserInfo() != null || u.getRawQuery() != null || u.getRawFragment() != null) {
+            throw new IllegalArgumentException("'" + s + "' is not a base URL" + expected);
+        }
+        if (u.getPort() == 0 || u.getPort() > 65535) {
+            throw new IllegalArgumentException("'" + s + "': port " + u.getPort() + " is out of range (1..65535)");
+        }
+        String path = u.getRawPath() == null ? "" : u.getRawPath().replaceAll("/+$", "");
+        if (path.contains("..") || path.contains("%") || path.contains("//")) {
+            throw new IllegalArgumentException("'" + s + "': the path must be plain segments");
+        }
+        try {
+            return new URI(u.getScheme().toLowerCase(Locale.ROOT), null, u.getHost(), u.getPort(), path, null, null);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("'" + s + "' is not an http URL" + expected);
+        }
+    }
+
+    /** {@code model-groups.<name>}: an ordered list of {@code {provider, model}}. */
+    private Map<String, ModelGroupConfig> modelGroups(Obj top) {
+        Map<String, ModelGroupConfig> groups = new LinkedHashMap<>();
+        Node n = top.get("model-groups");
+        if (n == null) {
+            return groups;
+        }
+        if (!(n instanceof MapNode m)) {
+            problem(n, "model-groups", "expected a mapping of group names to lists of {provider, model}, got " + describe(n));
+            return groups;
+        }
+        for (Entry e : m.entries().values()) {
+            String path = "model-groups." + e.key();
+            if (!(e.value() instanceof ListNode l) || l.items().isEmpty()) {
+                problem(e.value(), path, "expected a non-empty list of {provider, model}");
+                continue;
+            }
+            if (providers.containsKey(e.key())) {
+                problem(e.value(), path, "'" + e.key() + "' is also a provider name");
+            }
+            List<ModelGroupConfig.Member> members = new ArrayList<>();
+            for (int i = 0; i < l.items().size(); i++) {
+                Node item = l.items().get(i);
+                Obj o = obj(item, path + "[" + i + "]", item.line(), item.column(), "provider", "model");
+                if (o == null) {
+                    continue;
+                }
+                String provider = value(o, "provider", null, "a provider name", ConfigLoader::nonEmpty);
+                String model = value(o, "model", null, "a model name", ConfigLoader::nonEmpty);
+                if (provider == null || model == null) {
+                    missing(o, provider == null ? "provider" : "model");
+                } else if (!providers.containsKey(provider)) {
+                    problem(o.get("provider"), o.path("provider"), "no provider named '" + provider + "' (providers: "
+                            + String.join(", ", providers.keySet()) + ")");
+                } else {
+                    members.add(new ModelGroupConfig.Member(provider, model));
+                }
+            }
+            groups.put(e.key(), new ModelGroupConfig(e.key(), members));
+        }
+        return groups;
     }
 
     /** {@code server.dns}: name servers as IP literals with an optional port ({@code 10.0.0.2}, {@code 10.0.0.2:5353}, {@code [::1]:53}). */
@@ -704,7 +927,7 @@ public final class ConfigLoader {
         for (int i = 0; i < list.items().size(); i++) {
             Node n = list.items().get(i);
             Obj o = obj(n, listener.path("routes") + "[" + i + "]", n.line(), n.column(), "path", "pool", "admin",
-                    "auth", "public", "by-model", "model", "prefix-rewrite", "headers", "methods");
+                    "auth", "public", "by-model", "model", "prefix-rewrite", "headers", "methods", "provider", "gateway");
             if (o == null) {
                 continue;
             }
@@ -717,7 +940,39 @@ public final class ConfigLoader {
             String pool = value(o, "pool", null, "a pool name", ConfigLoader::nonEmpty);
             boolean admin = value(o, "admin", false, "true or false", ConfigLoader::bool);
             boolean byModel = value(o, "by-model", false, "true or false", ConfigLoader::bool);
+            String gateway = value(o, "gateway", null, "chat or messages", ConfigLoader::gateway);
+            String providerName = value(o, "provider", null, "a provider name", ConfigLoader::nonEmpty);
+            ProviderConfig provider = providerName == null ? null : providers.get(providerName);
             boolean valid = problems.size() == reported; // so a bad pool or admin value is not reported twice
+            int kinds = (admin ? 1 : 0) + (o.has("pool") || byModel ? 1 : 0) + (gateway != null ? 1 : 0)
+                    + (providerName != null ? 1 : 0);
+            if (valid && kinds > 1 && (gateway != null || providerName != null)) {
+                problem(o, "a route has one of pool:, by-model:, admin:, provider: or gateway:");
+                valid = false;
+            } else if (valid && providerName != null && provider == null) {
+                problem(o.get("provider"), o.path("provider"), "no provider named '" + providerName + "' ("
+                        + (providers.isEmpty() ? "no providers: are defined" : "providers: " + String.join(", ", providers.keySet())) + ")");
+                valid = false;
+            } else if (valid && gateway != null && providers.isEmpty()) {
+                problem(o.get("gateway"), o.path("gateway"), "gateway: needs providers: to send requests to");
+                valid = false;
+            }
+            if (valid && (gateway != null || provider != null)) {
+                if (prefix != null) {
+                    HeaderRules headers = headerRules(o);
+                    AccessConfig.Auth auth = o.has("auth") ? auth(child(o, "auth", "keys-file", "keys-env")) : null;
+                    boolean open = value(o, "public", false, "true or false", ConfigLoader::bool);
+                    Integer first = paths.putIfAbsent(prefix, n.line());
+                    if (first != null) {
+                        problem(o.get("path"), o.path("path"), "duplicate route path '" + prefix + "' (line " + first + ")");
+                    }
+                    String rewrite = provider == null ? null
+                            : value(o, "prefix-rewrite", provider.basePath() + "/", "a path", ConfigLoader::rewritePath);
+                    routes.add(new RouteConfig(prefix, provider == null ? null : provider.pool(), false, auth, open, false, null,
+                            rewrite, headers, methods, providerName, gateway));
+                }
+                continue;
+            }
             if (valid && admin && o.has("pool")) {
                 problem(o, "a route needs either pool: NAME or admin: true, not both");
                 valid = false;

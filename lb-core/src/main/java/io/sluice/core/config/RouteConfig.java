@@ -17,10 +17,23 @@ import java.util.Objects;
  * @param headers       header rules of this route; {@link HeaderRules#NONE} (never null) when there are none
  * @param methods       the methods this route serves (upper case); empty for every method. Another method
  *                      on its path is answered 405 with {@code Allow}
+ * @param provider      on a pass-through route ({@code provider: NAME}): the provider whose key is injected;
+ *                      {@code pool} is then its pool and {@code prefixRewrite} its base path
+ * @param gateway       {@link #GATEWAY_CHAT} ({@code /api/chat}) or {@link #GATEWAY_MESSAGES} (Anthropic's
+ *                      {@code /v1/messages}): the body is translated for the provider it names; no pool
  */
 public record RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open,
                           boolean byModel, String forceModel, String prefixRewrite, HeaderRules headers,
-                          java.util.List<String> methods) {
+                          java.util.List<String> methods, String provider, String gateway) {
+    public static final String GATEWAY_CHAT = "chat";
+    public static final String GATEWAY_MESSAGES = "messages";
+
+    public RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open,
+                       boolean byModel, String forceModel, String prefixRewrite, HeaderRules headers,
+                       java.util.List<String> methods) {
+        this(pathPrefix, pool, admin, auth, open, byModel, forceModel, prefixRewrite, headers, methods, null, null);
+    }
+
     public RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open,
                        boolean byModel, String forceModel, String prefixRewrite, HeaderRules headers) {
         this(pathPrefix, pool, admin, auth, open, byModel, forceModel, prefixRewrite, headers, java.util.List.of());
@@ -38,10 +51,11 @@ public record RouteConfig(String pathPrefix, String pool, boolean admin, AccessC
         Objects.requireNonNull(pathPrefix, "pathPrefix");
         headers = headers == null ? HeaderRules.NONE : headers;
         methods = methods == null ? java.util.List.of() : java.util.List.copyOf(methods);
-        if (admin && pool != null || !admin && pool == null && !byModel) {
+        if (admin && pool != null || !admin && pool == null && !byModel && gateway == null) {
             throw new IllegalArgumentException("a route needs either a pool (or by-model) or admin, not both or neither");
         }
-        if (admin && (byModel || forceModel != null || prefixRewrite != null || !headers.isEmpty())) {
+        if (admin && (byModel || forceModel != null || prefixRewrite != null || !headers.isEmpty() || gateway != null
+                || provider != null)) {
             throw new IllegalArgumentException("an admin route has no by-model, model, prefix-rewrite or headers");
         }
         if (prefixRewrite != null && !prefixRewrite.startsWith("/")) {

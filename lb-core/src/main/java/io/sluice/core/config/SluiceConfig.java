@@ -15,10 +15,19 @@ import java.util.Objects;
  * @param source where it was read from, for logs and the admin API
  * @param accessLog null when requests are not logged
  * @param models    model aliases ({@link ModelsConfig#NONE} when absent); the models themselves are per pool
+ * @param providers the LLM APIs called on clients' behalf, by name; their own pools are in {@code pools}
+ * @param modelGroups model names that stand for ordered lists of provider models (fallbacks)
  */
 public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
                            AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog,
-                           ModelsConfig models) {
+                           ModelsConfig models, Map<String, ProviderConfig> providers,
+                           Map<String, ModelGroupConfig> modelGroups) {
+    public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
+                        AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog,
+                        ModelsConfig models) {
+        this(server, listeners, pools, admin, compat, source, accessLog, models, Map.of(), Map.of());
+    }
+
     public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
                         AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog) {
         this(server, listeners, pools, admin, compat, source, accessLog, ModelsConfig.NONE);
@@ -37,5 +46,7 @@ public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, 
         pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
         Objects.requireNonNull(source, "source");
         models = models == null ? ModelsConfig.NONE : models;
+        providers = providers == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(providers));
+        modelGroups = modelGroups == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(modelGroups));
     }
 }

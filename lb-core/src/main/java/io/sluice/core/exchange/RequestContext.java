@@ -46,6 +46,8 @@ public final class RequestContext implements BalanceRequest {
     private boolean closeConnection;
     private ByteBuf stopEvent;
     private boolean eventStream;
+    private ResponseRelay relay;
+    private Fallback fallback;
 
     public RequestContext(Channel channel, ClientAddress client, FilterChain chain, Responder responder,
                           HttpRequest request, String path, String requestId, Exchange exchange) {
@@ -171,6 +173,24 @@ public final class RequestContext implements BalanceRequest {
 
     public void eventStream(boolean sse) {
         eventStream = sse;
+    }
+
+    /** What translates the upstream response for the client, or null to forward it as it is. */
+    public ResponseRelay relay() {
+        return relay;
+    }
+
+    public void relay(ResponseRelay r) {
+        relay = r;
+    }
+
+    /** Where to go when an attempt fails before the client got anything, or null. */
+    public Fallback fallback() {
+        return fallback;
+    }
+
+    public void fallback(Fallback f) {
+        fallback = f;
     }
 
     /** Close the connection after this response (the byte stream can no longer be trusted). */

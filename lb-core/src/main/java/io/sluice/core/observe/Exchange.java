@@ -34,6 +34,11 @@ public final class Exchange {
     /** The model served (after aliases), when the request named one. */
     public String model;
     public String backend;
+    /** The LLM provider called (through {@code /api/chat}, {@code /v1/messages} or a pass-through route), or null. */
+    public String provider;
+    /** Tokens as the provider reported them (or, for a stream cut short, the completion chunks seen); -1 unknown. */
+    public long promptTokens = -1;
+    public long completionTokens = -1;
     /** Set only when a new upstream connection was opened for this exchange (not for a pooled one). */
     public long connectStartNanos;
     public long connectedNanos;

@@ -123,6 +123,15 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
             g.writeNumberField("bytes_in", ex.bytesIn);
             g.writeNumberField("bytes_out", ex.bytesOut);
             g.writeStringField("pool", ex.pool);
+            if (ex.provider != null) {
+                g.writeStringField("provider", ex.provider);
+            }
+            if (ex.promptTokens >= 0) {
+                g.writeNumberField("prompt_tokens", ex.promptTokens);
+            }
+            if (ex.completionTokens >= 0) {
+                g.writeNumberField("completion_tokens", ex.completionTokens);
+            }
             if (ex.model != null) {
                 g.writeStringField("model", ex.model);
             }

@@ -30,6 +30,8 @@ import io.sluice.core.net.LocalResources;
 import io.sluice.core.config.PoolConfig;
 import io.sluice.core.observe.Exchange;
 import io.sluice.core.exchange.ExchangeTarget;
+import io.sluice.core.exchange.Fallback;
+import io.sluice.core.exchange.ResponseRelay;
 import io.sluice.core.exchange.RequestContext;
 import io.sluice.core.observe.LogThrottle;
 import io.sluice.core.pool.BackendPool;
@@ -86,6 +88,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
     private List<HttpObject> replay;      // the whole request, kept until a response starts
     private long heldBytes;
     private boolean holding;              // still collecting the request before choosing a backend
+    private ResponseRelay relay;          // the context's when the request started: released with the request
     private boolean requestDone;
     private boolean headRequest;
     private List<Backend> tried;
@@ -149,6 +152,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         }
         config = pool.config();
         request = req;
+        relay = rc.relay();
         headRequest = HttpMethod.HEAD.equals(req.method());
         if (HttpUtil.is100ContinueExpected(req)) {
             // Sluice reads the whole body itself (to hold it for a replay), so it answers the
@@ -374,6 +378,21 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
                 return;
             }
             headDeadline = 0;
+            int code = resp.status().code();
+            Fallback fallback = rc.fallback();
+            if (fallback != null && Fallback.movesOn(code) && (rc.relay() == null || !rc.relay().started())) {
+                HttpRequest next = fallback.next(rc, code, "HTTP " + code);
+                if (next != null) {
+                    // Nothing of this answer reached the client: it is dropped with its connection, the next member tried.
+                    ReferenceCountUtil.release(msg);
+                    outcome(lease.backend(), code < 500);
+                    log.info("request {}: {} answered {}; trying the next member", requestId, pool.name(), code);
+                    endAttempt(false);
+                    endRequest();
+                    onRequest(rc, next);
+                    return;
+                }
+            }
             responseStarted = true;
             dropReplay();
             outcome(lease.backend(), resp.status().code() < 500);
@@ -395,7 +414,12 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         if (exchange != null && msg instanceof HttpContent && ((HttpContent) msg).content().isReadable()) {
             exchange.contentForwarded(System.nanoTime()); // time to first token, gaps between chunks
         }
-        rc.write((HttpObject) msg); // no promise per chunk: a failed write closes the client channel
+        ResponseRelay relay = rc.relay();
+        if (relay != null) {
+            relay.onUpstream(rc, (HttpObject) msg); // translated for the client (a provider's format to OpenAI's)
+        } else {
+            rc.write((HttpObject) msg); // no promise per chunk: a failed write closes the client channel
+        }
         if (msg instanceof LastHttpContent) {
             completeExchange();
         } else if (!ctx.channel().isWritable() && upstream != null) {
@@ -534,11 +558,24 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
      * then the response ends abnormally (no terminating chunk on HTTP/1.1, RST_STREAM on HTTP/2).
      */
     private void abortMidResponse(String why) {
+        ResponseRelay relay = rc.relay();
+        if (relay != null && !relay.started()) {
+            // A relay reading a whole answer before it responds: the client has nothing yet and gets a 502.
+            log.warn("request {}: {}", requestId, why);
+            endAttempt(false);
+            endRequest();
+            fail(HttpResponseStatus.BAD_GATEWAY, "upstream_reset", why, false);
+            return;
+        }
         log.warn("request {}: {}; aborting the response", requestId, why);
         if (exchange != null) {
             exchange.outcome = Exchange.Outcome.UPSTREAM_ABORTED;
         }
-        if (rc.eventStream() && ctx.channel().isActive()) {
+        if (relay != null) {
+            if (ctx.channel().isActive()) {
+                relay.onUpstreamFailed(rc, why + "; the response is incomplete");
+            }
+        } else if (rc.eventStream() && ctx.channel().isActive()) {
             String event = "data: {\"error\":{\"message\":" + Json.quote(why + "; the response is incomplete")
                     + ",\"type\":\"gateway_error\",\"param\":null,\"code\":502}}\n\n";
             rc.write(new DefaultHttpContent(ByteBufUtil.writeUtf8(ctx.alloc(), event)));
@@ -626,6 +663,10 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         exchange = null;
         tried = null;
         holding = false;
+        if (relay != null) {
+            relay.release();
+            relay = null;
+        }
     }
 
     private void dropReplay() {
@@ -705,6 +746,15 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         ctx.channel().config().setAutoRead(true);
         if (!ctx.channel().isActive()) {
             return;
+        }
+        Fallback fallback = rc.fallback();
+        if (fallback != null && Fallback.movesOn(status.code())) {
+            HttpRequest next = fallback.next(rc, status.code(), code);
+            if (next != null) {
+                log.info("request {}: {} ({}); trying the next member", requestId, code, message);
+                onRequest(rc, next);
+                return;
+            }
         }
         FullHttpResponse r = GatewayErrors.response(ctx.alloc(), status, code, message);
         if (retryAfter) {

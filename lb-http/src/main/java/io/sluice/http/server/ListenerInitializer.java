@@ -19,6 +19,9 @@ import io.sluice.core.exchange.ExchangeFilter;
 import io.sluice.core.exchange.FilterChain;
 import io.sluice.http.access.AccessFilters;
 import io.sluice.http.model.ModelRouting;
+import io.sluice.http.provider.ProviderGateway;
+import io.sluice.http.provider.ProviderKeys;
+import io.sluice.http.provider.Providers;
 import io.sluice.http.rewrite.HeaderRulesFilter;
 import io.sluice.http.rewrite.PathRewrite;
 import io.sluice.http.access.AccessPolicy;
@@ -69,6 +72,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private volatile AccessPolicy access;
     private volatile FilterChain chain;
     private volatile java.util.function.Supplier<io.sluice.core.model.ModelCatalog> catalogs = () -> io.sluice.core.model.ModelCatalog.EMPTY;
+    private volatile java.util.function.Supplier<Providers> providers = () -> Providers.NONE;
     private final ExchangeHandler.Targets http1Targets;
     private final ExchangeHandler.Targets streamTargets;
     private final Dormant dormant = new Dormant();
@@ -137,13 +141,20 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         filters.add(new Routing(routes, adminRoutes));
         filters.add(new AdminAccessFilter(adminRoutes));
         filters.addAll(AccessFilters.of(access));
+        filters.add(new ProviderGateway(() -> providers.get()));
         filters.add(new ModelRouting(() -> catalogs.get()));
         filters.add(PathRewrite.INSTANCE);
         filters.add(new HeaderRulesFilter(name -> {
             io.sluice.core.pool.BackendPool pool = upstreams.pool(name);
             return pool == null ? null : pool.config();
         }));
+        filters.add(ProviderKeys.INSTANCE); // last: no header rule can put a client's credentials back
         return new FilterChain(filters);
+    }
+
+    /** Where the provider gateway reads the current providers and model groups. */
+    void providers(java.util.function.Supplier<Providers> providers) {
+        this.providers = providers;
     }
 
     /** Where the model routing filter reads the gateway's current models and aliases. */

@@ -101,6 +101,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private CompatConfig compatConfig;                 // as started: compat changes need a restart
     private ListenerInitializer compatInitializer;
     private volatile Warmup.Result warmup;
+    private volatile io.sluice.http.provider.Providers providers;
     private volatile int checksAtLoopShutdown = -1;
 
     private SluiceServer(SluiceConfig config) {
@@ -109,6 +110,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         io.sluice.core.http.Json.MAPPER.getFactory();
         this.config = config;
         this.models = io.sluice.core.model.ModelCatalog.of(config);
+        this.providers = io.sluice.http.provider.Providers.of(config, models);
         this.transport = Transport.select(config.server().transport());
         this.boss = transport.newGroup(1, "sluice-accept");
         this.workers = transport.newGroup(config.server().effectiveIoThreads(), "sluice-io");
@@ -116,7 +118,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.upstreams = new Upstreams(transport.clientChannel(), resolver);
         this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel(), resolver, upstreams));
         this.observers.add(metrics);
-        this.scraper = new BackendScraper(this::pools, workers.next(), blocking, config.admin().scrapeInterval());
+        // A provider's pool is not vLLM: it has no /metrics of its own to scrape.
+        this.scraper = new BackendScraper(() -> pools().stream().filter(p -> !p.name().startsWith("@")).toList(),
+                workers.next(), blocking, config.admin().scrapeInterval());
         this.adminAccess = new AdminAccess(config.admin());
         this.backendManager = new RuntimeBackends(upstreams, health, workers.next(), () -> this.config.admin().drainTimeout());
         this.inference = new InferenceSupervisor(() -> this.config.admin().inference(), upstreams, backendManager,
@@ -351,6 +355,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 totalConnections, config.server().maxConnections(), clients, edge.certificates(lc), edge.challenges(),
                 config.server().shutdownGrace());
         init.models(this::models);
+        init.providers(this::providers);
         initializers.put(lc.name(), init);
         return init;
     }
@@ -406,8 +411,14 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return models;
     }
 
+    /** The providers and model groups of the current config. */
+    public io.sluice.http.provider.Providers providers() {
+        return providers;
+    }
+
     void config(SluiceConfig next) {
         models = io.sluice.core.model.ModelCatalog.of(next);
+        providers = io.sluice.http.provider.Providers.of(next, models);
         config = next;
         adminAccess.update(next.admin());
     }
