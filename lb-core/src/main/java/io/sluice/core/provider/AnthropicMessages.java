@@ -69,6 +69,8 @@ public final class AnthropicMessages {
      * Encodes OpenAI chunks as Anthropic's SSE ({@code event: message_start} ... {@code event: message_stop});
      * an error becomes {@code event: error}. A block per run of text or per tool call, in order;
      * {@code message_delta} waits for the usage chunk that follows the finish_reason (or {@link ChunkSink#done}).
+     * A refusal delta is text (stop_reason {@code refusal}); reasoning deltas ({@code reasoning_content}) are not
+     * forwarded, as thinking is not offered; a tool call without an id gets a made-up {@code toolu_} one.
      * Calls after the end are ignored.
      *
      * @param out receives SSE text, one or more whole events per call
