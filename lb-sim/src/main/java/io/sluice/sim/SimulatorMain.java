@@ -1,6 +1,8 @@
 package io.sluice.sim;
 
 import io.sluice.core.config.Durations;
+import io.sluice.sim.provider.ProviderSimOptions;
+import io.sluice.sim.provider.ProviderSimulator;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -9,11 +11,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Runs the simulator as a standalone process until SIGTERM / SIGINT. */
 @Command(name = "lb-sim", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Simulated vLLM OpenAI-compatible server for load-balancer tests and benchmarks.")
+        description = {"Simulated vLLM OpenAI-compatible server for load-balancer tests and benchmarks.",
+            "With --provider, a simulated cloud or local LLM provider instead (OpenAI, Anthropic, Gemini or Ollama wire format)."})
 public final class SimulatorMain implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(SimulatorMain.class);
 
@@ -65,6 +70,18 @@ public final class SimulatorMain implements Callable<Integer> {
     @Option(names = "--io-threads", defaultValue = "1", description = "Event loop threads (default: ${DEFAULT-VALUE}).")
     int ioThreads;
 
+    @Option(names = "--provider", converter = FormatConverter.class,
+            description = "openai, anthropic, gemini or ollama: simulate that provider's API instead of vLLM. "
+                    + "--model, --ttft and --itl then default to the provider simulator's own defaults.")
+    ProviderSimulator.Format provider;
+
+    @Option(names = "--api-key", defaultValue = "sim-key",
+            description = "Key the provider simulator accepts (default: ${DEFAULT-VALUE}; Ollama takes none).")
+    String apiKey;
+
+    @Spec
+    CommandSpec spec;
+
     public static void main(String[] args) {
         int code = new CommandLine(new SimulatorMain()).execute(args);
         if (code != 0) {
@@ -74,6 +91,9 @@ public final class SimulatorMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (provider != null) {
+            return runProvider();
+        }
         VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder()
                 .host(host).port(port).models(models).ttft(ttft).itl(itl).maxTokens(maxTokens)
                 .maxNumSeqs(maxNumSeqs).maxModelLen(maxModelLen).failureMode(failMode)
@@ -88,6 +108,43 @@ public final class SimulatorMain implements Callable<Integer> {
                 failMode.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
         stopped.await(); // event loop threads are daemons; the shutdown hook releases us
         return 0;
+    }
+
+    private Integer runProvider() throws InterruptedException {
+        ProviderSimOptions options = providerOptions();
+        ProviderSimulator sim = ProviderSimulator.start(options);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            sim.close();
+            stopped.countDown();
+        }, "lb-sim-shutdown"));
+        log.info("{} simulator listening on {} (models {}, ttft {}, itl {})", provider.displayName(), sim.baseUrl(),
+                options.models(), Durations.format(options.ttft()), Durations.format(options.itl()));
+        stopped.await();
+        return 0;
+    }
+
+    /** The provider simulator's settings: its own defaults except where the command line set a shared option. */
+    ProviderSimOptions providerOptions() {
+        ProviderSimOptions.Builder b = ProviderSimOptions.builder(provider).host(host).port(port).apiKey(apiKey);
+        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        if (parsed.hasMatchedOption("--model")) {
+            b.models(models);
+        }
+        if (parsed.hasMatchedOption("--ttft")) {
+            b.ttft(ttft);
+        }
+        if (parsed.hasMatchedOption("--itl")) {
+            b.itl(itl);
+        }
+        return b.build();
+    }
+
+    static final class FormatConverter implements CommandLine.ITypeConverter<ProviderSimulator.Format> {
+        @Override
+        public ProviderSimulator.Format convert(String value) {
+            return ProviderSimulator.Format.parse(value);
+        }
     }
 
     static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
