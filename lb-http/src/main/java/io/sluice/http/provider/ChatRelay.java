@@ -168,8 +168,8 @@ final class ChatRelay implements ResponseRelay {
         if (decoder != null) {
             decoder.end();
             send(rc);
+            usage(rc, decoder.usage()); // before the end: the access log is written when the response ends
             rc.write(LastHttpContent.EMPTY_LAST_CONTENT);
-            usage(rc, decoder.usage());
             return;
         }
         ByteBuf body = held;

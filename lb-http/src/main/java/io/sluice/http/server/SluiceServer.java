@@ -80,6 +80,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final AdminAccess adminAccess;
     private final RuntimeBackends backendManager;
     private final List<VllmSimulator> simulators = new CopyOnWriteArrayList<>();
+    private final List<io.sluice.sim.provider.ProviderSimulator> providerSimulators = new CopyOnWriteArrayList<>();
     private final List<Channel> serverChannels = new ArrayList<>();
     private final List<ListenerInfo> listenerInfos = new CopyOnWriteArrayList<>();
     private final long startedAt = System.currentTimeMillis();
@@ -149,11 +150,12 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
 
     private void startPools() throws Exception {
         Upstreams.buildTls(config.pools().values(), config.source()).forEach(upstreams::installTls); // a bad key fails the start here
+        Map<String, Integer> providerSimPorts = startProviderSimulators();
         for (PoolConfig pc : config.pools().values()) {
             List<Backend> backends = new ArrayList<>();
             for (BackendConfig bc : pc.backends()) {
                 String host = bc.host();
-                int port = bc.port();
+                int port = providerSimPorts.getOrDefault(pc.name(), bc.port());
                 String id = bc.name();
                 if (bc.isSimulated()) {
                     VllmSimulator sim = startSimulator(bc.simulator());
@@ -168,6 +170,25 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 health.watch(b, pc.health());
             }
         }
+    }
+
+    /** The in-process provider simulators of {@code providers.<name>.simulator}: their pool's name to their port. */
+    private Map<String, Integer> startProviderSimulators() throws Exception {
+        Map<String, Integer> ports = new java.util.HashMap<>();
+        for (io.sluice.core.config.ProviderConfig p : config.providers().values()) {
+            io.sluice.core.config.ProviderConfig.ProviderSimulatorConfig sc = p.simulator();
+            if (sc == null) {
+                continue;
+            }
+            io.sluice.sim.provider.ProviderSimulator sim = io.sluice.sim.provider.ProviderSimulator.start(
+                    io.sluice.sim.provider.ProviderSimOptions.builder(io.sluice.sim.provider.ProviderSimulator.Format.valueOf(p.format().name()))
+                            .port(sc.port()).apiKey(sc.apiKey()).ttft(sc.ttft()).itl(sc.itl()).build());
+            providerSimulators.add(sim);
+            ports.put(p.pool(), sim.port());
+            log.info("provider {}: simulated {} API on 127.0.0.1:{}", p.name(), p.format().name().toLowerCase(java.util.Locale.ROOT),
+                    sim.port());
+        }
+        return ports;
     }
 
     VllmSimulator startSimulator(SimulatorConfig sc) throws Exception {
@@ -473,6 +494,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return upstreams;
     }
 
+    /** The in-process provider simulators, in the order of {@code providers:}. */
+    public List<io.sluice.sim.provider.ProviderSimulator> providerSimulators() {
+        return providerSimulators;
+    }
+
     public List<VllmSimulator> simulators() {
         return simulators;
     }
@@ -562,6 +588,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         for (VllmSimulator sim : simulators) {
             sim.close();
         }
+        providerSimulators.forEach(io.sluice.sim.provider.ProviderSimulator::close);
         blocking.shutdownNow();
     }
 }
