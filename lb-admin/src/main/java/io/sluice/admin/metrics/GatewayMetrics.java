@@ -17,7 +17,13 @@ public final class GatewayMetrics implements ExchangeObserver {
     public record RequestKey(String listener, String route, int status, String backend) {
     }
 
+    /** The labels of {@code sluice_provider_requests_total} and {@code sluice_provider_tokens_total}. */
+    public record ProviderKey(String provider, String key, String type) {
+    }
+
     final Map<RequestKey, LongAdder> requests = new ConcurrentHashMap<>();
+    final Map<ProviderKey, LongAdder> providerRequests = new ConcurrentHashMap<>(); // type: the status
+    final Map<ProviderKey, LongAdder> providerTokens = new ConcurrentHashMap<>();   // type: prompt or completion
     final Map<String, LongAdder> bytesIn = new ConcurrentHashMap<>();
     final Map<String, LongAdder> bytesOut = new ConcurrentHashMap<>();
     final Map<String, LongAdder> openConnections = new ConcurrentHashMap<>();
@@ -36,6 +42,18 @@ public final class GatewayMetrics implements ExchangeObserver {
         String listener = ex.listener == null ? "" : ex.listener;
         requests.computeIfAbsent(new RequestKey(listener, ex.route == null ? "" : ex.route, ex.status,
                 ex.backend == null ? "" : ex.backend), k -> new LongAdder()).increment();
+        if (ex.provider != null) {
+            String key = ex.apiKeyId == null ? "" : ex.apiKeyId;
+            providerRequests.computeIfAbsent(new ProviderKey(ex.provider, key, Integer.toString(ex.status)), k -> new LongAdder())
+                    .increment();
+            if (ex.promptTokens > 0) {
+                providerTokens.computeIfAbsent(new ProviderKey(ex.provider, key, "prompt"), k -> new LongAdder()).add(ex.promptTokens);
+            }
+            if (ex.completionTokens > 0) {
+                providerTokens.computeIfAbsent(new ProviderKey(ex.provider, key, "completion"), k -> new LongAdder())
+                        .add(ex.completionTokens);
+            }
+        }
         adder(bytesIn, listener).add(ex.bytesIn);
         adder(bytesOut, listener).add(ex.bytesOut);
         duration.recordMicros(ex.durationMicros());

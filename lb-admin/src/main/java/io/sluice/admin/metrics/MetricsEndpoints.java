@@ -72,6 +72,12 @@ public final class MetricsEndpoints {
         t.family("sluice_requests_total", "counter", "Finished requests by listener, route prefix, status and backend (empty: answered by Sluice).");
         metrics.requests.forEach((k, v) -> t.sample("sluice_requests_total", v.sum(), "listener", k.listener(),
                 "route", k.route(), "status", Integer.toString(k.status()), "backend", k.backend()));
+        t.family("sluice_provider_requests_total", "counter", "Requests to LLM providers by provider, API key id (empty: none) and status.");
+        metrics.providerRequests.forEach((k, v) -> t.sample("sluice_provider_requests_total", v.sum(), "provider", k.provider(),
+                "key", k.key(), "status", k.type()));
+        t.family("sluice_provider_tokens_total", "counter", "Tokens as providers reported them (a stream the client left: the chunks it was sent), by provider, API key id and type.");
+        metrics.providerTokens.forEach((k, v) -> t.sample("sluice_provider_tokens_total", v.sum(), "provider", k.provider(),
+                "key", k.key(), "type", k.type()));
         t.family("sluice_request_bytes_total", "counter", "Request body bytes received from clients.");
         metrics.bytesIn.forEach((l, v) -> t.sample("sluice_request_bytes_total", v.sum(), "listener", l));
         t.family("sluice_response_bytes_total", "counter", "Response body bytes sent to clients.");

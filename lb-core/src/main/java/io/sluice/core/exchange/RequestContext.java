@@ -164,6 +164,7 @@ public final class RequestContext implements BalanceRequest {
 
     public void apiKeyId(String id) {
         apiKeyId = id;
+        exchange.apiKeyId = id;
     }
 
     /** True once the response head said {@code text/event-stream} (SSE): set by the exchange handler, read by all. */

@@ -36,6 +36,8 @@ public final class Exchange {
     public String backend;
     /** The LLM provider called (through {@code /api/chat}, {@code /v1/messages} or a pass-through route), or null. */
     public String provider;
+    /** The id (never the secret) of the API key the client authenticated with, or null. */
+    public String apiKeyId;
     /** Tokens as the provider reported them (or, for a stream cut short, the completion chunks seen); -1 unknown. */
     public long promptTokens = -1;
     public long completionTokens = -1;

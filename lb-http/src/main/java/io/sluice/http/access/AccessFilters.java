@@ -267,6 +267,25 @@ public final class AccessFilters {
             return true;
         }
 
+        /**
+         * A provider's answer (through the gateway's relay) reports its usage in the exchange, also when
+         * the format the client gets has other names for it, or the client left mid-stream: what the
+         * scan of the response did not charge is charged now.
+         */
+        @Override
+        public void onEnd(RequestContext rc) {
+            Meter m = rc.get(METER);
+            if (m == null || !m.countTokens) {
+                return;
+            }
+            long prompt = rc.exchange().promptTokens;
+            long completion = rc.exchange().completionTokens;
+            long reported = Math.max(0, prompt) + Math.max(0, completion);
+            if (reported > m.charged) {
+                charge(m, reported - m.charged);
+            }
+        }
+
         /** @return true when the token budget is used up */
         private boolean account(Meter m, ByteBuf buf, boolean sse) {
             long prompt = numberAfter(buf, PROMPT);

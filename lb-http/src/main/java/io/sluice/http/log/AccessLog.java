@@ -126,6 +126,9 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
             if (ex.provider != null) {
                 g.writeStringField("provider", ex.provider);
             }
+            if (ex.apiKeyId != null) {
+                g.writeStringField("key", ex.apiKeyId);
+            }
             if (ex.promptTokens >= 0) {
                 g.writeNumberField("prompt_tokens", ex.promptTokens);
             }

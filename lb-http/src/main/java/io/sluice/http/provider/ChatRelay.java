@@ -67,6 +67,7 @@ final class ChatRelay implements ResponseRelay {
     private final StringBuilder out = new StringBuilder(256);
     private long chunks;
     private boolean failed;              // the stream ended with an error event
+    private RequestContext streaming;    // set while a stream is relayed: a cut-off one still reports its usage
 
     ChatRelay(ClientFormat client, WireFormat upstream, boolean stream, boolean includeUsage, String provider, String model) {
         this.client = client;
@@ -112,6 +113,7 @@ final class ChatRelay implements ResponseRelay {
                 .set(PROVIDER_HEADER, provider);
         HttpUtil.setTransferEncodingChunked(head, true);
         started = true;
+        streaming = rc;
         ChunkSink encoder = client == ClientFormat.OPENAI
                 ? OpenAiSse.encoder(includeUsage, provider, out::append)
                 : AnthropicMessages.encoder(model, out::append);
@@ -302,6 +304,11 @@ final class ChatRelay implements ResponseRelay {
 
     @Override
     public void release() {
+        if (streaming != null && !ended) {
+            ended = true;
+            usage(streaming, decoder.usage()); // the client left mid-stream: what it was sent still counts
+        }
+        streaming = null;
         if (held != null) {
             held.release();
             held = null;
