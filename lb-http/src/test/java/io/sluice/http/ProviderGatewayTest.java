@@ -281,6 +281,36 @@ class ProviderGatewayTest {
     }
 
     @Test
+    void browsersOfOtherOriginsCannotSpendTheKeys() throws Exception {
+        long before = sim("openai").requests();
+        RawHttp.Response cross = post("/api/chat", chat("openai", "m", false, null), "Origin: https://evil.example");
+        assertEquals(403, cross.status());
+        assertEquals("origin_not_allowed", cross.header("x-sluice-error"));
+        // DNS rebinding: evil.example now resolves to 127.0.0.1, so Origin and Host agree.
+        try (RawHttp c = new RawHttp(sluice.port())) {
+            java.io.OutputStream out = c.socket.getOutputStream();
+            byte[] body = chat("openai", "m", false, null).getBytes(StandardCharsets.UTF_8);
+            out.write(("POST /api/chat HTTP/1.1\r\nHost: evil.example:" + sluice.port() + "\r\nOrigin: http://evil.example:"
+                    + sluice.port() + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            assertEquals(403, c.exchange().status());
+        }
+        // A "simple" cross-origin POST (no preflight) cannot be JSON.
+        try (RawHttp c = new RawHttp(sluice.port())) {
+            java.io.OutputStream out = c.socket.getOutputStream();
+            byte[] body = chat("openai", "m", false, null).getBytes(StandardCharsets.UTF_8);
+            out.write(("POST /api/chat HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: "
+                    + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            assertEquals(415, c.exchange().status());
+        }
+        assertEquals(before, sim("openai").requests(), "the provider was never called");
+        RawHttp.Response same = post("/api/chat", chat("openai", "m", false, null), "Origin: http://localhost");
+        assertEquals(200, same.status(), "same-origin on localhost: " + same.body().text());
+    }
+
+    @Test
     void aModelGroupFallsBackBeforeTheFirstByte() throws Exception {
         long before = sim("anthropic").requests();
         RawHttp.Response r = post("/api/chat", "{\"model\":\"resilient\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");

@@ -67,6 +67,9 @@ public final class AccessFilters {
         return r != null && !r.admin();
     }
 
+    /** Set on requests whose {@code Origin} the listener's CORS settings allow. */
+    public static final StateKey<Boolean> ORIGIN_ALLOWED = StateKey.of("cors.allowed");
+
     /** Preflights answered here; {@code Access-Control-*} on every response to an allowed origin. */
     static final class Cors implements ExchangeFilter {
         private static final StateKey<String> ORIGIN = StateKey.of("cors.origin");
@@ -84,6 +87,9 @@ public final class AccessFilters {
                 return null;
             }
             rc.set(ORIGIN, origin);
+            if (policy.cors.allows(origin)) {
+                rc.set(ORIGIN_ALLOWED, Boolean.TRUE);
+            }
             if (!req.method().equals(HttpMethod.OPTIONS) || !req.headers().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
                 return null;
             }

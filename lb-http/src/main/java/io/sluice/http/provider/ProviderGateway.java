@@ -66,8 +66,12 @@ public final class ProviderGateway implements ExchangeFilter {
     @Override
     public FullHttpResponse onRequestHead(RequestContext rc) {
         RouteConfig route = rc.route();
-        if (route == null) {
+        if (route == null || route.gateway() == null && route.provider() == null) {
             return null;
+        }
+        FullHttpResponse refused = BrowserGuard.check(rc, client(route));
+        if (refused != null) {
+            return refused;
         }
         if (route.gateway() != null) {
             if (!rc.request().method().equals(HttpMethod.POST)) {
@@ -76,9 +80,11 @@ public final class ProviderGateway implements ExchangeFilter {
                 r.headers().set(HttpHeaderNames.ALLOW, "POST");
                 return r;
             }
-            return null;
-        }
-        if (route.provider() == null) {
+            String type = rc.request().headers().get(HttpHeaderNames.CONTENT_TYPE);
+            if (type == null || !type.regionMatches(true, 0, "application/json", 0, 16)) {
+                return error(rc, client(route), HttpResponseStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                        "the body must be JSON (Content-Type: application/json)", null);
+            }
             return null;
         }
         // A pass-through route: the provider must be configured; its key is injected upstream (ProviderKeys).
