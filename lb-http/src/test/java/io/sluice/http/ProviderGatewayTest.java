@@ -321,6 +321,23 @@ class ProviderGatewayTest {
     }
 
     @Test
+    void concurrentStreamsOverHttp2() throws Exception {
+        try (H2Client c = new H2Client(sluice.port(), 65535)) {
+            H2Client.Stream anthropic = c.post("/api/chat", chat("anthropic", "m1", true, null));
+            H2Client.Stream gemini = c.post("/api/chat", chat("gemini", "m1", false, null));
+            H2Client.Stream messages = c.post("/v1/messages", messages("ollama/m1", true));
+            assertTrue(anthropic.awaitEnd(10) && gemini.awaitEnd(10) && messages.awaitEnd(10));
+            assertEquals(200, anthropic.status);
+            assertTrue(anthropic.text().contains("\"content\":\" Anthropic\"") && anthropic.text().endsWith("data: [DONE]\n\n"),
+                    anthropic.text());
+            assertEquals(200, gemini.status, gemini.text());
+            assertEquals(reply("gemini"), JSON.readTree(gemini.text()).path("choices").path(0).path("message").path("content").asText());
+            assertTrue(messages.text().startsWith("event: message_start") && messages.text().contains("event: message_stop"),
+                    messages.text());
+        }
+    }
+
+    @Test
     void theVllmPoolIsAProviderToo() throws Exception {
         RawHttp.Response r = post("/api/chat", chat("vllm", "demo", true, "\"max_tokens\":4"));
         Assembled a = assemble(r);
