@@ -364,6 +364,20 @@ class ProviderGatewayTest {
         assertTrue(anthropic.await(s -> s.cancelled() > cancelled, Duration.ofSeconds(10)), "the provider saw the cancel");
     }
 
+    @Test
+    void aReloadKeepsTheSimulatedProvidersAndAppliesNewGroups() throws Exception {
+        String yaml = java.nio.file.Files.readString(sluice.file("sluice.yaml"));
+        sluice.reload(yaml.replace("  resilient:", "  quick:\n    - { provider: gemini, model: g }\n  resilient:"));
+        try {
+            RawHttp.Response r = post("/api/chat", "{\"model\":\"quick\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+            assertEquals(200, r.status(), r.body().text());
+            assertEquals("gemini", r.header("x-sluice-provider"));
+            assertEquals(200, post("/api/chat", chat("anthropic", "m1", false, null)).status(), "the simulator kept its port");
+        } finally {
+            sluice.reload(yaml);
+        }
+    }
+
     // ---- Anthropic's Messages API on the client side
 
     static String messages(String model, boolean stream) {

@@ -60,10 +60,14 @@ public final class Reloader {
 
         for (PoolConfig pc : next.pools().values()) {
             BackendPool pool = server.upstreams().pool(pc.name());
+            io.sluice.core.config.ProviderConfig simulated = next.providers().values().stream()
+                    .filter(p -> p.simulator() != null && p.pool().equals(pc.name())).findFirst().orElse(null);
             if (pool == null) {
                 List<Backend> backends = new ArrayList<>();
                 for (BackendConfig bc : pc.backends()) {
-                    backends.add(newBackend(pc, bc));
+                    backends.add(simulated != null
+                            ? new Backend(bc.name(), pc.name(), bc.host(), server.startProviderSimulator(simulated), 1, false)
+                            : newBackend(pc, bc));
                 }
                 pool = new BackendPool(pc, backends);
                 server.upstreams().addPool(pool);
@@ -89,7 +93,7 @@ public final class Reloader {
                 if (existing != null && bc.isSimulated() && before != null && !bc.equals(before)) {
                     restart.add("pool " + pc.name() + ": simulator backend " + bc.name() + " settings changed");
                 }
-                if (existing != null && matches(existing, bc)) {
+                if (existing != null && (simulated != null || matches(existing, bc))) { // a provider's simulator keeps running
                     if (healthChanged) {
                         server.health().unwatch(existing);
                         server.health().watch(existing, pc.health());

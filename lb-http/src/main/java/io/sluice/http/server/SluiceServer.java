@@ -180,15 +180,21 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             if (sc == null) {
                 continue;
             }
-            io.sluice.sim.provider.ProviderSimulator sim = io.sluice.sim.provider.ProviderSimulator.start(
-                    io.sluice.sim.provider.ProviderSimOptions.builder(io.sluice.sim.provider.ProviderSimulator.Format.valueOf(p.format().name()))
-                            .port(sc.port()).apiKey(sc.apiKey()).ttft(sc.ttft()).itl(sc.itl()).build());
-            providerSimulators.add(sim);
-            ports.put(p.pool(), sim.port());
-            log.info("provider {}: simulated {} API on 127.0.0.1:{}", p.name(), p.format().name().toLowerCase(java.util.Locale.ROOT),
-                    sim.port());
+            ports.put(p.pool(), startProviderSimulator(p));
         }
         return ports;
+    }
+
+    /** Starts the in-process simulator of a provider with {@code simulator:}; @return its port. */
+    int startProviderSimulator(io.sluice.core.config.ProviderConfig p) throws InterruptedException {
+        io.sluice.core.config.ProviderConfig.ProviderSimulatorConfig sc = p.simulator();
+        io.sluice.sim.provider.ProviderSimulator sim = io.sluice.sim.provider.ProviderSimulator.start(
+                io.sluice.sim.provider.ProviderSimOptions.builder(io.sluice.sim.provider.ProviderSimulator.Format.valueOf(p.format().name()))
+                        .port(sc.port()).apiKey(sc.apiKey()).ttft(sc.ttft()).itl(sc.itl()).build());
+        providerSimulators.add(sim);
+        log.info("provider {}: simulated {} API on 127.0.0.1:{}", p.name(), p.format().name().toLowerCase(java.util.Locale.ROOT),
+                sim.port());
+        return sim.port();
     }
 
     VllmSimulator startSimulator(SimulatorConfig sc) throws Exception {
