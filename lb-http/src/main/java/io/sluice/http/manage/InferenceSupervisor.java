@@ -425,7 +425,7 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
         });
     }
 
-    /** A service's process: pid, alive, restarts, command; null when no such service runs. */
+    /** A service's process: pid, alive, restarts, command, its last lines of output; null when no such service runs. */
     public Map<String, Object> service(String id) {
         Engine e = services.get(id);
         if (e == null) {
@@ -438,6 +438,7 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
         m.put("pid", p == null ? null : p.pid());
         m.put("alive", p != null && p.isAlive());
         m.put("restarts", e.restarts);
+        m.put("last_output", e.lastOutput());
         return m;
     }
 

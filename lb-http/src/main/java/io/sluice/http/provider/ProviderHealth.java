@@ -242,12 +242,14 @@ public final class ProviderHealth implements AutoCloseable {
     }
 
     /** Key-looking words (sk-…, AIza…, masked ones such as OpenAI's {@code sk-pr****ab12}) and the key itself. */
-    private static final Pattern KEYISH = Pattern.compile("(?i)\\b(sk-|sk_|gsk_|hf_|AIza|xai-)[A-Za-z0-9_*.\\-]{4,}|\\S*\\*{3,}\\S*");
+    private static final Pattern KEYISH = Pattern.compile(
+            "(?i)\\b(sk-|sk_|gsk_|hf_|AIza|xai-)[A-Za-z0-9_*.\\-]{3,}[A-Za-z0-9*]|[\\w-]*\\*{3,}[\\w-]*");
 
     static String redact(String text, String key) {
         String t = text;
         if (key != null && !key.isEmpty()) {
-            t = t.replace(key, "<redacted>");
+            // As a word: a short test key must not cut "key" out of "invalid x-api-key".
+            t = Pattern.compile("(?<![\\w-])" + Pattern.quote(key) + "(?![\\w-])").matcher(t).replaceAll("<redacted>");
         }
         return KEYISH.matcher(t).replaceAll("<redacted>");
     }
