@@ -49,23 +49,37 @@ class ProviderHealthReloadTest {
         assertEquals(1, p.size());
     }
 
+    /**
+     * Checks every 5 ms, and one that never gets an answer (its timeout is a minute): close() cuts it
+     * rather than waiting it out, and returns with none in flight.
+     */
     @Test
     void closeLeavesNoCheckRunning() throws Exception {
         ProviderStub stub = sluice.backend("OLLAMA");
-        for (int round = 0; round < 10; round++) {
+        try (ProviderHealthTest.Silent silent = new ProviderHealthTest.Silent()) {
+            for (int round = 0; round < 10; round++) {
+                closeAmongChecks(stub, silent.socket.getLocalPort(), round);
+            }
+        }
+    }
+
+    private static void closeAmongChecks(ProviderStub stub, int silentPort, int round) throws Exception {
             SluiceServer server = SluiceServer.start(ConfigLoader.parse("""
-                    server: { provider-check-interval: 5ms, io-threads: 2 }
+                    server: { provider-check-interval: 5ms, provider-check-timeout: 60s, io-threads: 2 }
                     listeners: [ { port: 0, host: 127.0.0.1, routes: [ { path: /api/, admin: true } ] } ]
                     admin: { scrape-interval: 0 }
-                    providers: { local: { base-url: "http://127.0.0.1:%d" } }
-                    """.formatted(stub.port()), "round.yaml", System::getenv));
+                    providers:
+                      local: { base-url: "http://127.0.0.1:%d" }
+                      silent: { format: ollama, base-url: "http://127.0.0.1:%d" }
+                    """.formatted(stub.port(), silentPort), "round.yaml", System::getenv));
             int wanted = stub.paths.size() + 1 + round % 4; // a few checks have run, so close() lands among them
             try {
-                Await.until("checks running", Duration.ofSeconds(10), () -> stub.paths.size() >= wanted);
+                // The silent provider's check, once started, stays in flight until close() cuts it.
+                Await.until("checks running, the silent one among them", Duration.ofSeconds(10),
+                        () -> stub.paths.size() >= wanted && server.oneShotCallsInProgress() >= 1);
             } finally {
                 server.close();
             }
             assertEquals(0, server.oneShotCallsInProgress(), "round " + round + ": close() returned with a check in flight");
-        }
     }
 }

@@ -56,6 +56,8 @@ public final class OneShotHttp implements AutoCloseable {
     /** Calls started and not yet ended; guarded by {@code this} for wait/notify. */
     private int inProgress;
     private volatile long longestTimeoutMillis = 1000;
+    /** Connections of the calls in progress: {@link #close} cuts them rather than waiting out their timeouts. */
+    private final java.util.Set<Channel> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** The answer: status, the body up to the bound asked for (UTF-8), and whether it was cut there. */
     public record Response(int status, String body, boolean truncated) {
@@ -124,6 +126,10 @@ public final class OneShotHttp implements AutoCloseable {
                 });
         ChannelFuture connect = b.connect(UpstreamResolver.address(target.host(), target.port()));
         Channel ch = connect.channel();
+        open.add(ch);
+        if (closed) {
+            ch.close(); // close() may have run before the add: it would not have seen this one
+        }
         connect.addListener(f -> {
             if (!f.isSuccess()) {
                 result.completeExceptionally(new Failure("connect: " + f.cause().getMessage()));
@@ -145,6 +151,7 @@ public final class OneShotHttp implements AutoCloseable {
             }
         });
         if (!ch.isRegistered() && connect.isDone()) {
+            open.remove(ch);
             result.whenComplete((r, e) -> complete(ended, r, e)); // no channel, no loop: nothing to close
             return;
         }
@@ -162,7 +169,10 @@ public final class OneShotHttp implements AutoCloseable {
             if (t != null) {
                 t.cancel(false);
             }
-            ch.close().addListener(x -> complete(ended, r, e));
+            ch.close().addListener(x -> {
+                open.remove(ch);
+                complete(ended, r, e);
+            });
         });
     }
 
@@ -261,12 +271,15 @@ public final class OneShotHttp implements AutoCloseable {
         return inProgress;
     }
 
-    /** Refuses new calls and waits (up to the longest timeout) for those in progress. Not from an event loop. */
+    /** Refuses new calls, cuts those in progress and waits until their connections are closed. Not from an event loop. */
     @Override
     public void close() {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(longestTimeoutMillis + 1000);
         synchronized (this) {
             closed = true;
+        }
+        open.forEach(Channel::close);
+        synchronized (this) {
             while (inProgress > 0) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
