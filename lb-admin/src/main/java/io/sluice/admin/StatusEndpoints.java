@@ -26,8 +26,9 @@ public final class StatusEndpoints {
 
     /**
      * 200 while every pool can serve, 503 when a pool has no healthy backend: a load balancer in front can use it.
-     * ({@code available} excludes drained backends. Sluice has no external "providers" yet, so there is
-     * no provider reachability to report.)
+     * ({@code available} excludes drained backends.) {@code providers} reports each provider's last
+     * reachability check; an unreachable provider does not make the answer 503 (Sluice itself still serves,
+     * and a group falls back past it).
      */
     AdminResponse health() {
         Map<String, Object> pools = new LinkedHashMap<>();
@@ -43,6 +44,7 @@ public final class StatusEndpoints {
         body.put("status", allServing ? "up" : "degraded");
         body.put("healthy_backends", healthy);
         body.put("pools", pools);
+        body.put("providers", gateway.providerHealth());
         return AdminResponse.json(allServing ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
     }
 

@@ -21,7 +21,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 
 /**
- * {@code GET /api/gpu/status} (local GPUs plus each backend's vLLM view) and {@code GET /v1/models}
+ * {@code GET /api/gpu/status} (local GPUs, each backend's vLLM view, and the Ollama provider's models when
+ * there is one) and {@code GET /v1/models}
  * answered by Sluice: the union of the models its available backends serve, from the latest scrapes.
  * On a {@code by-model} route it lists every model the pools declare, plus the aliases.
  */
@@ -45,7 +46,8 @@ public final class GpuEndpoints implements MetricsEndpoints.Extra {
     }
 
     private CompletionStage<AdminResponse> status(AdminRequest r) {
-        return CompletableFuture.supplyAsync(probe::read, blocking).thenApply(gpu -> {
+        CompletableFuture<Map<String, Object>> ollama = gateway.ollamaStatus().toCompletableFuture();
+        return CompletableFuture.supplyAsync(probe::read, blocking).thenCombine(ollama, (gpu, ollamaView) -> {
             Map<String, Object> body = new LinkedHashMap<>();
             Map<String, Object> local = new LinkedHashMap<>();
             local.put("available", gpu.available());
@@ -84,6 +86,9 @@ public final class GpuEndpoints implements MetricsEndpoints.Extra {
                 }
             }
             body.put("backends", backends);
+            if (ollamaView != null) {
+                body.put("ollama", ollamaView);
+            }
             return AdminResponse.ok(body);
         });
     }

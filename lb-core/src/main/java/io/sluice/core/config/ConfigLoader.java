@@ -101,7 +101,8 @@ public final class ConfigLoader {
         if (top == null) {
             return null;
         }
-        Obj s = child(top, "server", "transport", "io-threads", "shutdown-grace", "max-connections", "warmup", "dns");
+        Obj s = child(top, "server", "transport", "io-threads", "shutdown-grace", "max-connections", "warmup", "dns",
+                "provider-check-interval", "provider-check-timeout");
         ServerConfig server = s == null ? ServerConfig.DEFAULT : new ServerConfig(
                 value(s, "transport", "auto", "a string", oneOf("transport", TRANSPORTS)),
                 value(s, "io-threads", 0, "a number", integer(0, 4096)),
@@ -109,7 +110,9 @@ public final class ConfigLoader {
                 value(s, "max-connections", 0, "a number", integer(0, 10_000_000)),
                 value(s, "warmup", Duration.ZERO, "a duration",
                         atMost(ServerConfig.MAX_WARMUP)),
-                dns(s));
+                dns(s),
+                value(s, "provider-check-interval", ServerConfig.DEFAULT_PROVIDER_CHECK_INTERVAL, "a duration", duration(false)),
+                value(s, "provider-check-timeout", ServerConfig.DEFAULT_PROVIDER_CHECK_TIMEOUT, "a duration", duration(true)));
         Map<String, PoolConfig> pools = pools(top);
         ModelsConfig models = models(top); // after the pools (what they serve), before the routes (what they force)
         providers(top, pools); // adds a pool per provider with a base URL, before the routes that name them
@@ -165,7 +168,7 @@ public final class ConfigLoader {
             String name = e.key();
             Obj o = obj(e.value(), "providers." + name, e.line(), e.column(), "format", "base-url", "api-key", "pool",
                     "simulator", "key-required", "anthropic-version", "connect-timeout", "response-timeout",
-                    "stream-idle-timeout", "max-in-flight", "tls");
+                    "stream-idle-timeout", "max-in-flight", "tls", "auto-start", "auto-start-command");
             if (o == null) {
                 continue;
             }
@@ -205,6 +208,7 @@ public final class ConfigLoader {
                     problem(o.get("pool"), o.path("pool"), "a provider on a pool speaks the OpenAI API (format: openai)");
                     continue;
                 }
+                autoStart(o, format, true); // refused: Sluice starts nothing for a pool of the file
                 providers.put(name, new ProviderConfig(name, format, named, "/v1", "pool " + named, key, needsKey, version, null));
                 continue;
             }
@@ -265,8 +269,28 @@ public final class ConfigLoader {
             if (poolNames != null) {
                 poolNames.add(pool);
             }
-            providers.put(name, new ProviderConfig(name, format, pool, basePath, baseUrl, key, needsKey, version, simulator));
+            providers.put(name, new ProviderConfig(name, format, pool, basePath, baseUrl, key, needsKey, version, simulator,
+                    autoStart(o, format, sim)));
         }
+    }
+
+    /**
+     * {@code auto-start: true} (an Ollama with a base URL only): the command Sluice runs and supervises,
+     * {@code auto-start-command} or {@code ollama serve}; empty for none.
+     */
+    private List<String> autoStart(Obj o, WireFormat format, boolean noBaseUrl) {
+        boolean on = value(o, "auto-start", false, "true or false", ConfigLoader::bool);
+        List<String> command = value(o, "auto-start-command", ProviderConfig.OLLAMA_SERVE, "a command line",
+                c -> List.of(c.strip().split("\\s+")));
+        if (!on) {
+            return List.of();
+        }
+        if (format != WireFormat.OLLAMA || noBaseUrl) {
+            problem(o.get("auto-start"), o.path("auto-start"), "auto-start: starts ollama serve: only for a provider with "
+                    + "format: ollama and a base-url:");
+            return List.of();
+        }
+        return command;
     }
 
     private static String gateway(String s) {

@@ -1,6 +1,7 @@
 package io.sluice.core.config;
 
 import io.sluice.core.provider.WireFormat;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -18,9 +19,13 @@ import java.util.Objects;
  * @param needsKey  true for cloud providers: without a key the provider is "not configured" and never called
  * @param version   Anthropic's {@code anthropic-version} sent when the client sends none; null for others
  * @param simulator non-null when the provider is simulated in-process (demo and tests)
+ * @param autoStart the command Sluice starts and supervises to serve this provider ({@code ollama serve} for an
+ *                  Ollama with {@code auto-start: true}); empty when Sluice starts nothing
  */
 public record ProviderConfig(String name, WireFormat format, String pool, String basePath, String baseUrl, String apiKey,
-                             boolean needsKey, String version, ProviderSimulatorConfig simulator) {
+                             boolean needsKey, String version, ProviderSimulatorConfig simulator, List<String> autoStart) {
+    /** The command {@code auto-start: true} runs unless {@code auto-start-command} says otherwise. */
+    public static final List<String> OLLAMA_SERVE = List.of("ollama", "serve");
 
     /** The pool Sluice makes for a provider named {@code name}. */
     public static String poolName(String name) {
@@ -33,6 +38,13 @@ public record ProviderConfig(String name, WireFormat format, String pool, String
         Objects.requireNonNull(pool, "pool");
         basePath = basePath == null || basePath.equals("/") ? "" : basePath.replaceAll("/+$", "");
         apiKey = apiKey == null ? "" : apiKey;
+        autoStart = autoStart == null ? List.of() : List.copyOf(autoStart);
+    }
+
+    /** Without a process to start. */
+    public ProviderConfig(String name, WireFormat format, String pool, String basePath, String baseUrl, String apiKey,
+                          boolean needsKey, String version, ProviderSimulatorConfig simulator) {
+        this(name, format, pool, basePath, baseUrl, apiKey, needsKey, version, simulator, List.of());
     }
 
     /** Configured: it has the key it needs. A provider that is not is never called. */

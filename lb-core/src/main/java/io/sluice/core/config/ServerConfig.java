@@ -13,10 +13,15 @@ import java.util.Objects;
  * @param warmup        how long to drive synthetic traffic through the proxy path before the listeners
  *                      open, so that the first real requests meet compiled code; zero for none
  * @param dns           upstream host name lookups
+ * @param providerCheckInterval how often each provider is checked ({@code GET} of its model list, never a
+ *                      billed call) for {@code /api/health}; zero for never
+ * @param providerCheckTimeout how long one such check may take
  */
 public record ServerConfig(String transport, int ioThreads, Duration shutdownGrace, int maxConnections, Duration warmup,
-                           DnsConfig dns) {
+                           DnsConfig dns, Duration providerCheckInterval, Duration providerCheckTimeout) {
     public static final Duration MAX_WARMUP = Duration.ofMinutes(5);
+    public static final Duration DEFAULT_PROVIDER_CHECK_INTERVAL = Duration.ofSeconds(60);
+    public static final Duration DEFAULT_PROVIDER_CHECK_TIMEOUT = Duration.ofSeconds(10);
     public static final ServerConfig DEFAULT = new ServerConfig("auto", 0, Duration.ofSeconds(10), 0, Duration.ZERO);
 
     public ServerConfig(String transport, int ioThreads, Duration shutdownGrace) {
@@ -27,11 +32,19 @@ public record ServerConfig(String transport, int ioThreads, Duration shutdownGra
         this(transport, ioThreads, shutdownGrace, maxConnections, warmup, DnsConfig.DEFAULT);
     }
 
+    public ServerConfig(String transport, int ioThreads, Duration shutdownGrace, int maxConnections, Duration warmup,
+                        DnsConfig dns) {
+        this(transport, ioThreads, shutdownGrace, maxConnections, warmup, dns, DEFAULT_PROVIDER_CHECK_INTERVAL,
+                DEFAULT_PROVIDER_CHECK_TIMEOUT);
+    }
+
     public ServerConfig {
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(dns, "dns");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(warmup, "warmup");
+        Objects.requireNonNull(providerCheckInterval, "providerCheckInterval");
+        Objects.requireNonNull(providerCheckTimeout, "providerCheckTimeout");
         if (warmup.isNegative() || warmup.compareTo(MAX_WARMUP) > 0) {
             throw new IllegalArgumentException("warmup must be between 0s and " + Durations.format(MAX_WARMUP));
         }

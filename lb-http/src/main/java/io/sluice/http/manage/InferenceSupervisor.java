@@ -39,6 +39,10 @@ import org.slf4j.LoggerFactory;
  * by line and the last lines kept for error answers. A process that exits while serving is taken
  * out of rotation at once and, if {@code restart} is on, started again on the same port after a
  * backoff that doubles up to a minute. Nothing here runs on an event loop.
+ *
+ * <p>It also keeps {@linkplain #services services} running: processes a provider needs (an
+ * {@code auto-start} Ollama's {@code ollama serve}), outside any pool and the {@code up}/{@code down}
+ * API, restarted whenever they exit (with the same backoff) and stopped with Sluice.
  */
 public final class InferenceSupervisor implements InferenceManager, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(InferenceSupervisor.class);
@@ -51,6 +55,7 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
     private final ScheduledExecutorService scheduler;
     private final ExecutorService blocking;
     private final Map<String, Engine> engines = new ConcurrentHashMap<>();
+    private final Map<String, Engine> services = new ConcurrentHashMap<>();
     /** Replicas of {@code up}s still starting, counted against the cap with the running ones. */
     private int reserved;
     private volatile boolean closed;
@@ -71,6 +76,7 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
         final String dtype;
         final int port;
         final List<String> argv;
+        final Map<String, String> env;
         final int outputLines;
         final ArrayDeque<String> tail = new ArrayDeque<>();
         volatile Backend backend;
@@ -93,6 +99,20 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
                         .replace("{dtype}", dtype).replace("{replica}", id));
             }
             this.argv = List.copyOf(a);
+            this.env = Map.of();
+        }
+
+        /** A service: no pool, no port of its own; serving from the start, so any exit means a restart. */
+        Engine(String id, Service s, InferenceConfig c) {
+            this.id = id;
+            this.model = null;
+            this.dtype = null;
+            this.port = 0;
+            this.outputLines = c.outputLines();
+            this.backoffMillis = c.restartBackoff().toMillis();
+            this.argv = s.argv();
+            this.env = s.env();
+            this.serving = true;
         }
 
         synchronized void output(String line) {
@@ -229,7 +249,9 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
     }
 
     private void start(Engine e) throws IOException {
-        Process p = new ProcessBuilder(e.argv).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(e.argv).redirectErrorStream(true);
+        pb.environment().putAll(e.env);
+        Process p = pb.start();
         e.process = p;
         log.info("{}: started pid {}: {}", e.id, p.pid(), redacted(e.argv));
         blocking.execute(() -> pump(e, p));
@@ -265,14 +287,16 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
         e.backoffMillis = Math.min(MAX_BACKOFF_MILLIS, delay * 2);
         log.info("{}: restarting in {} ms", e.id, delay);
         scheduler.schedule(() -> blocking.execute(() -> {
-            if (e.stopping || closed) {
-                return;
-            }
-            try {
-                e.restarts++;
-                start(e); // rejoins through its health checks
-            } catch (IOException ex) {
-                log.error("{}: restart failed: {}", e.id, ex.toString());
+            synchronized (this) { // against close(): a process started here is one close() sees and stops
+                if (e.stopping || closed) {
+                    return;
+                }
+                try {
+                    e.restarts++;
+                    start(e); // rejoins through its health checks
+                } catch (IOException ex) {
+                    log.error("{}: restart failed: {}", e.id, ex.toString());
+                }
             }
         }), delay, TimeUnit.MILLISECONDS);
     }
@@ -359,18 +383,81 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
         }
     }
 
+    /**
+     * A process to keep running: its command line (the executable looked up on Sluice's PATH) and the
+     * variables added to its environment. Its output is logged and kept like a replica's.
+     */
+    public record Service(List<String> argv, Map<String, String> env) {
+        public Service {
+            argv = List.copyOf(argv);
+            env = Map.copyOf(env);
+        }
+    }
+
+    /**
+     * The services that should run, by id (at start and after a reload): new ones are started, changed
+     * ones restarted, others stopped. One that cannot be started is logged and left out.
+     */
+    public synchronized void services(Map<String, Service> wanted) {
+        if (closed) {
+            return;
+        }
+        for (Engine e : List.copyOf(services.values())) {
+            Service now = wanted.get(e.id);
+            if (now == null || !now.argv().equals(e.argv) || !now.env().equals(e.env)) {
+                e.stopping = true;
+                services.remove(e.id, e);
+                stop(e);
+            }
+        }
+        InferenceConfig c = config.get();
+        wanted.forEach((id, s) -> {
+            if (services.containsKey(id)) {
+                return;
+            }
+            Engine e = new Engine(id, s, c);
+            try {
+                start(e);
+                services.put(id, e);
+            } catch (IOException ex) {
+                log.error("{}: could not start {}: {}", id, redacted(s.argv()), ex.getMessage());
+            }
+        });
+    }
+
+    /** A service's process: pid, alive, restarts, command, its last lines of output; null when no such service runs. */
+    public Map<String, Object> service(String id) {
+        Engine e = services.get(id);
+        if (e == null) {
+            return null;
+        }
+        Process p = e.process;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", e.id);
+        m.put("command", redacted(e.argv));
+        m.put("pid", p == null ? null : p.pid());
+        m.put("alive", p != null && p.isAlive());
+        m.put("restarts", e.restarts);
+        m.put("last_output", e.lastOutput());
+        return m;
+    }
+
     /** Stops every process this gateway started (on shutdown). */
     @Override
     public void close() {
-        closed = true;
-        for (Engine e : engines.values()) {
+        synchronized (this) {
+            closed = true;
+        }
+        List<Engine> all = new ArrayList<>(engines.values());
+        all.addAll(services.values());
+        for (Engine e : all) {
             e.stopping = true;
             Process p = e.process;
             if (p != null && p.isAlive()) {
                 p.destroy();
             }
         }
-        for (Engine e : engines.values()) {
+        for (Engine e : all) {
             Process p = e.process;
             try {
                 if (p != null && !p.waitFor(5, TimeUnit.SECONDS)) {

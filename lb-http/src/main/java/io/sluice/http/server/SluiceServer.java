@@ -98,6 +98,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final Map<String, Integer> listenerPorts = new ConcurrentHashMap<>();
     private final Reloader reloader = new Reloader(this);
     private final InferenceSupervisor inference;
+    /** Sluice's own one-off calls (provider checks, Ollama's model lists); waited for on close. */
+    private final io.sluice.http.client.OneShotHttp oneShot;
+    private final io.sluice.http.provider.ProviderHealth providerHealth;
     private volatile CompatListener compat;
     private CompatConfig compatConfig;                 // as started: compat changes need a restart
     private ListenerInitializer compatInitializer;
@@ -126,6 +129,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.backendManager = new RuntimeBackends(upstreams, health, workers.next(), () -> this.config.admin().drainTimeout());
         this.inference = new InferenceSupervisor(() -> this.config.admin().inference(), upstreams, backendManager,
                 workers.next(), blocking);
+        this.oneShot = new io.sluice.http.client.OneShotHttp(workers, transport.clientChannel(), resolver, upstreams);
+        this.providerHealth = new io.sluice.http.provider.ProviderHealth(oneShot, upstreams, workers.next(),
+                config.server().providerCheckInterval(), config.server().providerCheckTimeout());
     }
 
     /** Starts everything; on failure, whatever was started is stopped again. */
@@ -133,6 +139,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         SluiceServer s = new SluiceServer(config);
         try {
             s.startPools();
+            s.startProviders();
             s.edge.start(config, s::addObserver);
             if (!config.server().warmup().isZero()) {
                 s.warmUp(config.server().warmup());
@@ -195,6 +202,12 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         log.info("provider {}: simulated {} API on 127.0.0.1:{}", p.name(), p.format().name().toLowerCase(java.util.Locale.ROOT),
                 sim.port());
         return sim.port();
+    }
+
+    /** Processes providers ask for ({@code auto-start}), and the providers' checks; again after each reload. */
+    private void startProviders() {
+        inference.services(io.sluice.http.manage.ProviderProcesses.wanted(config.providers()));
+        providerHealth.update(config.providers());
     }
 
     VllmSimulator startSimulator(SimulatorConfig sc) throws Exception {
@@ -448,6 +461,38 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         providers = io.sluice.http.provider.Providers.of(next, models);
         config = next;
         adminAccess.update(next.admin());
+        startProviders();
+    }
+
+    @Override
+    public Map<String, Object> providerHealth() {
+        return providerHealth.describe(config.providers());
+    }
+
+    /** The provider named {@code ollama}, else the first of Ollama's format; with its process when Sluice runs it. */
+    @Override
+    public java.util.concurrent.CompletionStage<Map<String, Object>> ollamaStatus() {
+        Map<String, io.sluice.core.config.ProviderConfig> all = config.providers();
+        io.sluice.core.config.ProviderConfig p = all.get("ollama");
+        if (p == null || p.format() != io.sluice.core.provider.WireFormat.OLLAMA) {
+            p = all.values().stream().filter(x -> x.format() == io.sluice.core.provider.WireFormat.OLLAMA).findFirst().orElse(null);
+        }
+        if (p == null) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        String name = p.name();
+        return providerHealth.ollama(p).thenApply(m -> {
+            Map<String, Object> process = inference.service(io.sluice.http.manage.ProviderProcesses.id(name));
+            if (process != null) {
+                m.put("process", process);
+            }
+            return m;
+        });
+    }
+
+    /** Sluice's own one-off calls whose connection is not yet closed. */
+    public int oneShotCallsInProgress() {
+        return oneShot.inProgress();
     }
 
     Map<String, ListenerInitializer> initializers() {
@@ -579,6 +624,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         // Everything that schedules I/O on the workers stops first; health checks are waited for (their
         // connections closed), so that no check writes on a loop being shut down.
         scraper.close();
+        providerHealth.close();
+        oneShot.close();
         inference.close();
         health.close();
         // Client connections close while their loops still run, so every pipeline is taken down
