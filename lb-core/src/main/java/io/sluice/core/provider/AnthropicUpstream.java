@@ -40,6 +40,9 @@ final class AnthropicUpstream {
         for (Iterator<Map.Entry<String, JsonNode>> it = chat.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> f = it.next();
             JsonNode v = f.getValue();
+            if (v.isNull()) {
+                continue; // null asks for the default
+            }
             switch (f.getKey()) {
                 case "max_tokens", "max_completion_tokens", "tools" -> {
                 }

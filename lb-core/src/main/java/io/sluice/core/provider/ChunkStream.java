@@ -1,7 +1,6 @@
 package io.sluice.core.provider;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.sluice.core.http.Json;
@@ -198,9 +197,5 @@ abstract class ChunkStream implements StreamDecoder, LineSplitter.Handler {
                 .put("prompt_tokens", u.promptTokens())
                 .put("completion_tokens", u.completionTokens())
                 .put("total_tokens", u.total());
-    }
-
-    static ArrayNode emptyArray() {
-        return Json.MAPPER.createArrayNode();
     }
 }

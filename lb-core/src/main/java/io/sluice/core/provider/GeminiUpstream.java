@@ -291,7 +291,8 @@ final class GeminiUpstream {
 
     /**
      * {@code data:} events of {@code GenerateContentResponse}s; no {@code [DONE]}: the stream is complete
-     * when the body ends after a {@code finishReason}. Function calls arrive whole.
+     * when the body ends after a {@code finishReason}. Function calls arrive whole. An error object in the
+     * stream keeps its status when it is 429 or 503 (worth retrying elsewhere), else it is a 502.
      */
     static final class Decoder extends SseStream {
         private int tools;

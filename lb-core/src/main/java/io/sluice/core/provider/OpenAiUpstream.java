@@ -19,8 +19,7 @@ final class OpenAiUpstream {
         if (stream) {
             JsonNode options = body.get("stream_options");
             ObjectNode o = options != null && options.isObject() ? (ObjectNode) options : body.putObject("stream_options");
-            body.set("stream_options", o);
-            o.put("include_usage", true);
+            o.put("include_usage", true); // the usage Sluice accounts; OpenAiSse drops it if the client did not ask
         }
         return new UpstreamCall("/chat/completions", body, stream);
     }
