@@ -43,6 +43,8 @@ class ProviderGatewayTest {
                           - { path: /api/chat, gateway: chat }
                           - { path: /v1/messages, gateway: messages }
                           - { path: /v1/, pool: vllm }
+                          - { path: /api/gemini/, provider: gemini }
+                          - { path: /api/ollama/, provider: ollama }
                           - { path: /api/, admin: true }
                     pools:
                       vllm:
@@ -376,6 +378,20 @@ class ProviderGatewayTest {
         } finally {
             sluice.reload(yaml);
         }
+    }
+
+    @Test
+    void passThroughStreamsTheProvidersOwnFormat() throws Exception {
+        RawHttp.Response g = post("/api/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+                "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}");
+        assertEquals(200, g.status(), g.body().text());
+        assertTrue(g.body().text().contains("\"candidates\""), g.body().text());
+        assertEquals(sim("gemini").options().apiKey(), sim("gemini").lastRequest().headers().get("x-goog-api-key").get(0));
+        RawHttp.Response o = post("/api/ollama/api/chat", "{\"model\":\"llama3.2\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(200, o.status(), o.body().text());
+        String[] lines = o.body().text().strip().split("\n");
+        assertTrue(lines.length > 3, o.body().text());
+        assertTrue(JSON.readTree(lines[lines.length - 1]).path("done").asBoolean(), "Ollama's NDJSON, as is");
     }
 
     // ---- Anthropic's Messages API on the client side

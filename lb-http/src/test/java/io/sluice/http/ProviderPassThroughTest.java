@@ -39,6 +39,7 @@ class ProviderPassThroughTest {
                           - { path: /api/gemini/, provider: gemini }
                           - { path: /api/groq/, provider: groq }
                           - { path: /api/local/, provider: local }
+                          - { path: /v1/messages, gateway: messages }
                           - { path: /api/, admin: true }
                     providers:
                       openai: { base-url: "http://127.0.0.1:${REC}/v1", api-key: "${OPENAI_API_KEY}" }
@@ -46,6 +47,7 @@ class ProviderPassThroughTest {
                       gemini: { base-url: "http://127.0.0.1:${REC}", api-key: "%s" }
                       groq: { base-url: "http://127.0.0.1:${REC}/openai/v1", api-key: "${GROQ_API_KEY:-}" }
                       local: { base-url: "http://127.0.0.1:${REC}" }
+                      odd: { format: openai, base-url: "http://127.0.0.1:${REC}/v1", key-required: false }
                     """.formatted(ANTHROPIC_KEY, GEMINI_KEY))
             .build();
 
@@ -131,6 +133,29 @@ class ProviderPassThroughTest {
         assertEquals("provider_not_configured", r.header("x-sluice-error"));
         assertTrue(r.body().text().contains("groq"), r.body().text());
         assertTrue(RewriteAndHeaderRulesTest.proxied(backend()).isEmpty());
+    }
+
+    @Test
+    void anAnswerThatCannotBeTranslatedIsA502NotAHang() throws Exception {
+        String completion = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+                + "\"function\":{\"name\":\"f\",\"arguments\":\"{not json\"}}]},\"finish_reason\":\"tool_calls\"}],"
+                + "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}";
+        backend().respond = req -> ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + completion.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + "\r\n\r\n" + completion)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        RawHttp.Response r;
+        try (RawHttp c = new RawHttp(sluice.port())) {
+            r = c.post("/v1/messages", "{\"model\":\"odd/m\",\"max_tokens\":8,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
+                    .exchange();
+        } finally {
+            backend().respond = RecordingBackend::echo;
+        }
+        assertEquals(502, r.status(), r.body().text());
+        assertTrue(r.body().text().contains("\"type\":\"error\""), r.body().text());
+        try (RawHttp c = new RawHttp(sluice.port())) {
+            assertEquals(200, c.get("/api/local/api/tags").exchange().status(), "the gateway still serves");
+        }
     }
 
     @Test

@@ -43,6 +43,7 @@ import java.nio.charset.StandardCharsets;
  * the provider's status and {@code Retry-After}. Runs on the exchange's event loop.
  */
 final class ChatRelay implements ResponseRelay {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ChatRelay.class);
     static final AsciiString PROVIDER_HEADER = AsciiString.cached("x-sluice-provider");
     /** A whole answer or an error body larger than this is not an LLM answer worth holding. */
     private static final int MAX_WHOLE = 16 * 1024 * 1024;
@@ -67,6 +68,7 @@ final class ChatRelay implements ResponseRelay {
     private final StringBuilder out = new StringBuilder(256);
     private long chunks;
     private boolean failed;              // the stream ended with an error event
+    private boolean lastWritten;         // the client's stream got its end
     private RequestContext streaming;    // set while a stream is relayed: a cut-off one still reports its usage
 
     ChatRelay(ClientFormat client, WireFormat upstream, boolean stream, boolean includeUsage, String provider, String model) {
@@ -95,9 +97,40 @@ final class ChatRelay implements ResponseRelay {
                     end(rc);
                 }
             }
+        } catch (RuntimeException e) {
+            // An answer the translators cannot make sense of (a tool call's arguments that are not JSON, ...):
+            // the client gets an error in its format, never a half-written response or a dead exchange.
+            log.warn("provider {}: cannot translate the answer: {}", provider, e.toString());
+            translationFailed(rc, e.getMessage());
         } finally {
             ReferenceCountUtil.release(msg);
         }
+        if (msg instanceof LastHttpContent && decoder != null && !lastWritten) {
+            lastWritten = true;
+            rc.write(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
+    }
+
+    private void translationFailed(RequestContext rc, String why) {
+        if (ended && (decoder == null || lastWritten)) {
+            return;
+        }
+        ended = true;
+        ProviderError e = new ProviderError(502, "provider '" + provider + "' sent an answer Sluice cannot translate: " + why,
+                "upstream_bad_response", null);
+        if (decoder == null) {
+            if (held != null) {
+                held.release();
+                held = null;
+            }
+            if (!started) {
+                rc.write(error(rc, HttpResponseStatus.BAD_GATEWAY, "upstream_bad_response", e.message()));
+            }
+            return;
+        }
+        out.setLength(0);
+        errorEncoder().error(e);
+        send(rc);
     }
 
     private void head(RequestContext rc, HttpResponse resp) {
@@ -171,6 +204,7 @@ final class ChatRelay implements ResponseRelay {
             decoder.end();
             send(rc);
             usage(rc, decoder.usage()); // before the end: the access log is written when the response ends
+            lastWritten = true;
             rc.write(LastHttpContent.EMPTY_LAST_CONTENT);
             return;
         }
@@ -203,7 +237,14 @@ final class ChatRelay implements ResponseRelay {
                 return;
             }
             usage(rc, Translators.usage(completion));
-            JsonNode answer = client == ClientFormat.OPENAI ? completion : AnthropicMessages.fromCompletion(completion);
+            JsonNode answer;
+            try {
+                answer = client == ClientFormat.OPENAI ? completion : AnthropicMessages.fromCompletion(completion);
+            } catch (RuntimeException e) {
+                rc.write(error(rc, HttpResponseStatus.BAD_GATEWAY, "upstream_bad_response",
+                        "provider '" + provider + "' answered in a shape Sluice cannot translate: " + e.getMessage()));
+                return;
+            }
             byte[] bytes = Json.MAPPER.writeValueAsBytes(answer);
             FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
                     rc.channel().alloc().buffer(bytes.length).writeBytes(bytes));
