@@ -149,7 +149,7 @@ public final class VllmSimulator implements AutoCloseable {
             }
         }
         dropConnections();
-        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        group.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
     }
 
     /** Inference requests received ({@code /v1/chat/completions}, {@code /v1/completions}), whatever became of them. */

@@ -56,6 +56,11 @@ public final class BackendConnections {
         return p != null ? p : byLoop.computeIfAbsent(loop, l -> new UpstreamPool(this, l, channelClass, resolver));
     }
 
+    /** Every upstream connection, so a shutdown can close them while their loops still run; null without Upstreams. */
+    io.netty.channel.group.ChannelGroup channels() {
+        return upstreams == null ? null : upstreams.channels();
+    }
+
     void countOpened() {
         opened.incrementAndGet();
     }

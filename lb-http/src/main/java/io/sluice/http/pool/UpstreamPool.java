@@ -145,6 +145,10 @@ public final class UpstreamPool {
             return new DefaultChannelPromise(ch, loop).setFailure(f.cause());
         }
         parent.countOpened();
+        io.netty.channel.group.ChannelGroup all = parent.channels();
+        if (all != null) {
+            all.add(ch); // removed again when it closes
+        }
         // Once per connection, not per release: a pooled connection serves many requests.
         ch.closeFuture().addListener(x -> idle.remove(ch));
         if (!secure) {

@@ -112,6 +112,14 @@ public final class Upstreams {
     }
 
     /** Releases every TLS context (at shutdown; open connections keep theirs until they close). */
+    private final io.netty.channel.group.ChannelGroup channels =
+            new io.netty.channel.group.DefaultChannelGroup("sluice-upstream", io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
+
+    /** Every open upstream connection (pooled idle ones too). */
+    public io.netty.channel.group.ChannelGroup channels() {
+        return channels;
+    }
+
     public void close() {
         for (String pool : List.copyOf(tls.keySet())) {
             installTls(pool, null);

@@ -631,11 +631,18 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         // Client connections close while their loops still run, so every pipeline is taken down
         // (TLS engines and buffers released) rather than dropped with a loop that is going away.
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        // Upstream connections too (pooled idle ones hold a pending read): a channel still open when its
+        // io_uring loop is destroyed is closed by the loop's teardown, which can no longer release that
+        // read's buffer (a leak report, and "Can't invoke task later as EventLoop rejected it").
+        upstreams.channels().close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         edge.close();
         resolver.close(); // its UDP channels live on the workers: closed while they still run
         checksAtLoopShutdown = health.probesInProgress();
         long graceMs = config.server().shutdownGrace().toMillis();
-        workers.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        // A short quiet period: io_uring completes a close whose read was still in flight (a "delayed close")
+        // only when that read's cancellation arrives; a loop that stops at once would leave it to its teardown,
+        // which can no longer deregister the channel nor release the read's buffer.
+        workers.shutdownGracefully(Math.min(100, graceMs), Math.max(graceMs, 100), TimeUnit.MILLISECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
         upstreams.close(); // the upstream TLS contexts
         for (VllmSimulator sim : simulators) {
