@@ -223,6 +223,46 @@ class PrefixCacheTest {
     }
 
     @Test
+    void prefillGrowsWithTheBatch() throws Exception {
+        Duration perToken = Duration.ofMillis(1);
+        try (VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().ttft(Duration.ofSeconds(30))
+                .prefillPerToken(perToken).batchSlowdown(1.0).prefixCaching(false).build())) {
+            String prompt = completion(words("p", 100));
+            try (Raw alone = Raw.post(sim.port(), "/v1/completions", prompt)) {
+                assertTrue(sim.await(s -> s.running() == 1, WAIT));
+                try (Raw second = Raw.post(sim.port(), "/v1/completions", prompt)) {
+                    assertTrue(sim.await(s -> s.running() == 2, WAIT));
+                }
+                assertTrue(sim.await(s -> s.aborted() == 1, WAIT));
+            }
+            assertTrue(sim.await(s -> s.aborted() == 2, WAIT));
+            List<VllmSimulator.ScheduledRequest> log = sim.scheduled();
+            VllmSimulator.ScheduledRequest second = log.get(0);
+            VllmSimulator.ScheduledRequest first = log.get(1);
+            assertEquals(Duration.ofSeconds(30).plus(perToken.multipliedBy(100)), first.prefill());
+            assertEquals(0, second.cachedTokens());
+            assertEquals(2, second.runningAtAdmission());
+            assertEquals(Duration.ofSeconds(30).plus(perToken.multipliedBy(200)), second.prefill(),
+                    "two running: prefill at half speed");
+        }
+    }
+
+    @Test
+    void withoutPrefixCachingARepeatedPromptIsComputedAgain() throws Exception {
+        try (VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().ttft(Duration.ZERO)
+                .itl(Duration.ZERO).maxTokens(1).prefixCaching(false).build())) {
+            String prompt = completion(words("p", 100));
+            post(sim, "/v1/completions", prompt);
+            post(sim, "/v1/completions", prompt);
+            assertEquals(0, last(sim).cachedTokens());
+            assertEquals(Duration.ofNanos(200_000).multipliedBy(100), last(sim).prefill());
+            assertEquals(0, sim.prefixCacheQueries());
+            assertEquals(0, sim.prefixCacheHits());
+            assertEquals(0, sim.kvBlocksCachedIdle());
+        }
+    }
+
+    @Test
     void metricsHaveVllmNamesAndTypes() throws Exception {
         try (VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().ttft(Duration.ofMillis(5))
                 .itl(Duration.ZERO).maxTokens(1).build())) {
