@@ -522,7 +522,7 @@ class ConfigLoaderTest {
         assertError(BASE + "    routing: { load-factor: 0.5 }\n",
                 "test.yaml:10:29: pools.vllm.routing.load-factor: 0.5 is out of range (1.0..100.0)");
         assertError(BASE + "    routing: { prefix-block: 8 }\n",
-                "test.yaml:10:16: pools.vllm.routing: unknown key 'prefix-block'");
+                "test.yaml:10:16: pools.vllm.routing.prefix-block: unknown key 'prefix-block' (did you mean 'prefix-blocks'?)");
     }
 
     @Test
