@@ -21,7 +21,7 @@ import java.time.Duration;
 public record RoutingConfig(double loadFactor, int prefixBlocks, int blockChars, String sessionHeader,
                             Duration staleAfter, double waitingWeight, double runningWeight, double kvWeight) {
     public static final RoutingConfig DEFAULT = new RoutingConfig(1.25, 16, 64, "x-session-id",
-            Duration.ofSeconds(5), 4, 1, 4);
+            Duration.ofSeconds(15), 4, 1, 4);
 
     public RoutingConfig {
         if (!(loadFactor >= 1)) {
