@@ -167,7 +167,7 @@ public final class VllmSimulator implements AutoCloseable {
             }
         }
         dropConnections();
-        group.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
     }
 
     /** Inference requests received ({@code /v1/chat/completions}, {@code /v1/completions}), whatever became of them. */

@@ -648,10 +648,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         resolver.close(); // its UDP channels live on the workers: closed while they still run
         checksAtLoopShutdown = health.probesInProgress();
         long graceMs = config.server().shutdownGrace().toMillis();
-        // A short quiet period: io_uring completes a close whose read was still in flight (a "delayed close")
-        // only when that read's cancellation arrives; a loop that stops at once would leave it to its teardown,
-        // which can no longer deregister the channel nor release the read's buffer.
-        workers.shutdownGracefully(Math.min(100, graceMs), Math.max(graceMs, 100), TimeUnit.MILLISECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, graceMs, TimeUnit.MILLISECONDS).syncUninterruptibly();
         upstreams.close(); // the upstream TLS contexts
         for (VllmSimulator sim : simulators) {

@@ -234,7 +234,7 @@ public final class ProviderSimulator implements AutoCloseable {
             ch.attr(SERVER_CLOSED).set(Boolean.TRUE);
         }
         children.close().awaitUninterruptibly();
-        group.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
     }
 
     // ---- used by the handler ----
