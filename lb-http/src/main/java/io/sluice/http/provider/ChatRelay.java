@@ -34,7 +34,6 @@ import io.sluice.core.provider.Translators;
 import io.sluice.core.provider.Usage;
 import io.sluice.core.provider.WireFormat;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Turns a provider's answer into the client's format as it arrives: a stream event by event (the
@@ -329,17 +328,8 @@ final class ChatRelay implements ResponseRelay {
     /** An error of Sluice's own about this provider's answer, in the client's format. */
     private FullHttpResponse error(RequestContext rc, HttpResponseStatus s, String code, String message) {
         started = true;
-        if (client == ClientFormat.OPENAI) {
-            FullHttpResponse r = GatewayErrors.response(rc.channel().alloc(), s, code, message);
-            r.headers().set(PROVIDER_HEADER, provider);
-            return r;
-        }
-        String json = AnthropicMessages.errorJson(new ProviderError(s.code(), message, code, null));
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, s, ByteBufUtil.writeUtf8(rc.channel().alloc(), json));
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes())
-                .set(GatewayErrors.ERROR_HEADER, code)
-                .set(PROVIDER_HEADER, provider);
+        FullHttpResponse r = ProviderGateway.error(rc, client, s, code, message, null);
+        r.headers().set(PROVIDER_HEADER, provider);
         return r;
     }
 
@@ -354,9 +344,5 @@ final class ChatRelay implements ResponseRelay {
             held.release();
             held = null;
         }
-    }
-
-    static String utf8(ByteBuf b) {
-        return b.toString(StandardCharsets.UTF_8);
     }
 }
