@@ -43,4 +43,25 @@ class BalancePolicyReloadTest {
         assertEquals(5, a.requests() - a0);
         assertEquals(5, b.requests() - b0);
     }
+
+    @Test
+    void streamsInFlightFinishAcrossReloadsBetweenPoliciesAndEachResponseNamesItsPolicy() throws Exception {
+        sluice.reload(YAML.replace("BALANCER", "least-connections"));
+        try (RawHttp stream = new RawHttp(sluice.port()); RawHttp c = new RawHttp(sluice.port())) {
+            stream.post("/v1/chat/completions", RawHttp.chatBody("demo", true, 40));
+            RawHttp.Head head = stream.readHead();
+            assertEquals(200, head.status());
+            String first = head.header("x-sluice-route");
+            assertEquals(true, first.startsWith("backend=") && first.endsWith("; policy=least-connections"), first);
+            for (String policy : new String[] {"prefix-affinity", "session", "load-aware", "power-of-two", "least-connections"}) {
+                sluice.reload(YAML.replace("BALANCER", policy));
+                RawHttp.Response r = c.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 1)).exchange();
+                assertEquals(200, r.head().status());
+                String route = r.head().header("x-sluice-route");
+                assertEquals(true, route.contains("; policy=" + policy), route);
+            }
+            RawHttp.Body rest = stream.readBody(head);
+            assertEquals(true, rest.complete() && rest.text().contains("[DONE]"), rest.text());
+        }
+    }
 }

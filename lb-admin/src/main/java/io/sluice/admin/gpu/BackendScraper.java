@@ -79,6 +79,11 @@ public final class BackendScraper implements AutoCloseable {
         return metrics.thenCombine(models, (text, ids) -> {
             VllmStats s = VllmStats.parse(text, ids, latest.getIfPresent(b), System.currentTimeMillis());
             latest.put(b, s);
+            if (s.waiting() != null || s.running() != null || s.kvCacheUsage() != null) {
+                // For the load-aware policies: read on every request, so a field on the backend, not this cache.
+                b.loadSample(new Backend.LoadSample(orZero(s.waiting()), orZero(s.running()), orZero(s.kvCacheUsage()),
+                        s.atMillis()));
+            }
             return s;
         }).whenComplete((s, e) -> {
             if (e != null) {
@@ -95,6 +100,10 @@ public final class BackendScraper implements AutoCloseable {
             }
             return r.body();
         });
+    }
+
+    private static double orZero(Double d) {
+        return d == null ? 0 : d;
     }
 
     /** OpenAI's list shape: {@code {"object":"list","data":[{"id":"model"},…]}}. */

@@ -37,6 +37,7 @@ public final class Backend {
     private volatile String stateReason = "initial";
     private volatile long stateSinceMillis = System.currentTimeMillis();
     private volatile HealthResult lastHealth;
+    private volatile Sampled load; // the latest scrape of the backend's own metrics, or null
     /** Set by an operator (drain, or removal in progress): no new requests, in-flight ones finish. */
     private volatile boolean draining;
 
@@ -80,6 +81,29 @@ public final class Backend {
     /** Times this backend left rotation because it failed (health checks or a refused connection). */
     public long ejections() { return ejections.sum(); }
     public HealthResult lastHealth() { return lastHealth; }
+
+    /**
+     * The backend's own view of its load, from its latest metrics scrape; null when it was never
+     * scraped or does not export vLLM's metrics. Check {@link LoadSample#atMillis()} for its age.
+     */
+    public LoadSample loadSample() {
+        Sampled s = load;
+        return s == null ? null : s.sample;
+    }
+
+    /**
+     * Sluice's in-flight count on this backend when {@link #loadSample()} was taken: requests sent
+     * since (in-flight now minus this) are ones the sample cannot have seen yet.
+     */
+    public int inFlightAtSample() {
+        Sampled s = load;
+        return s == null ? 0 : s.inFlight;
+    }
+
+    /** Set by the metrics scraper (any thread); the in-flight count is taken with it, atomically for readers. */
+    public void loadSample(LoadSample sample) {
+        load = sample == null ? null : new Sampled(sample, inFlight.get());
+    }
 
     /** Counts a request as in flight on this backend until the returned lease is released. */
     public Lease lease() {
@@ -230,6 +254,20 @@ public final class Backend {
     @Override
     public String toString() {
         return id;
+    }
+
+    /**
+     * What the backend itself reported, from vLLM's {@code /metrics}.
+     *
+     * @param waiting  {@code vllm:num_requests_waiting}: requests queued, not yet in the batch
+     * @param running  {@code vllm:num_requests_running}: requests in the running batch
+     * @param kvUsage  {@code vllm:kv_cache_usage_perc}, 0..1
+     * @param atMillis when it was scraped ({@link System#currentTimeMillis()})
+     */
+    public record LoadSample(double waiting, double running, double kvUsage, long atMillis) {
+    }
+
+    private record Sampled(LoadSample sample, int inFlight) {
     }
 
     /** Latest active health check outcome. */

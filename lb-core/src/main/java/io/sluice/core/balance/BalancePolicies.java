@@ -3,7 +3,8 @@ package io.sluice.core.balance;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
+import io.sluice.core.config.RoutingConfig;
+import java.util.function.Function;
 
 /**
  * The balance policies a pool's {@code balancer:} may name. The config loader validates names
@@ -11,11 +12,25 @@ import java.util.function.Supplier;
  * A pool gets its own instance (a policy may keep per-pool state, such as a round-robin cursor).
  */
 public final class BalancePolicies {
-    private static final Map<String, Supplier<BalancePolicy>> REGISTRY = new LinkedHashMap<>();
+    private static final Map<String, Function<RoutingConfig, BalancePolicy>> REGISTRY = new LinkedHashMap<>();
 
     static {
-        REGISTRY.put("least-connections", LeastConnections::new);
-        REGISTRY.put("round-robin", RoundRobin::new);
+        REGISTRY.put("least-connections", r -> new LeastConnections());
+        REGISTRY.put("round-robin", r -> new RoundRobin());
+        REGISTRY.put("power-of-two", PowerOfTwo::new);
+        REGISTRY.put("prefix-affinity", PrefixAffinity::new);
+        REGISTRY.put("session", SessionAffinity::new);
+        REGISTRY.put("load-aware", LoadAware::new);
+    }
+
+    /** Policies that hash the prompt's leading blocks: only their pools' requests have their body read for it. */
+    public static boolean needsPrefix(String name) {
+        return "prefix-affinity".equals(name);
+    }
+
+    /** Policies that stick a session key to a backend. */
+    public static boolean needsSession(String name) {
+        return "session".equals(name);
     }
 
     private BalancePolicies() {
@@ -26,10 +41,15 @@ public final class BalancePolicies {
     }
 
     public static BalancePolicy create(String name) {
-        Supplier<BalancePolicy> s = REGISTRY.get(name);
+        return create(name, RoutingConfig.DEFAULT);
+    }
+
+    /** @param routing the pool's {@code routing:} settings, for the policies that have any */
+    public static BalancePolicy create(String name, RoutingConfig routing) {
+        Function<RoutingConfig, BalancePolicy> s = REGISTRY.get(name);
         if (s == null) {
             throw new IllegalArgumentException("balancer '" + name + "' is not one of " + names());
         }
-        return s.get();
+        return s.apply(routing);
     }
 }

@@ -23,6 +23,13 @@ public interface BalancePolicy {
      */
     Backend choose(List<Backend> backends, BalanceRequest request, int maxInFlight, List<Backend> exclude);
 
+    /**
+     * Takes a reloaded pool's {@code routing:} settings; state learned so far (affinities) is kept.
+     * Policies without settings ignore it.
+     */
+    default void routing(io.sluice.core.config.RoutingConfig routing) {
+    }
+
     /** Without a request: warm-up and tests. */
     default Backend choose(List<Backend> backends) {
         return choose(backends, BalanceRequest.NONE, 0, null);

@@ -22,4 +22,20 @@ public interface BalanceRequest {
     default String header(CharSequence name) {
         return null;
     }
+
+    /**
+     * The chained hashes of the prompt's leading blocks (each covers its block and all before it), in
+     * prompt order; null when unknown (not asked for, not JSON, no prompt).
+     */
+    default long[] prefixBlocks() {
+        return null;
+    }
+
+    /**
+     * Told by a policy that has something to say why it chose as it did ({@code prefix-blocks=12/16},
+     * {@code bound=exceeded}, {@code score=1.5}); policies with nothing to say (least-connections) do not
+     * call it, so their path allocates nothing. The latest call wins (the pool may choose again).
+     */
+    default void explain(String reason) {
+    }
 }

@@ -504,7 +504,7 @@ public final class ConfigLoader {
             Obj o = obj(e.value(), "pools." + e.key(), e.line(), e.column(), "balancer", "connect-timeout",
                     "response-timeout", "max-idle-per-backend", "health", "backends", "stream-idle-timeout",
                     "request-timeout", "retries", "outlier", "max-in-flight-per-backend", "queue", "models", "headers",
-                    "tls", "host-header");
+                    "tls", "host-header", "routing");
             if (o != null) {
                 pools.put(e.key(), pool(e.key(), o));
             }
@@ -557,7 +557,42 @@ public final class ConfigLoader {
                 ConfigLoader::hostHeader);
         return new PoolConfig(name, balancer, connect, response, maxIdle, health, backends,
                 streamIdle, whole, retry, outlier, maxInFlight, queueSize, queueTimeout, models, headerRules(o),
-                tls, hostHeader);
+                tls, hostHeader, routing(o));
+    }
+
+    /** {@code pools.<name>.routing}: the LLM-aware policies' settings ({@link RoutingConfig}). */
+    private RoutingConfig routing(Obj pool) {
+        Obj o = child(pool, "routing", "load-factor", "prefix-blocks", "block-chars", "session-header", "stale-after",
+                "waiting-weight", "running-weight", "kv-weight");
+        RoutingConfig d = RoutingConfig.DEFAULT;
+        if (o == null) {
+            return d;
+        }
+        Function<String, Double> weight = decimal(0, 1_000_000);
+        return new RoutingConfig(
+                value(o, "load-factor", d.loadFactor(), "a number", decimal(1, 100)),
+                value(o, "prefix-blocks", d.prefixBlocks(), "a number", integer(1, 1024)),
+                value(o, "block-chars", d.blockChars(), "a number", integer(1, 1 << 20)),
+                value(o, "session-header", d.sessionHeader(), "a header name", ConfigLoader::nonEmpty),
+                value(o, "stale-after", d.staleAfter(), "a duration", duration(true)),
+                value(o, "waiting-weight", d.waitingWeight(), "a number", weight),
+                value(o, "running-weight", d.runningWeight(), "a number", decimal(0.000001, 1_000_000)),
+                value(o, "kv-weight", d.kvWeight(), "a number", weight));
+    }
+
+    private static Function<String, Double> decimal(double min, double max) {
+        return s -> {
+            double v;
+            try {
+                v = Double.parseDouble(s.strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("expected a number, got '" + s + "'");
+            }
+            if (!(v >= min && v <= max)) {
+                throw new IllegalArgumentException(s.strip() + " is out of range (" + min + ".." + max + ")");
+            }
+            return v;
+        };
     }
 
     /** {@code pools.<name>.tls}: the files are read here, so a missing or broken one is reported where it is named. */

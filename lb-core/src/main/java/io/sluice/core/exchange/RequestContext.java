@@ -48,6 +48,9 @@ public final class RequestContext implements BalanceRequest {
     private boolean eventStream;
     private ResponseRelay relay;
     private Fallback fallback;
+    private long[] prefixBlocks;
+    private String sessionKey;
+    private String routeReason;
 
     public RequestContext(Channel channel, ClientAddress client, FilterChain chain, Responder responder,
                           HttpRequest request, String path, String requestId, Exchange exchange) {
@@ -155,6 +158,36 @@ public final class RequestContext implements BalanceRequest {
         ByteBuf b = body;
         body = null;
         return b;
+    }
+
+    @Override
+    public long[] prefixBlocks() {
+        return prefixBlocks;
+    }
+
+    /** Set by the filter that hashes the prompt's leading blocks, for pools whose policy uses them. */
+    public void prefixBlocks(long[] blocks) {
+        prefixBlocks = blocks;
+    }
+
+    @Override
+    public String sessionKey() {
+        return sessionKey;
+    }
+
+    /** Set by the filter that reads the session header or the body's {@code user}, for pools whose policy uses it. */
+    public void sessionKey(String key) {
+        sessionKey = key;
+    }
+
+    /** What the balance policy said about its latest choice for this request, or null. */
+    @Override
+    public void explain(String reason) {
+        routeReason = reason;
+    }
+
+    public String routeReason() {
+        return routeReason;
     }
 
     /** The id of the API key the request authenticated with, or null. */

@@ -34,6 +34,11 @@ public final class Exchange {
     /** The model served (after aliases), when the request named one. */
     public String model;
     public String backend;
+    /**
+     * Why the backend was chosen, as in the response's {@code x-sluice-route} header
+     * ({@code backend=b2; policy=prefix-affinity; prefix-blocks=12/16}); null when nothing was proxied.
+     */
+    public String routeReason;
     /** The LLM provider called (through {@code /api/chat}, {@code /v1/messages} or a pass-through route), or null. */
     public String provider;
     /** The id (never the secret) of the API key the client authenticated with, or null. */

@@ -25,7 +25,7 @@ public final class BackendPool {
 
     public BackendPool(PoolConfig config, List<Backend> backends) {
         this.config = config;
-        this.balancer = BalancePolicies.create(config.balancer());
+        this.balancer = BalancePolicies.create(config.balancer(), config.routing());
         backends.forEach(this::add);
     }
 
@@ -62,7 +62,9 @@ public final class BackendPool {
             throw new IllegalArgumentException("pool " + config.name() + " cannot become " + next.name());
         }
         if (!next.balancer().equals(config.balancer())) {
-            balancer = BalancePolicies.create(next.balancer());
+            balancer = BalancePolicies.create(next.balancer(), next.routing());
+        } else if (!next.routing().equals(config.routing())) {
+            balancer.routing(next.routing());
         }
         config = next;
     }

@@ -513,9 +513,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void routingBlockOfAPool() throws Exception {
+        assertEquals(RoutingConfig.DEFAULT, parse(BASE).pools().get("vllm").routing());
+        RoutingConfig r = parse(BASE + "    balancer: prefix-affinity\n"
+                + "    routing: { load-factor: 1.5, prefix-blocks: 8, block-chars: 128, session-header: X-Conv, stale-after: 2s }\n")
+                .pools().get("vllm").routing();
+        assertEquals(new RoutingConfig(1.5, 8, 128, "x-conv", Duration.ofSeconds(2), 4, 1, 4), r);
+        assertError(BASE + "    routing: { load-factor: 0.5 }\n",
+                "test.yaml:10:29: pools.vllm.routing.load-factor: 0.5 is out of range (1.0..100.0)");
+        assertError(BASE + "    routing: { prefix-block: 8 }\n",
+                "test.yaml:10:16: pools.vllm.routing.prefix-block: unknown key 'prefix-block' (did you mean 'prefix-blocks'?)");
+    }
+
+    @Test
     void badPoolSettings() {
         assertError(BASE + "    balancer: random\n",
-                "test.yaml:10:15: pools.vllm.balancer: balancer 'random' is not supported (least-connections, round-robin)");
+                "test.yaml:10:15: pools.vllm.balancer: balancer 'random' is not supported (least-connections, round-robin, power-of-two, prefix-affinity, session, load-aware)");
         assertError("server:\n  transport: kqueue\n" + BASE,
                 "test.yaml:2:14: server.transport: transport 'kqueue' is not supported (auto, epoll, io_uring, nio)");
         assertError(BASE + "    health:\n      interval: 1s\n      timeout: 1s\n",

@@ -139,6 +139,9 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
                 g.writeStringField("model", ex.model);
             }
             g.writeStringField("upstream", ex.backend);
+            if (ex.routeReason != null) {
+                g.writeStringField("route", ex.routeReason);
+            }
             g.writeNumberField("duration_ms", ex.durationMicros() / 1000.0);
             if (ex.ttfbMicros() >= 0) {
                 g.writeNumberField("ttfb_ms", ex.ttfbMicros() / 1000.0);

@@ -70,6 +70,8 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
     private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
     /** Per-request warnings that come in floods under overload: one line per kind per 10s, then a count. */
     private static final LogThrottle WARNINGS = new LogThrottle(Duration.ofSeconds(10), 64);
+    /** On every proxied response: the backend, the policy and what the policy said ({@code prefix-blocks=12/16}). */
+    public static final io.netty.util.AsciiString ROUTE_HEADER = io.netty.util.AsciiString.cached("x-sluice-route");
 
     private final Upstreams upstreams;
     private final String proto;
@@ -110,6 +112,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
     private UpstreamPool upstreamPool;
     private Channel upstream;
     private boolean responseStarted;
+    private String routeHeader; // of the current attempt
     private boolean informational;
     private boolean upstreamKeepAlive;
 
@@ -230,6 +233,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             }
             streamSlot = true;
         }
+        rc.explain(null); // a reason from an earlier attempt (or another policy before a reload) is not this one's
         Backend.Lease taken = pool.lease(rc, tried); // choice and slot in one step: the limit holds across loops
         if (taken == null) {
             if (pool.allFull() && config.queueSize() > 0 && waiter == null) {
@@ -247,9 +251,12 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             return;
         }
         Backend backend = taken.backend();
+        String reason = rc.routeReason();
+        routeHeader = "backend=" + backend.id() + "; policy=" + config.balancer() + (reason == null ? "" : "; " + reason);
         if (exchange != null) {
             exchange.backend = backend.id();
             exchange.pool = pool.name();
+            exchange.routeReason = routeHeader;
         }
         lease = taken;
         responseStarted = false;
@@ -398,6 +405,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             outcome(lease.backend(), resp.status().code() < 500);
             upstreamKeepAlive = HttpUtil.isKeepAlive(resp);
             Headers.toClient(resp.headers());
+            resp.headers().set(ROUTE_HEADER, routeHeader); // why this backend: the operator sees the router think
             if (!(msg instanceof LastHttpContent) && !headRequest && mayHaveBody(resp.status())
                     && !HttpUtil.isContentLengthSet(resp) && !HttpUtil.isTransferEncodingChunked(resp)) {
                 // Read-until-close upstream body: frame it for a keep-alive client.

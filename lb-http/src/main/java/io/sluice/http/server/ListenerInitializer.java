@@ -143,6 +143,11 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         filters.addAll(AccessFilters.of(access));
         filters.add(new ProviderGateway(() -> providers.get()));
         filters.add(new ModelRouting(() -> catalogs.get()));
+        // After model routing: a by-model route's pool, and so its policy, is known only once the model is read.
+        filters.add(new io.sluice.http.route.AffinityKeys(name -> {
+            io.sluice.core.pool.BackendPool pool = upstreams.pool(name);
+            return pool == null ? null : pool.config();
+        }));
         filters.add(PathRewrite.INSTANCE);
         filters.add(new HeaderRulesFilter(name -> {
             io.sluice.core.pool.BackendPool pool = upstreams.pool(name);

@@ -554,6 +554,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return simulators;
     }
 
+    /** The background scrape of the backends' vLLM metrics (tests trigger one with {@link BackendScraper#scrape}). */
+    public BackendScraper scraper() {
+        return scraper;
+    }
+
     @Override
     public Collection<BackendPool> pools() {
         return upstreams.pools();
