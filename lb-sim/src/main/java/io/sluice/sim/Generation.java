@@ -36,10 +36,21 @@ final class Generation implements Runnable {
     private final long created;
     private final byte[] head;
 
+    /** Token identities for the prefix cache. */
+    final Prompt prompt;
+
     boolean queued;   // guarded by the simulator's lock
     boolean admitted; // guarded by the simulator's lock
+    KvCache.Allocation kv;  // guarded by the simulator's lock, while admitted
+    long arrivedNanos;      // guarded by the simulator's lock
+    long prefillNanos;      // set on admission, before start
+    int cachedTokens;       // set on admission
+    int runningAtAdmission; // set on admission
+    /** Longest inter-token interval scheduled; event loop. */
+    long maxItlNanos;
 
-    private int emitted;
+    /** Tokens generated so far; read by the simulator for KV usage. */
+    private volatile int emitted;
     private long deadline;
     private ScheduledFuture<?> timer;
     private boolean paused;
@@ -47,7 +58,7 @@ final class Generation implements Runnable {
 
     Generation(VllmSimulator sim, SimHandler owner, ChannelHandlerContext ctx, boolean chat, boolean stream,
                boolean includeUsage, boolean keepAlive, boolean resetMidStream, int promptTokens, int total,
-               boolean length, String id, String model) {
+               boolean length, String id, String model, Prompt prompt) {
         this.sim = sim;
         this.owner = owner;
         this.ctx = ctx;
@@ -61,6 +72,7 @@ final class Generation implements Runnable {
         this.length = length;
         this.id = id;
         this.model = model;
+        this.prompt = prompt;
         this.created = Wire.epochSeconds();
         this.head = stream ? Wire.chunkHead(id, chat ? "chat.completion.chunk" : "text_completion", created, model)
                 : null;
@@ -84,9 +96,8 @@ final class Generation implements Runnable {
         if (done) {
             return;
         }
-        long ttft = sim.options().ttft().toNanos();
-        deadline = System.nanoTime() + ttft;
-        timer = ctx.executor().schedule(this, ttft, TimeUnit.NANOSECONDS);
+        deadline = System.nanoTime() + prefillNanos;
+        timer = ctx.executor().schedule(this, prefillNanos, TimeUnit.NANOSECONDS);
     }
 
     /**
@@ -106,7 +117,7 @@ final class Generation implements Runnable {
             return;
         }
         if (emitted == 0) {
-            sim.countPromptTokens(promptTokens);
+            sim.prefilled(this, promptTokens);
         }
         if (resetMidStream && (emitted == sim.options().resetAfterTokens() || emitted == total - 1)) {
             reset();
@@ -120,10 +131,27 @@ final class Generation implements Runnable {
             finish();
             return;
         }
-        long itl = sim.options().itl().toNanos();
+        long itl = sim.itlNanos();
+        maxItlNanos = Math.max(maxItlNanos, itl);
         long now = System.nanoTime();
         deadline = Math.max(deadline + itl, now + itl / 2);
         timer = ctx.executor().schedule(this, deadline - now, TimeUnit.NANOSECONDS);
+    }
+
+    int emitted() {
+        return emitted;
+    }
+
+    String id() {
+        return id;
+    }
+
+    int promptTokens() {
+        return promptTokens;
+    }
+
+    int total() {
+        return total;
     }
 
     /** The channel drained below its high-water mark: continue where we paused, one interval at a time again. */

@@ -213,6 +213,7 @@ final class SimHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         int promptTokens;
+        Prompt prompt;
         if (chat) {
             JsonNode messages = body.get("messages");
             if (messages == null || !messages.isArray()) {
@@ -221,6 +222,7 @@ final class SimHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             promptTokens = chatPromptTokens(messages);
+            prompt = Prompt.ofChat(messages);
         } else {
             promptTokens = textPromptTokens(body.get("prompt"));
             if (promptTokens < 0) {
@@ -228,6 +230,7 @@ final class SimHandler extends ChannelInboundHandlerAdapter {
                         keepAlive);
                 return;
             }
+            prompt = Prompt.ofText(body.get("prompt"));
         }
         JsonNode streamOptions = body.get("stream_options");
         if (!stream && streamOptions != null && streamOptions.size() > 0) {
@@ -292,7 +295,7 @@ final class SimHandler extends ChannelInboundHandlerAdapter {
         }
         current = new Generation(sim, this, ctx, chat, stream, includeUsage, keepAlive,
                 stream && sim.failureMode() == FailureMode.RESET_MID_STREAM, promptTokens, total, length, id,
-                sim.options().models().get(0));
+                sim.options().models().get(0), prompt);
         sim.submit(current);
     }
 

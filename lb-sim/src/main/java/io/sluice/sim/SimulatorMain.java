@@ -48,6 +48,22 @@ public final class SimulatorMain implements Callable<Integer> {
             description = "Concurrently running sequences; the rest wait (default: ${DEFAULT-VALUE}).")
     int maxNumSeqs;
 
+    @Option(names = {"--kv-blocks", "--num-gpu-blocks-override"}, defaultValue = "4096",
+            description = "KV-cache capacity in blocks of 16 tokens (default: ${DEFAULT-VALUE}).")
+    int kvBlocks;
+
+    @Option(names = "--prefill-per-token", defaultValue = "200us", converter = DurationConverter.class,
+            description = "Prefill time per prompt token missing from the prefix cache (default: ${DEFAULT-VALUE}).")
+    Duration prefillPerToken;
+
+    @Option(names = "--batch-slowdown", defaultValue = "0.01",
+            description = "Each further running sequence slows prefill and decoding by this fraction (default: ${DEFAULT-VALUE}).")
+    double batchSlowdown;
+
+    @Option(names = "--prefix-caching", defaultValue = "true", arity = "1",
+            description = "true or false: vLLM's automatic prefix caching (default: ${DEFAULT-VALUE}).")
+    boolean prefixCaching;
+
     @Option(names = "--max-model-len", defaultValue = "8192", description = "Context length (default: ${DEFAULT-VALUE}).")
     int maxModelLen;
 
@@ -97,14 +113,17 @@ public final class SimulatorMain implements Callable<Integer> {
         VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder()
                 .host(host).port(port).models(models).ttft(ttft).itl(itl).maxTokens(maxTokens)
                 .maxNumSeqs(maxNumSeqs).maxModelLen(maxModelLen).failureMode(failMode)
-                .resetAfterTokens(resetAfterTokens).transport(transport).ioThreads(ioThreads).build());
+                .resetAfterTokens(resetAfterTokens).transport(transport).ioThreads(ioThreads).kvBlocks(kvBlocks)
+                .prefillPerToken(prefillPerToken).batchSlowdown(batchSlowdown).prefixCaching(prefixCaching).build());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             sim.close();
             stopped.countDown();
         }, "lb-sim-shutdown"));
-        log.info("vLLM simulator listening on {} (models {}, ttft {}, itl {}, max-tokens {}, max-num-seqs {}, fail-mode {})",
-                sim.baseUrl(), models, Durations.format(ttft), Durations.format(itl), maxTokens, maxNumSeqs,
+        log.info("vLLM simulator listening on {} (models {}, ttft {}, itl {}, max-tokens {}, max-num-seqs {}, kv-blocks {},"
+                        + " prefill-per-token {}, batch-slowdown {}, prefix-caching {}, fail-mode {})",
+                sim.baseUrl(), models, Durations.format(ttft), Durations.format(itl), maxTokens, maxNumSeqs, kvBlocks,
+                prefillPerToken.toNanos() / 1000 + "us", batchSlowdown, prefixCaching,
                 failMode.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
         stopped.await(); // event loop threads are daemons; the shutdown hook releases us
         return 0;

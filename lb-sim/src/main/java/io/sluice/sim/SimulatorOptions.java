@@ -18,6 +18,10 @@ public final class SimulatorOptions {
     private final int resetAfterTokens;
     private final String transport;
     private final int ioThreads;
+    private final int kvBlocks;
+    private final Duration prefillPerToken;
+    private final double batchSlowdown;
+    private final boolean prefixCaching;
 
     private SimulatorOptions(Builder b) {
         host = Objects.requireNonNull(b.host, "host");
@@ -35,7 +39,18 @@ public final class SimulatorOptions {
         resetAfterTokens = check(b.resetAfterTokens, 0, Integer.MAX_VALUE, "resetAfterTokens");
         transport = Objects.requireNonNull(b.transport, "transport");
         ioThreads = check(b.ioThreads, 1, 1024, "ioThreads");
+        kvBlocks = check(b.kvBlocks, 1, Integer.MAX_VALUE, "kvBlocks");
+        prefillPerToken = nonNegative(b.prefillPerToken, "prefillPerToken");
+        if (!(b.batchSlowdown >= 0 && b.batchSlowdown <= MAX_BATCH_SLOWDOWN)) { // also rejects NaN
+            throw new IllegalArgumentException("batchSlowdown must be in [0, " + MAX_BATCH_SLOWDOWN + "], got "
+                    + b.batchSlowdown);
+        }
+        batchSlowdown = b.batchSlowdown;
+        prefixCaching = b.prefixCaching;
     }
+
+    /** Each further running sequence may slow a step down by at most this fraction of a lone one. */
+    public static final double MAX_BATCH_SLOWDOWN = 10.0;
 
     public static Builder builder() {
         return new Builder();
@@ -48,7 +63,8 @@ public final class SimulatorOptions {
     public Builder toBuilder() {
         return builder().host(host).port(port).models(models).ttft(ttft).itl(itl).maxTokens(maxTokens)
                 .maxNumSeqs(maxNumSeqs).maxModelLen(maxModelLen).failureMode(failureMode)
-                .resetAfterTokens(resetAfterTokens).transport(transport).ioThreads(ioThreads);
+                .resetAfterTokens(resetAfterTokens).transport(transport).ioThreads(ioThreads).kvBlocks(kvBlocks)
+                .prefillPerToken(prefillPerToken).batchSlowdown(batchSlowdown).prefixCaching(prefixCaching);
     }
 
     public String host() { return host; }
@@ -66,13 +82,25 @@ public final class SimulatorOptions {
     public int resetAfterTokens() { return resetAfterTokens; }
     public String transport() { return transport; }
     public int ioThreads() { return ioThreads; }
+    /** KV-cache capacity in blocks of {@value Prompt#BLOCK_SIZE} tokens, shared by running sequences and the prefix cache. */
+    public int kvBlocks() { return kvBlocks; }
+    /** Prefill time per uncached prompt token of a lone sequence; cached prefix tokens cost nothing. */
+    public Duration prefillPerToken() { return prefillPerToken; }
+    /**
+     * How much each further running sequence slows a step: inter-token latency and prefill are multiplied by
+     * {@code 1 + batchSlowdown * (running - 1)}.
+     */
+    public double batchSlowdown() { return batchSlowdown; }
+    /** vLLM's automatic prefix caching ({@code --enable-prefix-caching}, on by default in v1). */
+    public boolean prefixCaching() { return prefixCaching; }
 
     @Override
     public String toString() {
         return "SimulatorOptions{host=" + host + ", port=" + port + ", models=" + models + ", ttft=" + ttft
                 + ", itl=" + itl + ", maxTokens=" + maxTokens + ", maxNumSeqs=" + maxNumSeqs + ", maxModelLen="
                 + maxModelLen + ", failureMode=" + failureMode + ", resetAfterTokens=" + resetAfterTokens
-                + ", transport=" + transport + ", ioThreads=" + ioThreads + '}';
+                + ", transport=" + transport + ", ioThreads=" + ioThreads + ", kvBlocks=" + kvBlocks + ", prefillPerToken="
+                + prefillPerToken + ", batchSlowdown=" + batchSlowdown + ", prefixCaching=" + prefixCaching + '}';
     }
 
     private static int check(int v, int min, int max, String name) {
@@ -102,6 +130,10 @@ public final class SimulatorOptions {
         private int resetAfterTokens = 3;
         private String transport = "auto";
         private int ioThreads = 1;
+        private int kvBlocks = 4096;
+        private Duration prefillPerToken = Duration.ofNanos(200_000);
+        private double batchSlowdown = 0.01;
+        private boolean prefixCaching = true;
 
         private Builder() {
         }
@@ -120,6 +152,10 @@ public final class SimulatorOptions {
         public Builder resetAfterTokens(int v) { resetAfterTokens = v; return this; }
         public Builder transport(String v) { transport = v; return this; }
         public Builder ioThreads(int v) { ioThreads = v; return this; }
+        public Builder kvBlocks(int v) { kvBlocks = v; return this; }
+        public Builder prefillPerToken(Duration v) { prefillPerToken = v; return this; }
+        public Builder batchSlowdown(double v) { batchSlowdown = v; return this; }
+        public Builder prefixCaching(boolean v) { prefixCaching = v; return this; }
 
         public SimulatorOptions build() {
             return new SimulatorOptions(this);

@@ -17,8 +17,11 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.core.net.Transport;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
@@ -28,8 +31,14 @@ import java.util.function.Predicate;
  * switchable failures, so load-balancer behaviour can be tested without GPUs.
  *
  * <p>Admission mirrors vLLM's scheduler closely enough for routing decisions: at most
- * {@code maxNumSeqs} sequences run, the rest wait FIFO, and a client disconnect aborts the request
- * wherever it is and frees its slot.
+ * {@code maxNumSeqs} sequences run and only while their KV blocks fit in {@code kvBlocks}; the rest wait
+ * FIFO (a head that does not fit holds back those behind it, as vLLM's first-come-first-served
+ * scheduler). A client disconnect aborts the request wherever it is and frees its slot and blocks.
+ *
+ * <p>Latency follows continuous batching with automatic prefix caching: the time to first token is
+ * {@code ttft + uncached prompt tokens * prefillPerToken * f} and each inter-token interval
+ * {@code itl * f}, with {@code f = 1 + batchSlowdown * (running - 1)}; prompt blocks whose chained hash is
+ * cached cost no prefill (see {@link Prompt}, {@link KvCache}).
  */
 public final class VllmSimulator implements AutoCloseable {
     /** Set on channels the simulator closes itself, so their unfinished requests are not counted as client aborts. */
@@ -48,6 +57,14 @@ public final class VllmSimulator implements AutoCloseable {
 
     private final Object lock = new Object();
     private final LinkedHashSet<Generation> queue = new LinkedHashSet<>(); // guarded by lock
+    private final LinkedHashSet<Generation> active = new LinkedHashSet<>(); // guarded by lock
+    private final KvCache kv; // guarded by lock
+    private final ArrayDeque<ScheduledRequest> log = new ArrayDeque<>(); // guarded by lock
+    private final long[] ttftBuckets = new long[Wire.TTFT_BUCKETS.length]; // guarded by lock, not cumulative
+    private long ttftCount; // guarded by lock
+    private double ttftSum; // guarded by lock
+    private volatile long prefixQueries;
+    private volatile long prefixHits;
     private final long[] finished = new long[Wire.FinishReason.values().length]; // guarded by lock
     private volatile int running;
     private volatile int waiting;
@@ -60,6 +77,7 @@ public final class VllmSimulator implements AutoCloseable {
     private VllmSimulator(SimulatorOptions options) {
         this.options = options;
         this.mode = options.failureMode();
+        this.kv = new KvCache(options.kvBlocks(), options.prefixCaching());
         Transport transport = Transport.select(options.transport());
         this.group = transport.newGroup(options.ioThreads(), "sluice-sim");
         this.bootstrap = new ServerBootstrap()
@@ -161,6 +179,64 @@ public final class VllmSimulator implements AutoCloseable {
     public long aborted() { return aborted.get(); }
     public long promptTokensTotal() { return promptTokens.get(); }
     public long generationTokensTotal() { return generationTokens.get(); }
+    /** Prompt tokens looked up in the prefix cache ({@code vllm:prefix_cache_queries}); 0 without prefix caching. */
+    public long prefixCacheQueries() { return prefixQueries; }
+    /** Prompt tokens found in the prefix cache ({@code vllm:prefix_cache_hits}). */
+    public long prefixCacheHits() { return prefixHits; }
+
+    /** Requests the simulator admitted and has finished with, oldest first (the last {@value #LOG_SIZE}). */
+    public List<ScheduledRequest> scheduled() {
+        synchronized (lock) {
+            return List.copyOf(log);
+        }
+    }
+
+    /**
+     * Fraction of the KV blocks filled by running sequences ({@code vllm:kv_cache_usage_perc}): their prompts
+     * and the tokens generated so far, a shared prefix block once. Cached blocks nobody holds count as free,
+     * as in vLLM.
+     */
+    public double kvUsage() {
+        synchronized (lock) {
+            return kvUsageLocked();
+        }
+    }
+
+    /** KV blocks reserved by running sequences: their prompts and whole outputs. */
+    public int kvBlocksReserved() {
+        synchronized (lock) {
+            return kv.reserved();
+        }
+    }
+
+    /** Prefix-cache blocks that no running sequence holds, evicted first-in least recently used. */
+    public int kvBlocksCachedIdle() {
+        synchronized (lock) {
+            return kv.evictable();
+        }
+    }
+
+    /** Cached blocks evicted to make room for running sequences. */
+    public long kvEvictions() {
+        synchronized (lock) {
+            return kv.evictions();
+        }
+    }
+
+    /**
+     * How the simulator scheduled one request.
+     *
+     * @param promptTokens       tokens of the rendered prompt, as the prefix cache counts them
+     * @param cachedTokens       leading prompt tokens found in the prefix cache
+     * @param prefill            time from admission to the first token, as scheduled
+     * @param maxItl             the longest inter-token interval scheduled (zero for a single token)
+     * @param runningAtAdmission running sequences, this one included, when it was admitted
+     */
+    public record ScheduledRequest(String id, int promptTokens, int cachedTokens, Duration prefill, Duration maxItl,
+                                   int runningAtAdmission) {
+    }
+
+    static final int LOG_SIZE = 4096;
 
     public boolean awaitAborted(long n, Duration timeout) {
         return await(s -> s.aborted() >= n, timeout);
@@ -199,35 +275,86 @@ public final class VllmSimulator implements AutoCloseable {
         requests.incrementAndGet();
     }
 
-    void countPromptTokens(int n) {
-        promptTokens.addAndGet(n);
-    }
-
     void countGenerationToken() {
         generationTokens.incrementAndGet();
     }
 
     /** Admits now or queues; an admitted generation starts on its own event loop. */
     void submit(Generation g) {
+        boolean admitted;
         synchronized (lock) {
-            if (running < options.maxNumSeqs()) {
-                g.admitted = true;
-                running++;
-            } else {
+            g.arrivedNanos = System.nanoTime();
+            admitted = queue.isEmpty() && tryAdmit(g);
+            if (!admitted) {
                 g.queued = true;
                 queue.add(g);
                 waiting++;
             }
             lock.notifyAll();
         }
-        if (g.admitted) {
+        if (admitted) {
             g.startSoon();
         }
     }
 
-    /** Frees whatever the generation holds (queue entry or slot) and admits the next waiter. */
+    /** Admits when a slot and the KV blocks are free; computes the prefill time. Holds the lock. */
+    private boolean tryAdmit(Generation g) {
+        if (running >= options.maxNumSeqs()) {
+            return false;
+        }
+        KvCache.Allocation a = kv.allocate(g.prompt, g.total());
+        if (a == null) {
+            return false;
+        }
+        g.kv = a;
+        g.admitted = true;
+        active.add(g);
+        running++;
+        int hitTokens = a.hitBlocks * Prompt.BLOCK_SIZE;
+        if (options.prefixCaching()) {
+            prefixQueries += g.prompt.tokens();
+            prefixHits += hitTokens;
+        }
+        g.cachedTokens = hitTokens;
+        g.runningAtAdmission = running;
+        long uncached = Math.max(0, g.prompt.tokens() - hitTokens);
+        g.prefillNanos = options.ttft().toNanos()
+                + (long) (uncached * options.prefillPerToken().toNanos() * batchFactor());
+        return true;
+    }
+
+    /** {@code 1 + batchSlowdown * (running - 1)}: how much the batch slows each step. */
+    private double batchFactor() {
+        return 1 + options.batchSlowdown() * Math.max(0, running - 1);
+    }
+
+    /** The next inter-token interval at the current batch size. */
+    long itlNanos() {
+        return (long) (options.itl().toNanos() * batchFactor());
+    }
+
+    /** The first token is out: the prompt is computed (its blocks enter the cache) and its TTFT observed. */
+    void prefilled(Generation g, int usagePromptTokens) {
+        promptTokens.addAndGet(usagePromptTokens);
+        synchronized (lock) {
+            if (g.kv != null) {
+                kv.commit(g.kv, g.prompt);
+            }
+            double seconds = (System.nanoTime() - g.arrivedNanos) / 1e9;
+            ttftCount++;
+            ttftSum += seconds;
+            for (int i = 0; i < Wire.TTFT_BUCKETS.length; i++) {
+                if (seconds <= Wire.TTFT_BUCKETS[i]) {
+                    ttftBuckets[i]++;
+                    break;
+                }
+            }
+        }
+    }
+
+    /** Frees whatever the generation holds (queue entry, or slot and blocks) and admits the waiters that now fit. */
     void release(Generation g, Outcome outcome) {
-        Generation next = null;
+        List<Generation> next = null;
         synchronized (lock) {
             if (g.queued) {
                 g.queued = false;
@@ -235,16 +362,29 @@ public final class VllmSimulator implements AutoCloseable {
                 waiting--;
             } else if (g.admitted) {
                 g.admitted = false;
+                kv.free(g.kv);
+                g.kv = null;
+                active.remove(g);
                 running--;
-                Iterator<Generation> it = queue.iterator();
-                if (it.hasNext()) {
-                    next = it.next();
-                    it.remove();
-                    next.queued = false;
-                    next.admitted = true;
-                    waiting--;
-                    running++;
+                if (log.size() == LOG_SIZE) {
+                    log.removeFirst();
                 }
+                log.addLast(new ScheduledRequest(g.id(), g.prompt.tokens(), g.cachedTokens,
+                        Duration.ofNanos(g.prefillNanos), Duration.ofNanos(g.maxItlNanos), g.runningAtAdmission));
+            }
+            // Also when a waiter left: the head it blocked may fit now.
+            for (Iterator<Generation> it = queue.iterator(); it.hasNext(); ) {
+                Generation head = it.next();
+                if (!tryAdmit(head)) {
+                    break;
+                }
+                it.remove();
+                head.queued = false;
+                waiting--;
+                if (next == null) {
+                    next = new ArrayList<>();
+                }
+                next.add(head);
             }
             if (outcome == Outcome.COMPLETED) {
                 completed.incrementAndGet();
@@ -256,15 +396,33 @@ public final class VllmSimulator implements AutoCloseable {
             lock.notifyAll();
         }
         if (next != null) {
-            next.startSoon();
+            for (Generation n : next) {
+                n.startSoon();
+            }
         }
+    }
+
+    /** Holds the lock. */
+    private double kvUsageLocked() {
+        long unfilled = 0;
+        for (Generation g : active) {
+            KvCache.Allocation a = g.kv;
+            unfilled += Math.max(0, a.reserved - Prompt.blocksFor((long) g.prompt.tokens() + g.emitted()));
+        }
+        return Math.min(1.0, Math.max(0, kv.reserved() - unfilled) / (double) kv.capacity());
     }
 
     String metricsText() {
         synchronized (lock) {
-            return Wire.metrics(options.models().get(0), running, waiting,
-                    Math.min(1.0, (double) running / options.maxNumSeqs()), promptTokens.get(),
-                    generationTokens.get(), finished.clone());
+            long[] cumulative = new long[ttftBuckets.length];
+            long sum = 0;
+            for (int i = 0; i < ttftBuckets.length; i++) {
+                sum += ttftBuckets[i];
+                cumulative[i] = sum;
+            }
+            return Wire.metrics(options.models().get(0), new Wire.Snapshot(running, waiting, kvUsageLocked(),
+                    prefixQueries, prefixHits, promptTokens.get(), generationTokens.get(), finished.clone(),
+                    cumulative, ttftCount, ttftSum));
         }
     }
 

@@ -115,31 +115,66 @@ final class Wire {
         return "{\"detail\":" + q(detail) + "}";
     }
 
-    /** Prometheus text as prometheus_client renders vLLM's metrics: labels sorted, values as floats. */
-    static String metrics(String model, int running, int waiting, double kvUsage, long prompt, long generation,
-                          long[] finished) {
-        String labels = "engine=\"0\",model_name=\"" + model.replace("\\", "\\\\").replace("\"", "\\\"")
+    /** {@code vllm:time_to_first_token_seconds}'s buckets in vLLM v1 ({@code vllm/v1/metrics/loggers.py}). */
+    static final double[] TTFT_BUCKETS = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0,
+        2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
+
+    /**
+     * What {@code /metrics} reports.
+     *
+     * @param ttftBuckets cumulative counts per {@link #TTFT_BUCKETS} bound
+     */
+    record Snapshot(int running, int waiting, double kvUsage, long prefixQueries, long prefixHits, long prompt,
+                    long generation, long[] finished, long[] ttftBuckets, long ttftCount, double ttftSum) {
+    }
+
+    /**
+     * Prometheus text as prometheus_client renders vLLM v1's metrics (text format 0.0.4): labels sorted,
+     * values as floats, counters as {@code <name>_total} samples under a {@code <name>_total} TYPE line,
+     * histograms as {@code _bucket} (with {@code +Inf}), {@code _count} and {@code _sum}. Names, types and
+     * help texts follow vLLM's "Production Metrics" page and {@code vllm/v1/metrics/loggers.py}.
+     */
+    static String metrics(String model, Snapshot s) {
+        String modelLabel = "model_name=\"" + model.replace("\\", "\\\\").replace("\"", "\\\"")
                 .replace("\n", "\\n") + "\"";
-        StringBuilder sb = new StringBuilder(2048);
+        String labels = "engine=\"0\"," + modelLabel;
+        StringBuilder sb = new StringBuilder(4096);
         metric(sb, "vllm:num_requests_running", "gauge", "Number of requests in model execution batches.")
-                .append("vllm:num_requests_running{").append(labels).append("} ").append(num(running)).append('\n');
+                .append("vllm:num_requests_running{").append(labels).append("} ").append(num(s.running())).append('\n');
         metric(sb, "vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.")
-                .append("vllm:num_requests_waiting{").append(labels).append("} ").append(num(waiting)).append('\n');
+                .append("vllm:num_requests_waiting{").append(labels).append("} ").append(num(s.waiting())).append('\n');
         metric(sb, "vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.")
-                .append("vllm:kv_cache_usage_perc{").append(labels).append("} ").append(num(kvUsage)).append('\n');
+                .append("vllm:kv_cache_usage_perc{").append(labels).append("} ").append(num(s.kvUsage())).append('\n');
+        metric(sb, "vllm:prefix_cache_queries_total", "counter",
+                "Prefix cache queries, in terms of number of queried tokens.")
+                .append("vllm:prefix_cache_queries_total{").append(labels).append("} ").append(num(s.prefixQueries()))
+                .append('\n');
+        metric(sb, "vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in terms of number of cached tokens.")
+                .append("vllm:prefix_cache_hits_total{").append(labels).append("} ").append(num(s.prefixHits()))
+                .append('\n');
         metric(sb, "vllm:num_preemptions_total", "counter", "Cumulative number of preemption from the engine.")
                 .append("vllm:num_preemptions_total{").append(labels).append("} 0.0\n");
         metric(sb, "vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.")
-                .append("vllm:prompt_tokens_total{").append(labels).append("} ").append(num(prompt)).append('\n');
+                .append("vllm:prompt_tokens_total{").append(labels).append("} ").append(num(s.prompt())).append('\n');
         metric(sb, "vllm:generation_tokens_total", "counter", "Number of generation tokens processed.")
-                .append("vllm:generation_tokens_total{").append(labels).append("} ").append(num(generation))
+                .append("vllm:generation_tokens_total{").append(labels).append("} ").append(num(s.generation()))
                 .append('\n');
         metric(sb, "vllm:request_success_total", "counter", "Count of successfully processed requests.");
         for (FinishReason r : FinishReason.values()) {
             sb.append("vllm:request_success_total{engine=\"0\",finished_reason=\"").append(r.wire).append("\",")
-                    .append(labels, "engine=\"0\",".length(), labels.length()).append("} ")
-                    .append(num(finished[r.ordinal()])).append('\n');
+                    .append(modelLabel).append("} ").append(num(s.finished()[r.ordinal()])).append('\n');
         }
+        metric(sb, "vllm:time_to_first_token_seconds", "histogram", "Histogram of time to first token in seconds.");
+        for (int i = 0; i < TTFT_BUCKETS.length; i++) {
+            sb.append("vllm:time_to_first_token_seconds_bucket{engine=\"0\",le=\"").append(num(TTFT_BUCKETS[i]))
+                    .append("\",").append(modelLabel).append("} ").append(num(s.ttftBuckets()[i])).append('\n');
+        }
+        sb.append("vllm:time_to_first_token_seconds_bucket{engine=\"0\",le=\"+Inf\",").append(modelLabel).append("} ")
+                .append(num(s.ttftCount())).append('\n');
+        sb.append("vllm:time_to_first_token_seconds_count{").append(labels).append("} ").append(num(s.ttftCount()))
+                .append('\n');
+        sb.append("vllm:time_to_first_token_seconds_sum{").append(labels).append("} ").append(num(s.ttftSum()))
+                .append('\n');
         return sb.toString();
     }
 

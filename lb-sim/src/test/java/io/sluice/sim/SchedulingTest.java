@@ -65,7 +65,7 @@ class SchedulingTest {
                 String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                         URI.create(sim.baseUrl() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
                 assertTrue(metrics.contains("vllm:num_requests_waiting{engine=\"0\",model_name=\"demo\"} 1.0"), metrics);
-                assertTrue(metrics.contains("vllm:kv_cache_usage_perc{engine=\"0\",model_name=\"demo\"} 1.0"), metrics);
+                assertTrue(metrics.contains("vllm:num_requests_running{engine=\"0\",model_name=\"demo\"} 1.0"), metrics);
                 assertTrue(first.readUntil("data: [DONE]"));
                 assertTrue(second.readUntil("data: [DONE]"));
                 assertTrue(sim.await(s -> s.completed() == 2 && s.running() == 0 && s.waiting() == 0, WAIT));

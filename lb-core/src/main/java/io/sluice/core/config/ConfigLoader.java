@@ -678,7 +678,8 @@ public final class ConfigLoader {
             tls = "https".equalsIgnoreCase(url.getScheme());
             port = url.getPort() < 0 ? (tls ? 443 : 80) : url.getPort();
         } else {
-            Obj s = child(o, "simulator", "model", "port", "ttft", "itl", "max-tokens", "max-num-seqs");
+            Obj s = child(o, "simulator", "model", "port", "ttft", "itl", "max-tokens", "max-num-seqs", "kv-blocks",
+                    "prefill-per-token", "batch-slowdown", "prefix-caching");
             if (s == null) {
                 return null;
             }
@@ -696,7 +697,12 @@ public final class ConfigLoader {
                     value(s, "ttft", d.ttft(), "a duration", duration(false)),
                     value(s, "itl", d.itl(), "a duration", duration(false)),
                     value(s, "max-tokens", d.maxTokens(), "a number", integer(1, Integer.MAX_VALUE)),
-                    value(s, "max-num-seqs", d.maxNumSeqs(), "a number", integer(1, Integer.MAX_VALUE)));
+                    value(s, "max-num-seqs", d.maxNumSeqs(), "a number", integer(1, Integer.MAX_VALUE)),
+                    value(s, "kv-blocks", d.kvBlocks(), "a number", integer(1, Integer.MAX_VALUE)),
+                    value(s, "prefill-per-token", d.prefillPerToken(), "a duration", duration(false)),
+                    value(s, "batch-slowdown", d.batchSlowdown(), "a number",
+                            fraction(0, SimulatorConfig.MAX_BATCH_SLOWDOWN)),
+                    value(s, "prefix-caching", d.prefixCaching(), "true or false", ConfigLoader::bool));
             host = "127.0.0.1";
             port = sim.port();
             addressed = s;
@@ -1570,6 +1576,22 @@ public final class ConfigLoader {
             if (v < min || v > max) {
                 throw new IllegalArgumentException(max == Integer.MAX_VALUE ? "must be at least " + min + ", got " + v
                         : v + " is out of range (" + min + ".." + max + ")");
+            }
+            return v;
+        };
+    }
+
+    /** A decimal number in {@code [min, max]}. */
+    private static Function<String, Double> fraction(double min, double max) {
+        return s -> {
+            double v;
+            try {
+                v = Double.parseDouble(s.strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("expected a number, got '" + s + "'");
+            }
+            if (!(v >= min && v <= max)) {
+                throw new IllegalArgumentException(s.strip() + " is out of range (" + min + ".." + max + ")");
             }
             return v;
         };

@@ -495,6 +495,23 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void simulatorKvCacheAndBatching() throws Exception {
+        SluiceConfig c = parse(BASE
+                + "      - simulator: { kv-blocks: 512, prefill-per-token: 300us, batch-slowdown: 0.05, prefix-caching: false }\n"
+                + "      - simulator: {}\n");
+        SimulatorConfig set = c.pools().get("vllm").backends().get(1).simulator();
+        assertEquals(512, set.kvBlocks());
+        assertEquals(Duration.ofNanos(300_000), set.prefillPerToken());
+        assertEquals(0.05, set.batchSlowdown());
+        assertFalse(set.prefixCaching());
+        SimulatorConfig defaults = c.pools().get("vllm").backends().get(2).simulator();
+        assertEquals(SimulatorConfig.DEFAULT_KV_BLOCKS, defaults.kvBlocks());
+        assertEquals(SimulatorConfig.DEFAULT_PREFILL_PER_TOKEN, defaults.prefillPerToken());
+        assertEquals(SimulatorConfig.DEFAULT_BATCH_SLOWDOWN, defaults.batchSlowdown());
+        assertTrue(defaults.prefixCaching());
+    }
+
+    @Test
     void badBackends() {
         assertError(BASE + "      - url: http://127.0.0.1:8001\n",
                 "test.yaml:10:14: pools.vllm.backends[1].url: duplicate backend 127.0.0.1:8001 (also at line 9)");
@@ -508,6 +525,12 @@ class ConfigLoaderTest {
                 "test.yaml:10:9: pools.vllm.backends[1]: a backend needs either url: http://host:port or simulator:");
         assertError(BASE + "      - simulator: { max-tokens: 0 }\n",
                 "test.yaml:10:34: pools.vllm.backends[1].simulator.max-tokens: must be at least 1, got 0");
+        assertError(BASE + "      - simulator: { batch-slowdown: 11 }\n",
+                "test.yaml:10:38: pools.vllm.backends[1].simulator.batch-slowdown: 11 is out of range (0.0..10.0)");
+        assertError(BASE + "      - simulator: { kv-blocks: 0 }\n",
+                "test.yaml:10:33: pools.vllm.backends[1].simulator.kv-blocks: must be at least 1, got 0");
+        assertError(BASE + "      - simulator: { prefix-caching: maybe }\n",
+                "test.yaml:10:38: pools.vllm.backends[1].simulator.prefix-caching: expected true or false, got 'maybe'");
         assertError(BASE + "      - simulator: { port: 9100 }\n      - simulator: { port: 9100 }\n",
                 "test.yaml:11:28: pools.vllm.backends[2].simulator.port: duplicate backend 127.0.0.1:9100 (also at line 10)");
     }

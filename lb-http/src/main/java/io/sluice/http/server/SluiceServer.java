@@ -218,6 +218,10 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 .itl(sc.itl())
                 .maxTokens(sc.maxTokens())
                 .maxNumSeqs(sc.maxNumSeqs())
+                .kvBlocks(sc.kvBlocks())
+                .prefillPerToken(sc.prefillPerToken())
+                .batchSlowdown(sc.batchSlowdown())
+                .prefixCaching(sc.prefixCaching())
                 .transport(config.server().transport())
                 .build());
         simulators.add(sim);
