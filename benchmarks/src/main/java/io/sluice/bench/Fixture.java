@@ -39,7 +39,7 @@ public final class Fixture implements AutoCloseable {
             simPorts[i] = freePort();
             processes.add(start(List.of("java", "-Xmx1g", "-jar", jar("lb-sim/target/lb-sim.jar").toString(),
                     "--port", String.valueOf(simPorts[i]), "--model", "demo", "--ttft", ttft, "--itl", itl,
-                    "--max-num-seqs", "100000", "--io-threads", "1"), "sim-" + i));
+                    "--max-num-seqs", "100000", "--kv-blocks", "100000000", "--io-threads", "1"), "sim-" + i));
         }
         sluicePort = freePort();
         Path config = Files.createTempFile("sluice-bench", ".yaml");

@@ -62,7 +62,7 @@ class ResilienceTest {
             SimulatorOptions.builder().failureMode(FailureMode.RESET_MID_STREAM).build(),      // 1 resets
             SimulatorOptions.builder().failureMode(FailureMode.ERROR_500).build(),             // 2 fails fast
             SimulatorOptions.builder().ttft(Duration.ofMillis(30)).build(),                    // 3 healthy, slower
-            SimulatorOptions.builder().itl(Duration.ofMillis(50)).maxTokens(2000).build(),     // 4 killed
+            SimulatorOptions.builder().itl(Duration.ofMillis(50)).maxTokens(2000).kvBlocks(1 << 20).build(), // 4 killed: 50 long streams fit
             SimulatorOptions.builder().ttft(Duration.ofMillis(10)).itl(Duration.ofSeconds(30)).build(), // 5 stalls
             SimulatorOptions.builder().ttft(Duration.ofMillis(10)).itl(Duration.ofMillis(40)).build()); // 6 one slot
 

@@ -99,7 +99,9 @@ public final class SimulatorMain implements Callable<Integer> {
     CommandSpec spec;
 
     public static void main(String[] args) {
-        int code = new CommandLine(new SimulatorMain()).execute(args);
+        int code = new CommandLine(new SimulatorMain())
+                .setParameterExceptionHandler(SimulatorMain::shortUsageError)
+                .execute(args);
         if (code != 0) {
             System.exit(code);
         }
@@ -157,6 +159,20 @@ public final class SimulatorMain implements Callable<Integer> {
             b.itl(itl);
         }
         return b.build();
+    }
+
+    /**
+     * A mistaken option gets its error and one hint, not the whole help: the help grew long enough that a
+     * supervisor keeping only the last lines of output (the admin API's inference launcher) lost the error.
+     */
+    static int shortUsageError(CommandLine.ParameterException ex, String[] args) {
+        CommandLine cmd = ex.getCommandLine();
+        java.io.PrintWriter err = cmd.getErr();
+        err.println(ex.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+        err.println("Run with --help for the options.");
+        err.flush();
+        return cmd.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     static final class FormatConverter implements CommandLine.ITypeConverter<ProviderSimulator.Format> {
