@@ -19,14 +19,27 @@ import java.util.Objects;
  * @param tls               how the pool's {@code https://} backends are verified; applies to new connections
  * @param hostHeader        the {@code Host} sent upstream: {@link #HOST_PASS} (the client's),
  *                          {@link #HOST_BACKEND} (the backend's url authority) or a literal value
+ * @param queue             priority classes, fair sharing and spill of the wait queue; {@link QueueConfig#NONE} for a FIFO line
  */
 public record PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
                          int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
                          Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
                          OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout,
-                         List<String> models, HeaderRules headers, UpstreamTlsConfig tls, String hostHeader) {
+                         List<String> models, HeaderRules headers, UpstreamTlsConfig tls, String hostHeader,
+                         QueueConfig queue) {
     public static final String HOST_PASS = "pass";
     public static final String HOST_BACKEND = "backend";
+
+    /** A plain FIFO wait queue. */
+    public PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
+                      int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
+                      Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
+                      OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout,
+                      List<String> models, HeaderRules headers, UpstreamTlsConfig tls, String hostHeader) {
+        this(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, backends, streamIdleTimeout,
+                requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout, models, headers, tls,
+                hostHeader, QueueConfig.NONE);
+    }
 
     /** Without declared models, header rules or upstream TLS settings. */
     public PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
@@ -57,12 +70,13 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
         headers = headers == null ? HeaderRules.NONE : headers;
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(hostHeader, "hostHeader");
+        queue = queue == null ? QueueConfig.NONE : queue;
     }
 
     /** The same settings with other backends: a reload compares settings without the membership. */
     public PoolConfig withBackends(List<BackendConfig> other) {
         return new PoolConfig(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, other,
                 streamIdleTimeout, requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout,
-                models, headers, tls, hostHeader);
+                models, headers, tls, hostHeader, queue);
     }
 }
