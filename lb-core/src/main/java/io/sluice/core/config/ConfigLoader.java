@@ -622,6 +622,9 @@ public final class ConfigLoader {
         } else if (q.has("spill-after")) {
             problem(q.get("spill-after"), q.path("spill-after"), "spill-after needs spill-to");
         }
+        if (classes.isEmpty() && spill == null) {
+            return QueueConfig.NONE; // the plain FIFO line: records compare equal to a pool without these keys
+        }
         return new QueueConfig(classes, header, keyClasses, dflt, share, spill, after);
     }
 
