@@ -109,6 +109,15 @@ public final class MetricsEndpoints {
         each(pools, (p, b) -> t.sample("sluice_backend_ejections_total", b.ejections(), "pool", p.name(), "backend", b.id()));
         t.family("sluice_pool_available_backends", "gauge", "Backends of the pool that take new requests.");
         pools.forEach(p -> t.sample("sluice_pool_available_backends", p.availableCount(), "pool", p.name()));
+        t.family("sluice_pool_queued_requests", "gauge", "Requests waiting for a free backend; per priority class when the queue has classes.");
+        pools.forEach(p -> {
+            Map<String, Integer> byClass = p.queuedByClass();
+            if (byClass.isEmpty()) {
+                t.sample("sluice_pool_queued_requests", p.queued(), "pool", p.name());
+            } else {
+                byClass.forEach((c, n) -> t.sample("sluice_pool_queued_requests", n, "pool", p.name(), "class", c));
+            }
+        });
         Exposition ex = new Exposition(t);
         extras.forEach(e -> e.write(ex));
         t.family("sluice_uptime_seconds", "gauge", "Seconds since the gateway started.");

@@ -25,6 +25,7 @@ public final class Backend {
     private final boolean tls;
 
     private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile long serviceNanos; // mean lease duration: see recordService
     private final AtomicInteger consecutiveErrors = new AtomicInteger();
     private final LongAdder ejections = new LongAdder();
     private volatile int ejectionStreak;
@@ -194,6 +195,20 @@ public final class Backend {
         }
     }
 
+    /**
+     * Folds one lease's duration into the mean (an exponentially weighted one, weight 1/8). Loops may
+     * race on it and lose a sample: it feeds an estimate (a queue's predicted wait), not an account.
+     */
+    private void recordService(long nanos) {
+        long m = serviceNanos;
+        serviceNanos = m == 0 ? nanos : m + (nanos - m) / 8;
+    }
+
+    /** The recent mean time a request holds its slot here, in nanoseconds; 0 before the first one ended. */
+    public long meanServiceNanos() {
+        return serviceNanos;
+    }
+
     /** Called after every lease release; used by a pool with a wait queue. */
     public void onRelease(Runnable listener) {
         this.releaseListener = listener;
@@ -277,6 +292,7 @@ public final class Backend {
     /** One in-flight request; {@link #release()} is idempotent so every exit path may call it. */
     public static final class Lease {
         private Backend backend;
+        private final long startNanos = System.nanoTime();
 
         private Lease(Backend backend) {
             this.backend = backend;
@@ -294,6 +310,7 @@ public final class Backend {
             }
             backend = null;
             b.inFlight.decrementAndGet();
+            b.recordService(System.nanoTime() - startNanos);
             Runnable r = b.releaseListener;
             if (r != null) {
                 r.run();

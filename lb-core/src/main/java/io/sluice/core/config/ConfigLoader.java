@@ -116,6 +116,7 @@ public final class ConfigLoader {
         Map<String, PoolConfig> pools = pools(top);
         ModelsConfig models = models(top); // after the pools (what they serve), before the routes (what they force)
         providers(top, pools); // adds a pool per provider with a base URL, before the routes that name them
+        spillChecks.forEach(Runnable::run);
         Map<String, ModelGroupConfig> groups = modelGroups(top);
         List<ListenerConfig> listeners = listeners(top);
         AccessLogConfig accessLog = null;
@@ -549,15 +550,17 @@ public final class ConfigLoader {
                 value(ol, "ejection", od.ejection(), "a duration", duration(true)),
                 value(ol, "max-ejection", od.maxEjection(), "a duration", duration(true)));
         int maxInFlight = value(o, "max-in-flight-per-backend", 0, "a number", integer(0, 1_000_000));
-        Obj q = child(o, "queue", "size", "timeout");
+        Obj q = child(o, "queue", "size", "timeout", "classes", "class-header", "key-classes", "default-class",
+                "key-share-percent", "spill-to", "spill-after");
         int queueSize = q == null ? 0 : value(q, "size", 0, "a number", integer(0, 1_000_000));
         Duration queueTimeout = q == null ? Duration.ofSeconds(30) : value(q, "timeout", Duration.ofSeconds(30), "a duration", duration(true));
+        QueueConfig admission = q == null ? QueueConfig.NONE : admission(name, q);
         UpstreamTlsConfig tls = o.entries.containsKey("tls") ? upstreamTls(o) : UpstreamTlsConfig.DEFAULT;
         String hostHeader = value(o, "host-header", PoolConfig.HOST_PASS, "pass, backend or a host name",
                 ConfigLoader::hostHeader);
         return new PoolConfig(name, balancer, connect, response, maxIdle, health, backends,
                 streamIdle, whole, retry, outlier, maxInFlight, queueSize, queueTimeout, models, headerRules(o),
-                tls, hostHeader, routing(o));
+                tls, hostHeader, routing(o), admission);
     }
 
     /** {@code pools.<name>.routing}: the LLM-aware policies' settings ({@link RoutingConfig}). */
@@ -593,6 +596,71 @@ public final class ConfigLoader {
             }
             return v;
         };
+    }
+
+    /** Spill targets, checked once every pool (of the file and of the providers) is known. */
+    private final List<Runnable> spillChecks = new ArrayList<>();
+
+    /**
+     * {@code pools.<name>.queue}'s admission keys: priority {@code classes} (highest first) chosen by
+     * {@code key-classes} (API key id to class), else {@code class-header}, else {@code default-class}
+     * (the first class when not given); {@code key-share-percent} of {@code size} per client (default 50);
+     * {@code spill-to} a pool when the predicted wait exceeds {@code spill-after} (default 0s: whenever
+     * the request would queue and a wait estimate exists).
+     */
+    private QueueConfig admission(String pool, Obj q) {
+        List<String> classes = strings(q, "classes", List.of());
+        Set<String> seen = new HashSet<>();
+        for (String c : classes) {
+            if (!seen.add(c)) {
+                problem(q.get("classes"), q.path("classes"), "class '" + c + "' is listed twice");
+            }
+        }
+        String dflt = value(q, "default-class", classes.isEmpty() ? null : classes.get(0), "a string", s -> s);
+        String header = value(q, "class-header", null, "a header name", s -> s.toLowerCase(Locale.ROOT));
+        Map<String, String> keyClasses = new LinkedHashMap<>();
+        Node kn = q.get("key-classes");
+        if (kn != null && !(kn instanceof MapNode)) {
+            problem(kn, q.path("key-classes"), "expected a mapping of API key names to classes, got " + describe(kn));
+        } else if (kn != null) {
+            for (Entry e : ((MapNode) kn).entries().values()) {
+                String c = e.value() instanceof Scalar sc ? sc.text() : null;
+                if (c == null || !classes.contains(c)) {
+                    problem(e.line(), e.column(), q.path("key-classes") + "." + e.key(), "expected one of the queue's classes ("
+                            + String.join(", ", classes) + "), got " + (c == null ? describe(e.value()) : "'" + c + "'"));
+                } else {
+                    keyClasses.put(e.key(), c);
+                }
+            }
+        }
+        if (classes.isEmpty() && (q.has("default-class") || q.has("class-header") || !keyClasses.isEmpty()
+                || q.has("key-share-percent"))) {
+            problem(q, "default-class, class-header, key-classes and key-share-percent need classes: [...]");
+        } else if (dflt != null && !classes.contains(dflt)) {
+            problem(q.get("default-class"), q.path("default-class"), "expected one of the queue's classes ("
+                    + String.join(", ", classes) + "), got '" + dflt + "'");
+            dflt = classes.get(0);
+        }
+        int share = value(q, "key-share-percent", 50, "a number", integer(1, 100));
+        String spill = value(q, "spill-to", null, "a pool name", s -> s);
+        Duration after = value(q, "spill-after", Duration.ZERO, "a duration", duration(false));
+        if (spill != null) {
+            Node at = q.get("spill-to");
+            String path = q.path("spill-to");
+            spillChecks.add(() -> {
+                if (spill.equals(pool)) {
+                    problem(at, path, "a pool cannot spill to itself");
+                } else if (poolNames != null && !poolNames.contains(spill)) {
+                    problem(at, path, "no pool named '" + spill + "' (pools: " + String.join(", ", poolNames) + ")");
+                }
+            });
+        } else if (q.has("spill-after")) {
+            problem(q.get("spill-after"), q.path("spill-after"), "spill-after needs spill-to");
+        }
+        if (classes.isEmpty() && spill == null) {
+            return QueueConfig.NONE; // the plain FIFO line: records compare equal to a pool without these keys
+        }
+        return new QueueConfig(classes, header, keyClasses, dflt, share, spill, after);
     }
 
     /** {@code pools.<name>.tls}: the files are read here, so a missing or broken one is reported where it is named. */

@@ -20,13 +20,14 @@ import java.util.Objects;
  * @param hostHeader        the {@code Host} sent upstream: {@link #HOST_PASS} (the client's),
  *                          {@link #HOST_BACKEND} (the backend's url authority) or a literal value
  * @param routing           the LLM-aware policies' settings ({@code routing:}); never null
+ * @param queue             priority classes, fair sharing and spill of the wait queue; {@link QueueConfig#NONE} for a FIFO line
  */
 public record PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
                          int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
                          Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
                          OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout,
                          List<String> models, HeaderRules headers, UpstreamTlsConfig tls, String hostHeader,
-                         RoutingConfig routing) {
+                         RoutingConfig routing, QueueConfig queue) {
     public static final String HOST_PASS = "pass";
     public static final String HOST_BACKEND = "backend";
 
@@ -40,7 +41,7 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
                 UpstreamTlsConfig.DEFAULT, HOST_PASS);
     }
 
-    /** With the default routing settings. */
+    /** With the default routing settings and a plain FIFO wait queue. */
     public PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
                       int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
                       Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
@@ -48,7 +49,7 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
                       List<String> models, HeaderRules headers, UpstreamTlsConfig tls, String hostHeader) {
         this(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, backends, streamIdleTimeout,
                 requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout, models, headers, tls,
-                hostHeader, RoutingConfig.DEFAULT);
+                hostHeader, RoutingConfig.DEFAULT, QueueConfig.NONE);
     }
 
     /** The core settings, everything else at its default. */
@@ -71,12 +72,13 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(hostHeader, "hostHeader");
         routing = routing == null ? RoutingConfig.DEFAULT : routing;
+        queue = queue == null ? QueueConfig.NONE : queue;
     }
 
     /** The same settings with other backends: a reload compares settings without the membership. */
     public PoolConfig withBackends(List<BackendConfig> other) {
         return new PoolConfig(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, other,
                 streamIdleTimeout, requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout,
-                models, headers, tls, hostHeader, routing);
+                models, headers, tls, hostHeader, routing, queue);
     }
 }

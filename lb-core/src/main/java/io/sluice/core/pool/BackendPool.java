@@ -5,9 +5,12 @@ import io.sluice.core.balance.BalancePolicies;
 import io.sluice.core.balance.BalancePolicy;
 import io.sluice.core.balance.BalanceRequest;
 import io.sluice.core.config.PoolConfig;
+import io.sluice.core.config.QueueConfig;
+import io.sluice.core.exchange.RequestContext;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -21,11 +24,13 @@ public final class BackendPool {
     private final List<Backend> view = Collections.unmodifiableList(backends);
     private final AtomicInteger activeRetries = new AtomicInteger();
     private final ConcurrentLinkedDeque<Runnable> waiters = new ConcurrentLinkedDeque<>();
-    private final AtomicInteger waiting = new AtomicInteger();
+    private final AtomicInteger waiting = new AtomicInteger(); // in both lines
+    private final FairQueue fair = new FairQueue(List.of()); // waiters of a pool with classes; empty otherwise
 
     public BackendPool(PoolConfig config, List<Backend> backends) {
         this.config = config;
         this.balancer = BalancePolicies.create(config.balancer(), config.routing());
+        fair.order(config.queue().classes());
         backends.forEach(this::add);
     }
 
@@ -66,7 +71,9 @@ public final class BackendPool {
         } else if (!next.routing().equals(config.routing())) {
             balancer.routing(next.routing());
         }
+        fair.order(next.queue().classes());
         config = next;
+        wakeIfRoom(); // a larger limit may have room for waiters now
     }
 
     /** The members, read-only: change them with {@link #add} and {@link #remove}. */
@@ -140,36 +147,104 @@ public final class BackendPool {
     }
 
     /**
+     * The wake-up to queue for a request: {@code wake} itself for a FIFO queue, or a
+     * {@link FairQueue.Waiter} with the request's class and client when the pool has classes. Only
+     * those pools allocate here.
+     */
+    public Runnable waiter(RequestContext rc, Runnable wake) {
+        QueueConfig q = config.queue();
+        if (!q.fair()) {
+            return wake;
+        }
+        String key = rc.apiKeyId();
+        String cls = key == null ? null : q.keyClasses().get(key);
+        if (cls == null && q.classHeader() != null) {
+            String h = rc.header(q.classHeader());
+            if (h != null && q.classes().contains(h.trim())) {
+                cls = h.trim();
+            }
+        }
+        if (cls == null) {
+            cls = q.defaultClass();
+        }
+        return new FairQueue.Waiter(wake, cls, key != null ? "key:" + key : "ip:" + (rc.client() == null ? "" : rc.client().client()));
+    }
+
+    /**
      * Queues a request that found every backend at its in-flight limit; {@code wake} runs (on any
-     * thread) when a backend frees a slot. False when the queue is full.
+     * thread) when a backend frees a slot. False when the queue is full, or (with classes) when the
+     * request's client already holds its share of it.
      *
      * <p>A slot may have freed between the caller's check and this call, with nobody queued to wake:
      * so, once queued, the pool checks again and wakes the first waiter if there is room now.
      */
     public boolean enqueue(Runnable wake) {
-        if (waiting.incrementAndGet() > config.queueSize()) {
+        PoolConfig c = config;
+        if (waiting.incrementAndGet() > c.queueSize()) {
             waiting.decrementAndGet();
             return false;
         }
-        waiters.addLast(wake);
+        if (wake instanceof FairQueue.Waiter w && c.queue().fair()) {
+            if (!fair.add(w, c.queue().keyLimit(c.queueSize()))) {
+                waiting.decrementAndGet();
+                return false;
+            }
+        } else {
+            waiters.addLast(wake);
+        }
         wakeIfRoom();
         return true;
     }
 
     /** A queued request that gave up (timeout, client gone). */
     public boolean dequeue(Runnable wake) {
-        if (waiters.remove(wake)) {
+        if (wake instanceof FairQueue.Waiter w && fair.remove(w) || waiters.remove(wake)) {
             waiting.decrementAndGet();
             return true;
         }
         return false;
     }
 
-    /** A waiter that woke but still found no room goes back to the front of the line. */
+    /** A waiter that woke but still found no room goes back to the front of the line (of its client). */
     public void requeueFirst(Runnable wake) {
         waiting.incrementAndGet();
-        waiters.addFirst(wake);
+        if (wake instanceof FairQueue.Waiter w && config.queue().fair()) {
+            fair.addFirst(w);
+        } else {
+            waiters.addFirst(wake);
+        }
         wakeIfRoom(); // as in enqueue: the slot may have freed again since the waiter looked
+    }
+
+    /**
+     * How long a request queued now would wait, by the queue ahead of it and the recent mean time a
+     * request holds a slot: (queued + 1) × mean ÷ slots. Zero before any request has ended (no
+     * estimate yet) and when the backends have no in-flight limit.
+     */
+    public long predictedWaitNanos() {
+        int max = config.maxInFlightPerBackend();
+        long sum = 0;
+        int slots = 0;
+        int measured = 0;
+        for (Backend b : backends) {
+            if (b.isAvailable()) {
+                slots += max;
+                long m = b.meanServiceNanos();
+                if (m > 0) {
+                    sum += m;
+                    measured++;
+                }
+            }
+        }
+        if (slots == 0 || measured == 0) {
+            return 0;
+        }
+        return (waiting.get() + 1L) * (sum / measured) / slots;
+    }
+
+    /** Waiters per priority class (declared classes first); empty for a pool without classes. */
+    public Map<String, Integer> queuedByClass() {
+        return config.queue().fair() || fair.size() > 0 ? fair.sizes() : Map.of();
     }
 
     private void wakeIfRoom() {
@@ -186,7 +261,10 @@ public final class BackendPool {
         if (waiting.get() == 0) {
             return;
         }
-        Runnable w = waiters.pollFirst();
+        Runnable w = fair.poll(); // empty unless the pool has classes, or had them before a reload
+        if (w == null) {
+            w = waiters.pollFirst();
+        }
         if (w != null) {
             waiting.decrementAndGet();
             w.run();

@@ -35,6 +35,8 @@ import io.sluice.core.exchange.ResponseRelay;
 import io.sluice.core.exchange.RequestContext;
 import io.sluice.core.observe.LogThrottle;
 import io.sluice.core.pool.BackendPool;
+import io.sluice.core.pool.FairQueue;
+import io.sluice.core.route.RouteTarget;
 import io.sluice.http.h2.StreamBudget;
 import io.sluice.http.pool.UpstreamHandler;
 import io.sluice.http.pool.UpstreamPool;
@@ -98,6 +100,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
     private boolean retryBudgetTaken;
     private Runnable waiter;
     private ScheduledFuture<?> queueTimeout;
+    private boolean spilled;              // moved to the queue's spill pool once: never again, so two pools cannot bounce it
     private long requestDeadline;         // System.nanoTime() values; 0: none
     private long headDeadline;
     private final Watch deadlines = new Watch() {
@@ -171,6 +174,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         holding = true;
         retries = 0;
         tried = null;
+        spilled = false;
         long whole = config.requestTimeout().toNanos();
         if (whole > 0) {
             requestDeadline = System.nanoTime() + whole;
@@ -237,6 +241,9 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         Backend.Lease taken = pool.lease(rc, tried); // choice and slot in one step: the limit holds across loops
         if (taken == null) {
             if (pool.allFull() && config.queueSize() > 0 && waiter == null) {
+                if (config.queue().spillTo() != null && !spilled && spill()) {
+                    return;
+                }
                 enqueue();
                 return;
             }
@@ -697,13 +704,38 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
 
     // ---- waiting for a free backend ----
 
+    /**
+     * Sends the request to the queue's spill pool instead of waiting, when the predicted wait is over
+     * the bound. Nothing went upstream yet, so the parts held for this attempt go there as they are
+     * (the header rules applied on arrival stay those of the first pool).
+     *
+     * @return false to queue here after all (no estimate is over the bound, or the spill pool is gone)
+     */
+    private boolean spill() {
+        if (pool.predictedWaitNanos() <= config.queue().spillAfter().toNanos()) {
+            return false;
+        }
+        BackendPool to = upstreams.pool(config.queue().spillTo());
+        if (to == null) {
+            return false;
+        }
+        log.debug("request {}: pool '{}' is saturated; spilling to '{}'", requestId, pool.name(), to.name());
+        spilled = true;
+        rc.target(new RouteTarget.Pool(to.name()));
+        pool = to;
+        config = to.config();
+        tried = null;
+        attempt();
+        return true;
+    }
+
     private void enqueue() {
         EventLoop loop = ctx.channel().eventLoop();
-        Runnable w = () -> loop.execute(this::onWake);
+        Runnable w = pool.waiter(rc, () -> loop.execute(this::onWake));
         if (!pool.enqueue(w)) {
             endRequest();
-            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "queue_full",
-                    "every backend of pool '" + pool.name() + "' is busy and the wait queue is full", true);
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "queue_full", "every backend of pool '" + pool.name()
+                    + "' is busy and the wait queue is full" + (w instanceof FairQueue.Waiter ? " (or this client holds its share of it)" : ""), true);
             return;
         }
         waiter = w;
