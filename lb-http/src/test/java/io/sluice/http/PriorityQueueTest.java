@@ -150,11 +150,13 @@ class PriorityQueueTest {
         RawHttp holder = hold("prio", ALICE);
         List<Sent> sent = new ArrayList<>();
         sent.add(send("prio", "bob-1", BOB));
+        awaitQueued("prio", 1);
         sent.add(send("prio", "bob-2", BOB, "x-priority: interactive")); // bob's key is batch whatever he asks
         awaitQueued("prio", 2);
         sent.add(send("prio", "alice-batch", ALICE, "x-priority: batch"));
         awaitQueued("prio", 3);
         sent.add(send("prio", "alice-1", ALICE));
+        awaitQueued("prio", 4); // queued in this order: alice-1 before alice-2
         sent.add(send("prio", "alice-2", ALICE, "x-priority: interactive"));
         awaitQueued("prio", 5);
         assertEquals(Map.of("interactive", 2, "batch", 3), pool("prio").queuedByClass());

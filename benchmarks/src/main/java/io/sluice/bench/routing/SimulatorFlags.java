@@ -11,9 +11,8 @@ import java.util.Map;
 /**
  * The simulators' settings, as {@code key=value} flags, applied to a {@link SimulatorOptions.Builder}.
  * The batching and prefix-cache settings of issue 14 ({@code kv-blocks}, {@code prefill-per-token},
- * {@code batch-slowdown}, {@code prefix-caching}) are requested by default but this simulator build
- * does not have them yet: they are reported as {@link #ignored()} (and in routing.json) rather than
- * failing, and switch on here, one line each, when {@code SimulatorOptions} gains them.
+ * {@code batch-slowdown}, {@code prefix-caching}) are on by default. {@link #ignored()} stays for flags a
+ * simulator build does not know, reported in routing.json rather than failing.
  */
 final class SimulatorFlags {
     /**
@@ -59,12 +58,10 @@ final class SimulatorFlags {
                 case "max-num-seqs" -> b.maxNumSeqs(Integer.parseInt(v));
                 case "max-tokens" -> b.maxTokens(Integer.parseInt(v));
                 case "max-model-len" -> b.maxModelLen(Integer.parseInt(v));
-                // Issue 14's simulator (continuous batching, prefix cache); uncomment as they land:
-                // case "kv-blocks" -> b.kvBlocks(Integer.parseInt(v));
-                // case "prefill-per-token" -> b.prefillPerToken(duration(v));
-                // case "batch-slowdown" -> b.batchSlowdown(Double.parseDouble(v));
-                // case "prefix-caching" -> b.prefixCaching(Boolean.parseBoolean(v));
-                case "kv-blocks", "prefill-per-token", "batch-slowdown", "prefix-caching" -> ignored.add(e.getKey() + "=" + v);
+                case "kv-blocks" -> b.kvBlocks(Integer.parseInt(v));
+                case "prefill-per-token" -> b.prefillPerToken(duration(v));
+                case "batch-slowdown" -> b.batchSlowdown(Double.parseDouble(v));
+                case "prefix-caching" -> b.prefixCaching(Boolean.parseBoolean(v));
                 default -> throw new IllegalArgumentException("unknown simulator flag '" + e.getKey() + "'");
             }
         }
