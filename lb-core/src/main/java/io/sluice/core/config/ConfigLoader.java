@@ -97,7 +97,7 @@ public final class ConfigLoader {
             return null;
         }
         Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "access-log", "admin", "compat",
-                "models", "providers", "model-groups");
+                "models", "providers", "model-groups", "services");
         if (top == null) {
             return null;
         }
@@ -118,6 +118,7 @@ public final class ConfigLoader {
         providers(top, pools); // adds a pool per provider with a base URL, before the routes that name them
         spillChecks.forEach(Runnable::run);
         Map<String, ModelGroupConfig> groups = modelGroups(top);
+        services = services(top); // before the routes that name them
         List<ListenerConfig> listeners = listeners(top);
         AccessLogConfig accessLog = null;
         if (top.entries.containsKey("access-log")) { // "access-log:" alone means stdout
@@ -137,7 +138,7 @@ public final class ConfigLoader {
                 a == null ? InferenceConfig.NONE : inference(a),
                 a == null ? List.of() : strings(a, "allowed-hosts", List.of()));
         return new SluiceConfig(server, listeners, pools, admin, compat(top, listeners), source, accessLog, models,
-                providers, groups);
+                providers, groups, services);
     }
 
     // ---- providers
@@ -597,6 +598,9 @@ public final class ConfigLoader {
             return v;
         };
     }
+
+    /** {@code services:}, parsed before the listeners' routes. */
+    private ServicesConfig services = ServicesConfig.NONE;
 
     /** Spill targets, checked once every pool (of the file and of the providers) is known. */
     private final List<Runnable> spillChecks = new ArrayList<>();
@@ -1060,7 +1064,8 @@ public final class ConfigLoader {
         for (int i = 0; i < list.items().size(); i++) {
             Node n = list.items().get(i);
             Obj o = obj(n, listener.path("routes") + "[" + i + "]", n.line(), n.column(), "path", "pool", "admin",
-                    "auth", "public", "by-model", "model", "prefix-rewrite", "headers", "methods", "provider", "gateway");
+                    "auth", "public", "by-model", "model", "prefix-rewrite", "headers", "methods", "provider", "gateway",
+                    "static", "service");
             if (o == null) {
                 continue;
             }
@@ -1076,9 +1081,39 @@ public final class ConfigLoader {
             String gateway = value(o, "gateway", null, "chat or messages", ConfigLoader::gateway);
             String providerName = value(o, "provider", null, "a provider name", ConfigLoader::nonEmpty);
             ProviderConfig provider = providerName == null ? null : providers.get(providerName);
+            String service = value(o, "service", null, "a service name", oneOf("service", ServicesConfig.NAMES));
+            boolean isStatic = o.has("static");
             boolean valid = problems.size() == reported; // so a bad pool or admin value is not reported twice
             int kinds = (admin ? 1 : 0) + (o.has("pool") || byModel ? 1 : 0) + (gateway != null ? 1 : 0)
-                    + (providerName != null ? 1 : 0);
+                    + (providerName != null ? 1 : 0) + (isStatic ? 1 : 0) + (service != null ? 1 : 0);
+            if (valid && kinds > 1 && (isStatic || service != null)) {
+                problem(o, "a route has one of pool:, by-model:, admin:, provider:, gateway:, static: or service:");
+                valid = false;
+            } else if (valid && service != null && !services.enabled(service)) {
+                problem(o.get("service"), o.path("service"), "service '" + service + "' is not enabled (add services."
+                        + service + ": to the file)");
+                valid = false;
+            }
+            if (isStatic || service != null) {
+                StaticConfig files = isStatic ? staticFiles(o) : null;
+                for (String k : List.of("model", "prefix-rewrite", "by-model")) {
+                    if (o.has(k)) {
+                        problem(o.get(k), o.path(k), k + " applies to proxied routes, not to " + (isStatic ? "static:" : "service:"));
+                    }
+                }
+                if (valid && prefix != null && problems.size() == reported) {
+                    HeaderRules headers = headerRules(o);
+                    AccessConfig.Auth auth = o.has("auth") ? auth(child(o, "auth", "keys-file", "keys-env")) : null;
+                    boolean open = value(o, "public", false, "true or false", ConfigLoader::bool);
+                    Integer first = paths.putIfAbsent(prefix, n.line());
+                    if (first != null) {
+                        problem(o.get("path"), o.path("path"), "duplicate route path '" + prefix + "' (line " + first + ")");
+                    }
+                    routes.add(new RouteConfig(prefix, null, false, auth, open, false, null, null, headers, methods,
+                            null, null, files, service));
+                }
+                continue;
+            }
             if (valid && kinds > 1 && (gateway != null || providerName != null)) {
                 problem(o, "a route has one of pool:, by-model:, admin:, provider: or gateway:");
                 valid = false;
@@ -1147,6 +1182,94 @@ public final class ConfigLoader {
             }
         }
         return routes;
+    }
+
+    /**
+     * {@code routes[i].static}: a directory ({@code static: public}) or {@code {root, index, cache-control,
+     * spa-fallback, precompressed}}. The directory must exist when the file is loaded.
+     */
+    private StaticConfig staticFiles(Obj route) {
+        Node n = route.get("static");
+        String at = route.path("static");
+        String root;
+        String index = "index.html";
+        String cache = null;
+        String spa = null;
+        boolean precompressed = true;
+        if (n instanceof Scalar sc) {
+            root = sc.text();
+        } else {
+            Obj o = child(route, "static", "root", "index", "cache-control", "spa-fallback", "precompressed");
+            if (o == null) {
+                return null;
+            }
+            root = value(o, "root", null, "a directory", ConfigLoader::nonEmpty);
+            if (!o.has("root")) {
+                missing(o, "root");
+                return null;
+            }
+            index = value(o, "index", index, "a file name", ConfigLoader::fileName);
+            cache = value(o, "cache-control", null, "a Cache-Control value", ConfigLoader::nonEmpty);
+            spa = value(o, "spa-fallback", null, "a file under root", ConfigLoader::nonEmpty);
+            precompressed = value(o, "precompressed", true, "true or false", ConfigLoader::bool);
+            at = o.path("root");
+            n = o.get("root");
+        }
+        if (root == null || root.isBlank()) {
+            problem(n, at, "expected a directory");
+            return null;
+        }
+        Path dir = Path.of(root);
+        if (!Files.isDirectory(dir)) {
+            problem(n, at, "no directory " + dir.toAbsolutePath().normalize());
+            return null;
+        }
+        return new StaticConfig(dir, index, cache, spa, precompressed);
+    }
+
+    private static String fileName(String s) {
+        if (s.isEmpty() || s.contains("/") || s.contains("\\") || s.equals(".") || s.equals("..")) {
+            throw new IllegalArgumentException("'" + s + "' is not a plain file name");
+        }
+        return s;
+    }
+
+    /** {@code services:}: the built-in browser-app services, each off unless present. */
+    private ServicesConfig services(Obj top) {
+        Obj o = child(top, "services", ServicesConfig.VFS, ServicesConfig.CONSOLE, ServicesConfig.SIGNALING,
+                ServicesConfig.AGENT_BRIDGE);
+        if (o == null) {
+            return ServicesConfig.NONE;
+        }
+        ServicesConfig.VfsConfig vfs = null;
+        if (o.has(ServicesConfig.VFS)) {
+            Obj v = child(o, ServicesConfig.VFS, "file", "max-size");
+            vfs = v == null ? null : new ServicesConfig.VfsConfig(
+                    Path.of(value(v, "file", "sluice-vfs.json", "a file path", ConfigLoader::nonEmpty)),
+                    value(v, "max-size", 10L << 20, "a size", size()));
+        }
+        ServicesConfig.ConsoleConfig console = null;
+        if (o.has(ServicesConfig.CONSOLE)) {
+            Obj c = child(o, ServicesConfig.CONSOLE, "per-minute", "max-size");
+            console = c == null ? null : new ServicesConfig.ConsoleConfig(
+                    value(c, "per-minute", 120, "a number", integer(1, 1_000_000)),
+                    value(c, "max-size", 64L << 10, "a size", size()));
+        }
+        ServicesConfig.SignalingConfig signaling = null;
+        if (o.has(ServicesConfig.SIGNALING)) {
+            Obj c = child(o, ServicesConfig.SIGNALING, "max-peers-per-room", "max-message");
+            signaling = c == null ? null : new ServicesConfig.SignalingConfig(
+                    value(c, "max-peers-per-room", 16, "a number", integer(2, 10_000)),
+                    (int) (long) value(c, "max-message", 64L << 10, "a size", size()));
+        }
+        ServicesConfig.AgentBridgeConfig bridge = null;
+        if (o.has(ServicesConfig.AGENT_BRIDGE)) {
+            Obj c = child(o, ServicesConfig.AGENT_BRIDGE, "max-agents", "max-message");
+            bridge = c == null ? null : new ServicesConfig.AgentBridgeConfig(
+                    value(c, "max-agents", 256, "a number", integer(1, 100_000)),
+                    (int) (long) value(c, "max-message", 1L << 20, "a size", size()));
+        }
+        return new ServicesConfig(vfs, console, signaling, bridge);
     }
 
     /** {@code routes[i].methods}: upper-case HTTP method tokens; empty (every method) when absent. */

@@ -21,12 +21,22 @@ import java.util.Objects;
  *                      {@code pool} is then its pool and {@code prefixRewrite} its base path
  * @param gateway       {@link #GATEWAY_CHAT} ({@code /api/chat}) or {@link #GATEWAY_MESSAGES} (Anthropic's
  *                      {@code /v1/messages}): the body is translated for the provider it names; no pool
+ * @param staticFiles   a {@code static:} route: files answer it; no pool
+ * @param service       a {@code service:} route: one of {@link ServicesConfig#NAMES}, answered by Sluice; no pool
  */
 public record RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open,
                           boolean byModel, String forceModel, String prefixRewrite, HeaderRules headers,
-                          java.util.List<String> methods, String provider, String gateway) {
+                          java.util.List<String> methods, String provider, String gateway, StaticConfig staticFiles,
+                          String service) {
     public static final String GATEWAY_CHAT = "chat";
     public static final String GATEWAY_MESSAGES = "messages";
+
+    public RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open,
+                       boolean byModel, String forceModel, String prefixRewrite, HeaderRules headers,
+                       java.util.List<String> methods, String provider, String gateway) {
+        this(pathPrefix, pool, admin, auth, open, byModel, forceModel, prefixRewrite, headers, methods, provider, gateway,
+                null, null);
+    }
 
     public RouteConfig(String pathPrefix, String pool, boolean admin, AccessConfig.Auth auth, boolean open,
                        boolean byModel, String forceModel, String prefixRewrite, HeaderRules headers,
@@ -51,7 +61,8 @@ public record RouteConfig(String pathPrefix, String pool, boolean admin, AccessC
         Objects.requireNonNull(pathPrefix, "pathPrefix");
         headers = headers == null ? HeaderRules.NONE : headers;
         methods = methods == null ? java.util.List.of() : java.util.List.copyOf(methods);
-        if (admin && pool != null || !admin && pool == null && !byModel && gateway == null) {
+        if (admin && pool != null || !admin && pool == null && !byModel && gateway == null && staticFiles == null
+                && service == null) {
             throw new IllegalArgumentException("a route needs either a pool (or by-model) or admin, not both or neither");
         }
         if (admin && (byModel || forceModel != null || prefixRewrite != null || !headers.isEmpty() || gateway != null

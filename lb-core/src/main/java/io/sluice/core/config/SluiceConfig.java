@@ -21,7 +21,14 @@ import java.util.Objects;
 public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
                            AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog,
                            ModelsConfig models, Map<String, ProviderConfig> providers,
-                           Map<String, ModelGroupConfig> modelGroups) {
+                           Map<String, ModelGroupConfig> modelGroups, ServicesConfig services) {
+    public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
+                        AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog,
+                        ModelsConfig models, Map<String, ProviderConfig> providers,
+                        Map<String, ModelGroupConfig> modelGroups) {
+        this(server, listeners, pools, admin, compat, source, accessLog, models, providers, modelGroups, ServicesConfig.NONE);
+    }
+
     public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
                         AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog,
                         ModelsConfig models) {

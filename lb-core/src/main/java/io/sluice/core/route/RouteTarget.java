@@ -18,4 +18,12 @@ public sealed interface RouteTarget {
         public static final Admin API = new Admin(false);
         public static final Admin PUBLIC = new Admin(true);
     }
+
+    /** Files under a directory ({@code static:}). */
+    record Static(io.sluice.core.config.StaticConfig config) implements RouteTarget {
+    }
+
+    /** One of Sluice's built-in services ({@code service:}, {@link io.sluice.core.config.ServicesConfig#NAMES}). */
+    record Service(String name) implements RouteTarget {
+    }
 }

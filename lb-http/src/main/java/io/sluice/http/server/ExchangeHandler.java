@@ -69,6 +69,16 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         ExchangeTarget proxy(ChannelHandlerContext ctx);
 
         ExchangeTarget admin(ChannelHandlerContext ctx);
+
+        /** A {@code static:} route's files (issue 15). */
+        default ExchangeTarget staticFiles(ChannelHandlerContext ctx) {
+            throw new UnsupportedOperationException("static files");
+        }
+
+        /** A built-in service ({@code service: NAME}, one of {@code ServicesConfig.NAMES}). */
+        default ExchangeTarget service(ChannelHandlerContext ctx, String name) {
+            throw new UnsupportedOperationException("service " + name);
+        }
     }
 
     private final Supplier<ListenerConfig> configs;
@@ -82,6 +92,7 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     private final Consumer<ChannelHandlerContext> hibernate;
     private ExchangeTarget proxy;
     private ExchangeTarget admin;
+    private ExchangeTarget files;
     private ExchangeTarget active;  // serving the current request
     private RequestContext rc;      // the current request; null between exchanges
     private HttpRequest bodyHead;   // a request whose whole body a filter asked for...
@@ -350,6 +361,10 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
             active = proxy == null ? proxy = targets.proxy(ctx) : proxy;
         } else if (target instanceof RouteTarget.Admin) {
             active = admin == null ? admin = targets.admin(ctx) : admin;
+        } else if (target instanceof RouteTarget.Static) {
+            active = files == null ? files = targets.staticFiles(ctx) : files;
+        } else if (target instanceof RouteTarget.Service s) {
+            active = targets.service(ctx, s.name());
         } else {
             throw new IllegalStateException("no target for " + target); // a new kind of target needs a case here
         }
@@ -610,6 +625,12 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         }
         if (admin != null) {
             admin.onClientClosed();
+        }
+        if (files != null) {
+            files.onClientClosed();
+        }
+        if (active != null && active != proxy && active != admin && active != files) {
+            active.onClientClosed(); // a service target, made per request
         }
         active = null;
         endExchange(Exchange.Outcome.CLIENT_ABORTED);

@@ -52,6 +52,10 @@ final class Routing implements ExchangeFilter {
             rc.target(RouteTarget.Admin.PUBLIC);
         } else if (route.pool() != null) {
             rc.target(new RouteTarget.Pool(route.pool()));
+        } else if (route.staticFiles() != null) {
+            rc.target(new RouteTarget.Static(route.staticFiles()));
+        } else if (route.service() != null) {
+            rc.target(new RouteTarget.Service(route.service()));
         }
         return null;
     }
