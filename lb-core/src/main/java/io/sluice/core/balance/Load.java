@@ -8,10 +8,13 @@ import java.util.List;
  * A backend's load as the LLM-aware policies see it, and the bound that keeps an affinity from
  * piling onto one backend.
  *
- * <p>The score: {@code waiting × waitingWeight + running × runningWeight + kvUsage × kvWeight} from the
- * backend's latest vLLM scrape, plus {@code runningWeight} per request Sluice sent since the scrape (it
- * cannot have seen them), divided by the backend's weight. Without a sample younger than
- * {@code stale-after}, only Sluice's own in-flight count: {@code inFlight × runningWeight / weight}.
+ * <p>The score starts from Sluice's own in-flight count, which is exact and current:
+ * {@code inFlight × runningWeight}. A vLLM scrape younger than {@code stale-after} adds what only vLLM
+ * knows: the requests it had beyond Sluice's ({@code running + waiting − in-flight at the scrape}, other
+ * replicas' and clients'; × runningWeight), its queue estimated for now (× waitingWeight) and its KV-cache
+ * usage (× kvWeight). All divided by the backend's weight. Scraped counts are never taken as current:
+ * a sample is seconds old, and requests finish in between (a first version did, and steered by stale
+ * queues: 1.5–1.7 max/mean in-flight in the routing benchmark).
  */
 final class Load {
     private Load() {
@@ -25,16 +28,24 @@ final class Load {
 
     static double score(Backend b, RoutingConfig r, long nowMillis) {
         int inFlight = b.inFlight();
+        double score = inFlight * r.runningWeight();
         Backend.LoadSample s = fresh(b, r, nowMillis);
-        double score;
-        if (s == null) {
-            score = inFlight * r.runningWeight();
-        } else {
-            int unseen = Math.max(0, inFlight - b.inFlightAtSample());
-            score = s.waiting() * r.waitingWeight() + s.running() * r.runningWeight() + s.kvUsage() * r.kvWeight()
-                    + unseen * r.runningWeight();
+        if (s != null) {
+            int atSample = b.inFlightAtSample();
+            // What vLLM counted beyond Sluice's own requests at the scrape: other replicas', other clients'.
+            double external = Math.max(0, s.running() + s.waiting() - atSample);
+            score += external * r.runningWeight() + waitingNow(b, s) * r.waitingWeight() + s.kvUsage() * r.kvWeight();
         }
         return score / b.weight();
+    }
+
+    /**
+     * vLLM's queue now, estimated: what waited at the scrape, plus what Sluice sent since, less what
+     * finished since. A backend whose scrape showed no queue has none, however many Sluice sent since:
+     * in-flight counts them already.
+     */
+    static double waitingNow(Backend b, Backend.LoadSample s) {
+        return s.waiting() <= 0 ? 0 : Math.max(0, s.waiting() + b.inFlight() - b.inFlightAtSample());
     }
 
     /** One decimal, for the route reason. */
@@ -73,7 +84,7 @@ final class Load {
                 n++;
                 total += b.inFlight();
                 Backend.LoadSample s = fresh(b, r, now);
-                noQueue |= s != null && s.waiting() <= 0;
+                noQueue |= s != null && waitingNow(b, s) <= 0;
             }
             if (n == 0) {
                 return null;
@@ -90,7 +101,7 @@ final class Load {
             }
             if (someoneWithoutQueue) {
                 Backend.LoadSample s = fresh(b, routing, now);
-                if (s != null && s.waiting() > 0) {
+                if (s != null && waitingNow(b, s) > 0) {
                     return "bound=queued";
                 }
             }
