@@ -223,6 +223,42 @@ class RoutingPoliciesTest {
     }
 
     @Test
+    void loadAwareDoesNotTakeAScrapedQueueOfSluicesOwnFinishedRequestsAsCurrent() {
+        List<Backend> pool = pool(2);
+        Backend drained = pool.get(0);
+        Backend busy = pool.get(1);
+        long now = System.currentTimeMillis();
+        List<Backend.Lease> leases = new java.util.ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+            leases.add(drained.lease());
+        }
+        drained.loadSample(new Backend.LoadSample(5, 10, 0, now)); // all 15 were Sluice's own...
+        leases.forEach(Backend.Lease::release);                      // ...and have finished since the scrape
+        load(busy, 2);
+        Req r = Req.session(null);
+        assertSame(drained, new LoadAware(R).choose(pool, r, 0, null));
+        assertEquals("score=0.0", r.reason);
+    }
+
+    @Test
+    void aPrefixTooHotForOneBackendKeepsBothOfItsOwners() {
+        List<Backend> pool = pool(4);
+        PrefixAffinity p = new PrefixAffinity(R);
+        Backend first = p.choose(pool, Req.prefix(5, 6), 0, null);
+        List<Backend.Lease> firstLoad = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            firstLoad.add(first.lease());
+        }
+        Backend second = p.choose(pool, Req.prefix(5, 6), 0, null); // over the bound: a second backend takes it
+        assertNotSame(first, second);
+        firstLoad.forEach(Backend.Lease::release);
+        load(second, 4); // now the second is over the bound and the first is free
+        Req back = Req.prefix(5, 6);
+        assertSame(first, p.choose(pool, back, 0, null));
+        assertEquals("prefix-blocks=2/2", back.reason, "the first owner still holds the prefix");
+    }
+
+    @Test
     void loadAwareCountsRequestsSentSinceTheScrape() {
         List<Backend> pool = pool(2);
         long now = System.currentTimeMillis();
