@@ -7,6 +7,7 @@ import io.sluice.core.config.YamlTree.MapNode;
 import io.sluice.core.config.YamlTree.Node;
 import io.sluice.core.config.YamlTree.Scalar;
 import io.sluice.core.net.Cidr;
+import io.sluice.core.provider.WireFormat;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
@@ -28,7 +29,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
-import io.sluice.core.provider.WireFormat;
 
 /**
  * Reads {@code sluice.yaml} into a validated {@link SluiceConfig}.
@@ -656,6 +656,14 @@ public final class ConfigLoader {
                     problem(at, path, "a pool cannot spill to itself");
                 } else if (poolNames != null && !poolNames.contains(spill)) {
                     problem(at, path, "no pool named '" + spill + "' (pools: " + String.join(", ", poolNames) + ")");
+                } else {
+                    // A spilled request goes as it came (OpenAI's wire format): only an OpenAI-format provider reads it.
+                    providers.values().stream()
+                            .filter(pc -> pc.baseUrl() != null && pc.pool().equals(spill) && pc.format() != WireFormat.OPENAI)
+                            .findFirst()
+                            .ifPresent(pc -> problem(at, path, "provider '" + pc.name() + "' speaks " + pc.format()
+                                    + ", not OpenAI's format: a spilled request reaches it untranslated (spill to an "
+                                    + "OpenAI-format provider, or use model-groups: on a gateway route)"));
                 }
             });
         } else if (q.has("spill-after")) {

@@ -45,6 +45,13 @@ public interface ExchangeFilter {
     default void onUpstreamRequest(RequestContext rc, HttpRequest upstream) {
     }
 
+    /**
+     * The request, its upstream head already prepared, now goes to another pool ({@link RequestContext#pool()}):
+     * a queue's {@code spill-to}. Nothing was sent yet; a filter whose upstream work depends on the pool redoes it.
+     */
+    default void onUpstreamPoolChanged(RequestContext rc, HttpRequest upstream) {
+    }
+
     default void onResponseHead(RequestContext rc, HttpResponse response) {
     }
 

@@ -23,6 +23,7 @@ public final class FilterChain {
     private final ExchangeFilter[] wantsBody;
     private final ExchangeFilter[] body;
     private final ExchangeFilter[] upstream;
+    private final ExchangeFilter[] poolChanged;
     private final ExchangeFilter[] responseHead;
     private final ExchangeFilter[] content;
     private final ExchangeFilter[] end;
@@ -33,6 +34,7 @@ public final class FilterChain {
         wantsBody = overriding("wantsBody", RequestContext.class);
         body = overriding("onRequestBody", RequestContext.class);
         upstream = overriding("onUpstreamRequest", RequestContext.class, HttpRequest.class);
+        poolChanged = overriding("onUpstreamPoolChanged", RequestContext.class, HttpRequest.class);
         responseHead = overriding("onResponseHead", RequestContext.class, HttpResponse.class);
         content = overriding("onResponseContent", RequestContext.class, HttpContent.class);
         end = overriding("onEnd", RequestContext.class);
@@ -90,6 +92,12 @@ public final class FilterChain {
     public void upstreamRequest(RequestContext rc, HttpRequest req) {
         for (ExchangeFilter f : upstream) {
             f.onUpstreamRequest(rc, req);
+        }
+    }
+
+    public void upstreamPoolChanged(RequestContext rc, HttpRequest req) {
+        for (ExchangeFilter f : poolChanged) {
+            f.onUpstreamPoolChanged(rc, req);
         }
     }
 

@@ -19,15 +19,35 @@ import java.util.Map;
  * gets the provider's key the way that provider expects it. A provider that needs a key and has none
  * is refused before (by {@link ProviderGateway}), never called with an empty one. Runs after the header
  * rules, so no rule can put a client's credentials back.
+ *
+ * <p>A request that a queue's {@code spill-to} sends on to a provider's pool ({@code @name}) is treated
+ * the same way, in the pool-changed phase: the pool says which provider it is.
  */
 public final class ProviderKeys implements ExchangeFilter {
     static final AsciiString X_API_KEY = AsciiString.cached("x-api-key");
     static final AsciiString X_GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
     static final AsciiString ANTHROPIC_VERSION = AsciiString.cached("anthropic-version");
 
-    public static final ProviderKeys INSTANCE = new ProviderKeys();
+    private final java.util.function.Supplier<Providers> providers;
 
-    private ProviderKeys() {
+    public ProviderKeys(java.util.function.Supplier<Providers> providers) {
+        this.providers = providers;
+    }
+
+    @Override
+    public void onUpstreamPoolChanged(RequestContext rc, HttpRequest upstream) {
+        String pool = rc.pool();
+        ProviderConfig p = pool != null && pool.startsWith("@") ? providers.get().byPool(pool) : null;
+        if (p == null) {
+            return;
+        }
+        // It came for OpenAI's API root (/v1/...) of a pool; this provider's root may be elsewhere (Groq: /openai/v1).
+        String uri = upstream.uri();
+        if (uri.startsWith("/v1/") && !p.basePath().equals("/v1")) {
+            upstream.setUri(p.basePath() + uri.substring(3));
+        }
+        rc.set(Providers.CHOSEN, p);
+        onUpstreamRequest(rc, upstream);
     }
 
     @Override

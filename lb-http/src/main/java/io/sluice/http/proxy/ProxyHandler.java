@@ -722,6 +722,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         log.debug("request {}: pool '{}' is saturated; spilling to '{}'", requestId, pool.name(), to.name());
         spilled = true;
         rc.target(new RouteTarget.Pool(to.name()));
+        rc.chain().upstreamPoolChanged(rc, request); // e.g. a provider's pool: its key instead of the client's
         pool = to;
         config = to.config();
         tried = null;

@@ -153,7 +153,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
             io.sluice.core.pool.BackendPool pool = upstreams.pool(name);
             return pool == null ? null : pool.config();
         }));
-        filters.add(ProviderKeys.INSTANCE); // last: no header rule can put a client's credentials back
+        filters.add(new ProviderKeys(() -> providers.get())); // last: no header rule can put a client's credentials back
         return new FilterChain(filters);
     }
 
