@@ -202,7 +202,8 @@ public final class RoutingBench {
                     series.put(r.policy(), r.samples());
                 }
             }
-            TtftPlot.write(o.out().resolve("routing-ttft.png"), "TTFT over time, " + plotted + " (mean per second)", series);
+            TtftPlot.write(o.out().resolve("routing-ttft.png"), "TTFT over time, " + plotted + " (mean per second)", series,
+                    o.seconds());
         }
         System.out.println();
         System.out.print(table);
@@ -413,8 +414,9 @@ public final class RoutingBench {
     /** The table for docs/BENCHMARKS.md, one row per workload and policy. */
     static String markdown(JsonNode root) {
         StringBuilder b = new StringBuilder();
-        b.append("| workload | policy | mean TTFT ms | p99 TTFT ms | prefix hit rate | throughput req/s | max/mean in-flight | errors |\n");
-        b.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        b.append("| workload | policy | mean TTFT ms | p99 TTFT ms | prefix hit rate | throughput req/s | max/mean in-flight"
+                + " | queued while idle | errors |\n");
+        b.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         root.fields().forEachRemaining(w -> {
             if (w.getKey().startsWith("_")) {
                 return;
@@ -422,11 +424,11 @@ public final class RoutingBench {
             w.getValue().fields().forEachRemaining(p -> {
                 JsonNode f = p.getValue();
                 JsonNode hit = f.get("prefix_hit_rate");
-                b.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %s | %.1f | %.2f | %d |%n", w.getKey(), p.getKey(),
-                        f.path("mean_ttft_ms").asDouble(), f.path("p99_ttft_ms").asDouble(),
+                b.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %s | %.1f | %.2f | %.1f %% | %d |%n", w.getKey(),
+                        p.getKey(), f.path("mean_ttft_ms").asDouble(), f.path("p99_ttft_ms").asDouble(),
                         hit == null || hit.isNull() ? "n/a" : String.format(Locale.ROOT, "%.0f %%", hit.asDouble() * 100),
                         f.path("throughput_rps").asDouble(), f.path("max_over_mean_inflight").asDouble(),
-                        f.path("errors").asLong()));
+                        f.path("queued_while_idle_share").asDouble() * 100, f.path("errors").asLong()));
             });
         });
         return b.toString();

@@ -27,16 +27,25 @@ final class TtftPlot {
     private TtftPlot() {
     }
 
-    static void write(Path png, String title, Map<String, List<ClosedLoop.Sample>> series) throws IOException {
+    /**
+     * @param measuredSeconds the measured phase: first tokens after it (requests sent just before its end)
+     *                        are left out, since only the slow ones among them land there
+     */
+    static void write(Path png, String title, Map<String, List<ClosedLoop.Sample>> series, double measuredSeconds)
+            throws IOException {
         int seconds = 1;
         double maxMs = 1;
         Map<String, double[]> lines = new java.util.LinkedHashMap<>();
         for (Map.Entry<String, List<ClosedLoop.Sample>> e : series.entrySet()) {
             int n = 1 + (int) e.getValue().stream().mapToDouble(ClosedLoop.Sample::atMillis).max().orElse(0) / 1000;
+            n = Math.min(n, Math.max(1, (int) measuredSeconds));
             double[] sum = new double[n];
             int[] count = new int[n];
             for (ClosedLoop.Sample s : e.getValue()) {
                 int bucket = (int) (s.atMillis() / 1000);
+                if (bucket >= n) {
+                    continue;
+                }
                 sum[bucket] += s.ttftMillis();
                 count[bucket]++;
             }
