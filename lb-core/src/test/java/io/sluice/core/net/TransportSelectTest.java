@@ -9,8 +9,8 @@ import org.junit.jupiter.api.Test;
 
 class TransportSelectTest {
     @Test
-    void autoPrefersIoUringThenEpollThenNio() {
-        Transport expected = IoUring.isAvailable() ? Transport.IO_URING : Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO;
+    void autoPrefersEpollThenNioAndTakesIoUringOnlyWhenAsked() {
+        Transport expected = Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO;
         assertEquals(expected, Transport.select("auto"));
         assertEquals(expected, Transport.select(null));
     }
@@ -18,6 +18,7 @@ class TransportSelectTest {
     @Test
     void explicitChoicesAreKept() {
         assertEquals(Transport.NIO, Transport.select("nio"));
+        assertEquals(IoUring.isAvailable() ? Transport.IO_URING : Transport.select("auto"), Transport.select("io_uring"));
         assertEquals(Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO, Transport.select("epoll"));
         assertThrows(IllegalArgumentException.class, () -> Transport.select("kqueue"));
     }
