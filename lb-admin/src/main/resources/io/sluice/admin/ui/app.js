@@ -6,6 +6,7 @@ const POLL_MS = 1000;      // status, stats, errors
 const GPU_POLL_MS = 3000;  // /api/gpu/status runs nvidia-smi (cached for 2 s by Sluice)
 let csrf = null;           // the session's CSRF token when signed in (POSTs send it as X-Sluice-CSRF)
 let lastRequests = null;   // {total, at} of the previous /api/v1/stats, for requests per second
+let lastProxied = null;    // the same for the backends' request counts (proxied requests only)
 let gpuByBackend = new Map();
 
 const $ = (id) => document.getElementById(id);
@@ -90,7 +91,14 @@ function renderBackends(status) {
   }
   tbody.replaceChildren(...rows);
   $('queued').textContent = queued;
-  $('version').textContent = 'v' + status.version;
+  $('version').textContent = /^[0-9]/.test(status.version) ? 'v' + status.version : status.version;
+  let proxied = 0;
+  for (const pool of status.pools) for (const b of pool.backends) proxied += b.requests_total;
+  const now = performance.now();
+  if (lastProxied && now > lastProxied.at) {
+    $('backend-rps').textContent = fmt(Math.max(0, (proxied - lastProxied.total) * 1000 / (now - lastProxied.at)), 1);
+  }
+  lastProxied = { total: proxied, at: now };
   $('uptime').textContent = duration(status.uptime_seconds);
 }
 
