@@ -156,11 +156,11 @@ public final class AdminHandler implements ExchangeTarget {
         return rc.client() == null ? null : rc.client().limitKey();
     }
 
-    /** Whether the request came over TLS (an HTTP/2 stream: its connection). */
+    /** Whether the request came over TLS: the connection's pipeline has the SslHandler (an HTTP/2 stream's parent does). */
     private boolean secure() {
         io.netty.channel.Channel ch = ctx.channel();
-        io.netty.channel.Channel conn = ch.parent() != null ? ch.parent() : ch;
-        return conn.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
+        return ch.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null
+                || (ch.parent() != null && ch.parent().pipeline().get(io.netty.handler.ssl.SslHandler.class) != null);
     }
 
     private void answer(RequestContext rc, HttpRequest req, String path, CompletionStage<AdminResponse> answer) {
