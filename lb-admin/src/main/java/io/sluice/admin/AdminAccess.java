@@ -28,6 +28,10 @@ import java.util.Locale;
  * grants on admin routes). And a loopback client without the token must name Sluice by a loopback
  * {@code Host} ({@code localhost}, a loopback address, or {@code admin.allowed-hosts}), so a page that
  * rebinds its own domain name to 127.0.0.1 cannot read the API either.
+ *
+ * <p>A browser signed in to the dashboard ({@link AdminSessions}) is let in by its session cookie,
+ * under the same {@code Host} rule, and for a state-changing request only with the session's CSRF
+ * token in {@code X-Sluice-CSRF}; the dashboard's sign-in form and static files need no credentials.
  */
 public final class AdminAccess {
     private static final AsciiString SEC_FETCH_SITE = AsciiString.cached("sec-fetch-site");

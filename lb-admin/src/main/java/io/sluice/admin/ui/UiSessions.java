@@ -39,7 +39,12 @@ public final class UiSessions implements AdminSessions {
     }
 
     UiSessions(Duration lifetime) {
-        sessions = Caffeine.newBuilder().expireAfterWrite(lifetime).maximumSize(MAX_SESSIONS).build();
+        this(lifetime, com.github.benmanes.caffeine.cache.Ticker.systemTicker());
+    }
+
+    UiSessions(Duration lifetime, com.github.benmanes.caffeine.cache.Ticker ticker) {
+        sessions = Caffeine.newBuilder().expireAfterWrite(lifetime).maximumSize(MAX_SESSIONS).ticker(ticker)
+                .executor(Runnable::run).build();
     }
 
     public Session create() {
