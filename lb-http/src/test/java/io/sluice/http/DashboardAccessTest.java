@@ -30,16 +30,20 @@ class DashboardAccessTest {
     private static final Pattern SESSION = Pattern.compile("sluice_session=([A-Za-z0-9_-]+)");
 
     @RegisterExtension
-    static final SluiceExtension sluice = new SluiceExtension("""
-            listeners:
-              - port: 0
-                host: 127.0.0.1
-                routes: [ { path: /v1/, pool: vllm }, { path: /api/, admin: true } ]
-            pools:
-              vllm:
-                backends: [ { url: "http://127.0.0.1:${SIM0}", name: a }, { url: "http://127.0.0.1:${SIM1}", name: b } ]
-            admin: { token: "%s", loopback-without-token: false }
-            """.formatted(TOKEN), SimulatorOptions.defaults(), SimulatorOptions.defaults());
+    static final SluiceExtension sluice = new SluiceExtension(config(TOKEN), SimulatorOptions.defaults(), SimulatorOptions.defaults());
+
+    static String config(String token) {
+        return """
+                listeners:
+                  - port: 0
+                    host: 127.0.0.1
+                    routes: [ { path: /v1/, pool: vllm }, { path: /api/, admin: true } ]
+                pools:
+                  vllm:
+                    backends: [ { url: "http://127.0.0.1:${SIM0}", name: a }, { url: "http://127.0.0.1:${SIM1}", name: b } ]
+                admin: { token: "%s", loopback-without-token: false }
+                """.formatted(token);
+    }
 
     /** One request on a fresh connection; {@code headers} may set Host (else localhost:port). */
     static RawHttp.Response call(String method, String path, String json, String... headers) throws Exception {
@@ -206,6 +210,21 @@ class DashboardAccessTest {
 
     @Test
     @Order(7)
+    void aReloadThatChangesTheTokenEndsEverySession() throws Exception {
+        Session s = signIn();
+        String unchanged = config(TOKEN) + "# a comment\n";
+        sluice.reload(unchanged);
+        assertEquals(200, call("GET", "/api/v1/status", null, s.cookie()).status(), "the same token: sessions stay");
+        sluice.reload(config(TOKEN + "-rotated"));
+        try {
+            assertEquals(401, call("GET", "/api/v1/status", null, s.cookie()).status(), "signed in with the old token");
+        } finally {
+            sluice.reload(config(TOKEN));
+        }
+    }
+
+    @Test
+    @Order(8)
     void aWrongTokenFailsAndSignInIsRateLimitedPerAddress() throws Exception {
         for (int i = 0; i < 5; i++) {
             RawHttp.Response wrong = call("POST", "/api/ui/login", "{\"token\":\"" + TOKEN + "-" + i + "\"}");
