@@ -28,21 +28,72 @@ import java.util.Locale;
  * grants on admin routes). And a loopback client without the token must name Sluice by a loopback
  * {@code Host} ({@code localhost}, a loopback address, or {@code admin.allowed-hosts}), so a page that
  * rebinds its own domain name to 127.0.0.1 cannot read the API either.
+ *
+ * <p>A browser signed in to the dashboard ({@link AdminSessions}) is let in by its session cookie,
+ * under the same {@code Host} rule, and for a state-changing request only with the session's CSRF
+ * token in {@code X-Sluice-CSRF}; the dashboard's sign-in form and static files need no credentials.
  */
 public final class AdminAccess {
     private static final AsciiString SEC_FETCH_SITE = AsciiString.cached("sec-fetch-site");
+    /** The header the dashboard sends its session's CSRF token in. */
+    public static final AsciiString CSRF_HEADER = AsciiString.cached("x-sluice-csrf");
     private volatile AdminConfig config;
+    private volatile AdminSessions sessions = AdminSessions.NONE;
 
     public AdminAccess(AdminConfig config) {
         this.config = config;
     }
 
+    /** A reload's admin config; a changed token ends every browser session signed in with the old one. */
     public void update(AdminConfig config) {
+        boolean tokenChanged = !config.token().equals(this.config.token());
         this.config = config;
+        if (tokenChanged) {
+            sessions.invalidateAll();
+        }
     }
 
-    /** @throws AdminException 401, 403 or 415 when the request is not allowed; the reason never includes the token */
+    /** The dashboard's sign-in sessions, which authorise the admin API too (see {@link #check}). */
+    public AdminAccess sessions(AdminSessions sessions) {
+        this.sessions = sessions;
+        return this;
+    }
+
+    public AdminConfig config() {
+        return config;
+    }
+
+    /** The token's constant-time check (both sides hashed first, so not even the length leaks); false without a token. */
+    public boolean tokenMatches(String candidate) {
+        AdminConfig c = config;
+        if (!c.hasToken() || candidate == null) {
+            return false;
+        }
+        return MessageDigest.isEqual(sha256(c.token()), sha256(candidate));
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     void check(Channel channel, HttpMethod method, HttpHeaders headers) {
+        check(channel, method, null, headers);
+    }
+
+    /**
+     * Besides the bearer token and loopback: the dashboard's public paths (sign-in form, static files)
+     * need no credentials, and a live session cookie authorises like the token, but only on an allowed
+     * {@code Host} (loopback names and {@code admin.allowed-hosts}: a rebound name gets nothing) and, for
+     * a state-changing request, only with the session's CSRF token in {@code X-Sluice-CSRF}.
+     *
+     * @param path the request path without the query, or null when not known (no dashboard paths then)
+     * @throws AdminException 401, 403 or 415 when the request is not allowed; the reason never includes the token
+     */
+    void check(Channel channel, HttpMethod method, String path, HttpHeaders headers) {
         AdminConfig c = config;
         String site = headers.get(SEC_FETCH_SITE);
         if (site != null && !site.equalsIgnoreCase("same-origin") && !site.equalsIgnoreCase("none")) {
@@ -64,6 +115,23 @@ public final class AdminAccess {
                         auth.substring(7).trim().getBytes(StandardCharsets.UTF_8))) {
             return;
         }
+        AdminSessions s = sessions;
+        AdminException refusal = null;
+        if (path != null && s.isPublic(method, path)) {
+            requireAllowedHost(headers, c);
+            return;
+        }
+        String csrf = s.csrfToken(headers);
+        if (csrf != null) {
+            requireAllowedHost(headers, c);
+            String sent = headers.get(CSRF_HEADER);
+            if (!changesState(method) || (sent != null && MessageDigest.isEqual(
+                    csrf.getBytes(StandardCharsets.UTF_8), sent.trim().getBytes(StandardCharsets.UTF_8)))) {
+                return;
+            }
+            refusal = new AdminException(HttpResponseStatus.FORBIDDEN, "csrf_token_missing",
+                    "a state-changing request signed in by the session cookie needs the session's X-Sluice-CSRF header");
+        }
         if (c.loopbackWithoutToken() && isLoopback(channel)) {
             if (!loopbackHost(headers.get(HttpHeaderNames.HOST), c)) {
                 throw new AdminException(HttpResponseStatus.FORBIDDEN, "host_not_allowed",
@@ -72,9 +140,20 @@ public final class AdminAccess {
             }
             return;
         }
+        if (refusal != null) {
+            throw refusal;
+        }
         throw new AdminException(HttpResponseStatus.UNAUTHORIZED, "unauthorized", c.hasToken()
                 ? "the admin API needs 'Authorization: Bearer <admin token>'"
                 : "the admin API is only open to loopback clients (configure admin.token for remote access)");
+    }
+
+    private static void requireAllowedHost(HttpHeaders headers, AdminConfig c) {
+        if (!loopbackHost(headers.get(HttpHeaderNames.HOST), c)) {
+            throw new AdminException(HttpResponseStatus.FORBIDDEN, "host_not_allowed",
+                    "the dashboard and its sessions answer only to Host: localhost, a loopback address or a name "
+                            + "in admin.allowed-hosts");
+        }
     }
 
     private static boolean changesState(HttpMethod m) {

@@ -129,7 +129,8 @@ public final class AdminHandler implements ExchangeTarget {
         CompletionStage<AdminResponse> answer;
         try {
             if (open != null) {
-                answer = open.handle(new AdminRequest(req.method(), path, java.util.Map.of(), query, req.headers(), bytes, pool, route));
+                answer = open.handle(new AdminRequest(req.method(), path, java.util.Map.of(), query, req.headers(), bytes, pool, route,
+                        client(), secure()));
                 answer(rc, req, path, answer);
                 return;
             }
@@ -142,11 +143,24 @@ public final class AdminHandler implements ExchangeTarget {
                                 "admin_route_not_found", "no admin endpoint " + path);
             }
             answer = match.endpoint().handle(
-                    new AdminRequest(req.method(), path, match.params(), query, req.headers(), bytes, null));
+                    new AdminRequest(req.method(), path, match.params(), query, req.headers(), bytes, null, null,
+                            client(), secure()));
         } catch (Exception e) {
             answer = CompletableFuture.failedFuture(e);
         }
         answer(rc, req, path, answer);
+    }
+
+    /** The client's per-address limit key (behind trusted proxies, the forwarded client's). */
+    private String client() {
+        return rc.client() == null ? null : rc.client().limitKey();
+    }
+
+    /** Whether the request came over TLS: the connection's pipeline has the SslHandler (an HTTP/2 stream's parent does). */
+    private boolean secure() {
+        io.netty.channel.Channel ch = ctx.channel();
+        return ch.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null
+                || (ch.parent() != null && ch.parent().pipeline().get(io.netty.handler.ssl.SslHandler.class) != null);
     }
 
     private void answer(RequestContext rc, HttpRequest req, String path, CompletionStage<AdminResponse> answer) {
@@ -221,6 +235,7 @@ public final class AdminHandler implements ExchangeTarget {
                 .set(HttpHeaderNames.CONTENT_TYPE, type)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, payload.length)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+        r.headers().forEach(resp.headers()::set);
         return resp;
     }
 

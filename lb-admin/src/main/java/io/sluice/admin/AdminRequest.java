@@ -12,9 +12,17 @@ import java.util.Map;
  * @param pool  for a public endpoint on a proxied route, that route's pool (null on a by-model route
  *              without a default pool); null on admin routes
  * @param route for a public endpoint on a proxied route, that route; null on admin routes
+ * @param client the client's per-address key (its address; an IPv6 client's /64), for per-client limits; may be null
+ * @param secure whether the request came over TLS
  */
 public record AdminRequest(HttpMethod method, String path, Map<String, String> pathParams,
-                           QueryStringDecoder query, HttpHeaders headers, byte[] body, String pool, RouteConfig route) {
+                           QueryStringDecoder query, HttpHeaders headers, byte[] body, String pool, RouteConfig route,
+                           String client, boolean secure) {
+
+    public AdminRequest(HttpMethod method, String path, Map<String, String> pathParams,
+                        QueryStringDecoder query, HttpHeaders headers, byte[] body, String pool, RouteConfig route) {
+        this(method, path, pathParams, query, headers, body, pool, route, null, false);
+    }
 
     public AdminRequest(HttpMethod method, String path, Map<String, String> pathParams,
                         QueryStringDecoder query, HttpHeaders headers, byte[] body, String pool) {

@@ -61,6 +61,7 @@ public final class StatusEndpoints {
             pool.put("balancer", p.config().balancer());
             pool.put("healthy", p.healthyCount());
             pool.put("available", p.availableCount());
+            pool.put("queued", p.queued());
             pool.put("health_check", Map.of(
                     "enabled", p.config().health().enabled(),
                     "path", p.config().health().path(),

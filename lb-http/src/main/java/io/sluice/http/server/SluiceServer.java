@@ -91,6 +91,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     /** What a Caddy in front used to do: certificates, ACME, the access log. */
     private final EdgeServices edge = new EdgeServices();
     private final GatewayMetrics metrics = new GatewayMetrics();
+    /** The dashboard's: its sign-in sessions and the last gateway errors. */
+    private final io.sluice.admin.ui.UiSessions uiSessions = new io.sluice.admin.ui.UiSessions();
+    private final io.sluice.admin.ui.RecentErrors recentErrors = new io.sluice.admin.ui.RecentErrors();
     /** Blocking admin work (processes, nvidia-smi, scrapes' HTTP client): never on an event loop. */
     private final ExecutorService blocking = Executors.newCachedThreadPool(new io.netty.util.concurrent.DefaultThreadFactory("sluice-admin", true));
     private final BackendScraper scraper;
@@ -122,10 +125,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.upstreams = new Upstreams(transport.clientChannel(), resolver);
         this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel(), resolver, upstreams));
         this.observers.add(metrics);
+        this.observers.add(recentErrors);
         // A provider's pool is not vLLM: it has no /metrics of its own to scrape.
         this.scraper = new BackendScraper(() -> pools().stream().filter(p -> !p.name().startsWith("@")).toList(),
                 workers.next(), blocking, config.admin().scrapeInterval());
-        this.adminAccess = new AdminAccess(config.admin());
+        this.adminAccess = new AdminAccess(config.admin()).sessions(uiSessions);
         this.backendManager = new RuntimeBackends(upstreams, health, workers.next(), () -> this.config.admin().drainTimeout());
         this.inference = new InferenceSupervisor(() -> this.config.admin().inference(), upstreams, backendManager,
                 workers.next(), blocking);
@@ -414,6 +418,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         new MetricsEndpoints(this, metrics).extra(gpu).register(routes);
         new ConfigEndpoints(this::reload, blocking).register(routes);
         new InferenceEndpoints(inference).register(routes);
+        new io.sluice.admin.ui.DashboardEndpoints(adminAccess, uiSessions, recentErrors).register(routes);
         return routes;
     }
 
