@@ -130,6 +130,11 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
             public io.sluice.core.exchange.ExchangeTarget admin(ChannelHandlerContext ctx) {
                 return new AdminHandler(adminRoutes, ctx);
             }
+
+            @Override
+            public io.sluice.core.exchange.ExchangeTarget staticFiles(ChannelHandlerContext ctx) {
+                return new io.sluice.http.files.StaticFiles(ctx);
+            }
         };
     }
 
