@@ -134,6 +134,8 @@ class StaticFilesTest {
         assertEquals("/dist/", r.header("location"));
         assertEquals(404, get("/noindex/").status());
         assertEquals(404, get("/hello.txt/").status());
+        assertEquals(404, get("/hello.txt/x").status(), "a file is not a directory");
+        assertEquals("/sub/", get("//sub").header("location"), "never a protocol-relative redirect");
         assertEquals(404, get("/nothing.txt").status());
         assertTrue(get("/nothing.txt").header("content-type").startsWith("application/json"));
     }

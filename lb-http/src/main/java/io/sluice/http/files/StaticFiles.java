@@ -28,7 +28,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -176,8 +175,8 @@ public final class StaticFiles implements ExchangeTarget {
                 return null;
             }
             a = Files.readAttributes(real, BasicFileAttributes.class);
-        } catch (NoSuchFileException | java.nio.file.NotDirectoryException | java.nio.file.AccessDeniedException e) {
-            return null;
+        } catch (java.nio.file.FileSystemException e) {
+            return null; // no such file, not a directory ("/file.txt/x"), no permission, a name too long, a loop
         }
         if (a.isDirectory()) {
             return directories ? DIRECTORY : null;
@@ -391,6 +390,7 @@ public final class StaticFiles implements ExchangeTarget {
     }
 
     private void redirect(RequestContext rc, HttpRequest req, String location) {
+        location = location.replaceFirst("^/{2,}", "/"); // "//host/" would send the browser to another site
         String uri = req.uri();
         int q = uri.indexOf('?');
         FullHttpResponse r = GatewayErrors.response(ctx.alloc(), HttpResponseStatus.MOVED_PERMANENTLY, "moved",
