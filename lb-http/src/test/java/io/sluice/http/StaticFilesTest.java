@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -41,6 +42,12 @@ class StaticFilesTest {
                           - { path: /dist, static: { root: "${DIR}/dist", cache-control: "public, max-age=31536000, immutable" } }
                           - { path: /app/, static: { root: "${DIR}/public", spa-fallback: index.html } }
                           - { path: /raw/, static: { root: "${DIR}/public", precompressed: false } }
+                      - name: slow
+                        host: 127.0.0.1
+                        port: 0
+                        idle-timeout: 1s
+                        routes:
+                          - { path: /, static: "${DIR}/public" }
                     """)
             .build();
 
@@ -314,6 +321,25 @@ class StaticFilesTest {
         }
         Await.until("no open descriptor of huge.bin", Duration.ofSeconds(20), () -> openDescriptors(huge) == 0);
         assertEquals(200, get("/hello.txt").status());
+    }
+
+    @Test
+    void aSlowDownloadIsNotAnIdleConnection() throws Exception {
+        try (RawHttp c = new RawHttp(sluice.port("slow"))) {
+            c.socket.setReceiveBufferSize(64 << 10);
+            c.get("/huge.bin");
+            RawHttp.Head h = c.readHead();
+            assertEquals(200, h.status());
+            InputStream in = c.socket.getInputStream();
+            byte[] first = in.readNBytes(1 << 20);
+            // The client stops reading for longer than the listener's idle timeout: socket buffers fill and
+            // the transfer stalls; the exchange is still in progress, so the connection must not be closed.
+            Thread.sleep(2500);
+            byte[] rest = in.readNBytes(HUGE.length - first.length);
+            assertEquals(HUGE.length - first.length, rest.length, "the download was cut off");
+            assertArrayEquals(Arrays.copyOfRange(HUGE, first.length, HUGE.length), rest);
+            assertArrayEquals(Arrays.copyOfRange(HUGE, 0, first.length), first);
+        }
     }
 
     /** Descriptors of this process (Sluice runs in the test's JVM) open on {@code file}. */

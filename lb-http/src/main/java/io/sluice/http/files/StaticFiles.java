@@ -297,8 +297,19 @@ public final class StaticFiles implements ExchangeTarget {
         FileChannel fc = FileChannel.open(rep.path(), StandardOpenOption.READ);
         if (zeroCopy()) {
             rc.write(resp);
-            rc.write(new DefaultFileRegion(fc, start, length), ctx.voidPromise()); // the region closes fc when released
-            rc.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            // The response ends once the kernel took the whole region, not when it was queued: until then the
+            // exchange is in progress, so a slow client's download is not taken for an idle connection.
+            io.netty.channel.ChannelPromise sent = ctx.newPromise();
+            RequestContext r = rc;
+            sent.addListener(f -> {
+                if (!f.isSuccess()) {
+                    ctx.close(); // the length was promised; the region is released (fc closed) by Netty
+                } else if (rc == r) {
+                    r.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                }
+            });
+            rc.write(new DefaultFileRegion(fc, start, length), sent); // the region closes fc when released
+            rc.flush();
             return;
         }
         file = fc;
