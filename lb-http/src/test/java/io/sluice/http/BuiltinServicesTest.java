@@ -19,23 +19,25 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The built-in services {@code vfs} and {@code console}, over real sockets. */
 class BuiltinServicesTest {
+    static final String YAML = """
+            listeners:
+              - name: web
+                host: 127.0.0.1
+                port: 0
+                cors: { origins: ["https://app.example"] }
+                routes:
+                  - { path: /api/vfs/, service: vfs }
+                  - { path: /api/console, service: console }
+                  - { path: /, static: "${DIR}/public" }
+            services:
+              vfs: { file: "${DIR}/state/%s", max-size: %s }
+              console: { per-minute: 5, max-size: 4KiB }
+            """;
+
     @RegisterExtension
     final SluiceExtension sluice = SluiceExtension.builder()
             .files(dir -> Files.writeString(Files.createDirectories(dir.resolve("public")).resolve("index.html"), "app"))
-            .yaml("""
-                    listeners:
-                      - name: web
-                        host: 127.0.0.1
-                        port: 0
-                        cors: { origins: ["https://app.example"] }
-                        routes:
-                          - { path: /api/vfs/, service: vfs }
-                          - { path: /api/console, service: console }
-                          - { path: /, static: "${DIR}/public" }
-                    services:
-                      vfs: { file: "${DIR}/state/vfs.json", max-size: 1KiB }
-                      console: { per-minute: 5, max-size: 4KiB }
-                    """)
+            .yaml(YAML.formatted("vfs.json", "1KiB"))
             .build();
 
     RawHttp.Response post(String path, String body, String... headers) throws Exception {
@@ -75,6 +77,16 @@ class BuiltinServicesTest {
         try (Stream<Path> left = Files.list(file.getParent())) {
             assertEquals(List.of(file), left.toList(), "no temporary file left behind");
         }
+    }
+
+    @Test
+    void aReloadChangesTheServices() throws Exception {
+        String state = "{\"a\":\"0123456789\"}";
+        assertEquals(200, post("/api/vfs/backup", state).status());
+        sluice.reload(YAML.formatted("other.json", "10"));
+        assertEquals("{}", get("/api/vfs/restore").body().text(), "the new file");
+        assertEquals(413, post("/api/vfs/backup", state).status(), "the new limit");
+        assertEquals(state, Files.readString(sluice.dir().resolve("state/vfs.json")));
     }
 
     @Test

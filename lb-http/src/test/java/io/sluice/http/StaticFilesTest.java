@@ -303,6 +303,14 @@ class StaticFilesTest {
                 "-w", "%{http_code}", "http://127.0.0.1:" + sluice.port() + "/big.bin"), Duration.ofSeconds(60));
         assertEquals("206", res.out().trim());
         assertArrayEquals(Arrays.copyOfRange(BIG, 100, 200), Files.readAllBytes(out));
+        res = TestTls.run(List.of("curl", "-sS", "--http2-prior-knowledge", "-I", "http://127.0.0.1:" + sluice.port()
+                + "/big.bin"), Duration.ofSeconds(30));
+        assertTrue(res.out().startsWith("HTTP/2 200"), res.out());
+        assertTrue(res.out().contains("content-length: " + BIG.length), res.out());
+        String etag = get("/big.bin", "Range: bytes=0-0").header("etag");
+        res = TestTls.run(List.of("curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}",
+                "-H", "If-None-Match: " + etag, "http://127.0.0.1:" + sluice.port() + "/big.bin"), Duration.ofSeconds(30));
+        assertEquals("304", res.out().trim());
     }
 
     @Test
