@@ -449,9 +449,4 @@ public final class StaticFiles implements ExchangeTarget {
             }
         }
     }
-
-    /** Open chunked transfers' file, for tests: true while one is held. */
-    boolean holdsFile() {
-        return file != null;
-    }
 }

@@ -53,7 +53,7 @@ final class ConsoleService extends JsonService {
         RateLimiter.Decision d = services.consoleLimits(c.perMinute()).tryAcquire(rc.exchange().clientIp);
         if (!d.allowed()) {
             return new Answer(HttpResponseStatus.TOO_MANY_REQUESTS, null, "rate_limited",
-                    "more than " + c.perMinute() + " console lines a minute", Math.max(1, d.retryAfterSeconds()));
+                    "more than " + c.perMinute() + " console lines a minute", Math.max(1, d.retryAfterSeconds()), null);
         }
         return null;
     }

@@ -32,14 +32,17 @@ import java.util.concurrent.RejectedExecutionException;
  * and its answer is written back on the channel's event loop.
  */
 abstract class JsonService implements ExchangeTarget {
-    /** What {@link #handle} answers: a status and a JSON body (null for none, as for 204). */
-    record Answer(HttpResponseStatus status, String json, String code, String message, long retryAfter) {
+    /**
+     * What {@link #handle} answers: a status and a JSON body (null for none, as for 204), or an error
+     * (code and message, in {@link GatewayErrors}' shape) with its {@code Retry-After} or {@code Allow}.
+     */
+    record Answer(HttpResponseStatus status, String json, String code, String message, long retryAfter, String allow) {
         static Answer ok(HttpResponseStatus status, String json) {
-            return new Answer(status, json, null, null, 0);
+            return new Answer(status, json, null, null, 0, null);
         }
 
         static Answer error(HttpResponseStatus status, String code, String message) {
-            return new Answer(status, null, code, message, 0);
+            return new Answer(status, null, code, message, 0, null);
         }
     }
 
@@ -190,8 +193,8 @@ abstract class JsonService implements ExchangeTarget {
         FullHttpResponse resp;
         if (a.code() != null) {
             resp = GatewayErrors.response(ctx.alloc(), a.status(), a.code(), a.message());
-            if (a.status().code() == 405) {
-                resp.headers().set(HttpHeaderNames.ALLOW, allow(a.message()));
+            if (a.allow() != null) {
+                resp.headers().set(HttpHeaderNames.ALLOW, a.allow());
             }
             if (a.retryAfter() > 0) {
                 resp.headers().set(HttpHeaderNames.RETRY_AFTER, a.retryAfter());
@@ -208,14 +211,9 @@ abstract class JsonService implements ExchangeTarget {
         r.writeAndFlush(resp);
     }
 
-    /** A 405's message starts with the methods allowed ("GET is the only method..."): see {@link #methodNotAllowed}. */
-    private static String allow(String message) {
-        int end = message.indexOf(" only");
-        return end < 0 ? "GET, POST" : message.substring(0, end);
-    }
-
     static Answer methodNotAllowed(String allowed, String path) {
-        return Answer.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed", allowed + " only, on " + path);
+        return new Answer(HttpResponseStatus.METHOD_NOT_ALLOWED, null, "method_not_allowed", allowed + " only, on " + path,
+                0, allowed);
     }
 
     static Answer notFound(String path) {
