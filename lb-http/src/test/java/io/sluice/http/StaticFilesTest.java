@@ -77,6 +77,7 @@ class StaticFilesTest {
         Files.createSymbolicLink(pub.resolve("evil.txt"), Path.of("../secret.txt"));
         Files.createSymbolicLink(pub.resolve("evildir"), dir.resolve("outside"));
         Files.createSymbolicLink(pub.resolve("alias.txt"), Path.of("hello.txt"));
+        Files.createSymbolicLink(pub.resolve("linked.css"), Path.of("hello.txt"));
         Path dist = Files.createDirectories(dir.resolve("dist"));
         Files.writeString(dist.resolve("app.js"), "dist-app");
         Files.writeString(dist.resolve("index.html"), "<h1>dist</h1>");
@@ -129,6 +130,7 @@ class StaticFilesTest {
         assertEquals("image/png", get("/img.png").header("content-type"));
         assertEquals("application/octet-stream", get("/data.bin").header("content-type"));
         assertEquals("<h1>sub</h1>", get("/sub/").text());
+        assertEquals("text/css; charset=utf-8", get("/linked.css").header("content-type"), "by the name asked for");
     }
 
     @Test

@@ -125,15 +125,14 @@ public final class StaticFiles implements ExchangeTarget {
                 redirect(rc, req, rc.path() + "/");
                 return;
             }
-            rep = regular(root, candidate.resolve(config.index()), null, false);
+            candidate = candidate.resolve(config.index());
+            rep = regular(root, candidate, null, false);
         } else if (rep != null && found.directory()) {
             rep = null; // "/file.txt/"
         }
-        String name = rep == null ? null : rep.path().getFileName().toString();
         if (rep == null && config.spaFallback() != null && spaRequest(req, found)) {
-            String fallback = config.spaFallback().replaceFirst("^/+", "");
-            rep = regular(root, root.resolve(fallback).normalize(), null, false);
-            name = rep == null ? null : rep.path().getFileName().toString();
+            candidate = root.resolve(config.spaFallback().replaceFirst("^/+", "")).normalize();
+            rep = regular(root, candidate, null, false);
         }
         if (rep == null) {
             error(rc, HttpResponseStatus.NOT_FOUND, "file_not_found", "no file " + rc.path());
@@ -156,7 +155,9 @@ public final class StaticFiles implements ExchangeTarget {
                 }
             }
         }
-        respond(rc, req, config, rep, MimeTypes.of(name), vary, headOnly);
+        // The type by the name asked for (a symlink's target may be named otherwise), as nginx does.
+        respond(rc, req, config, rep, MimeTypes.of(candidate.getFileName() == null ? "" : candidate.getFileName().toString()),
+                vary, headOnly);
     }
 
     private static final Rep DIRECTORY = new Rep(null, 0, 0, null);
