@@ -32,7 +32,7 @@ class BuiltinServicesTest {
                   - { path: /, static: "${DIR}/public" }
             services:
               vfs: { file: "${DIR}/state/%s", max-size: %s }
-              console: { per-minute: 5, max-size: 4KiB }
+              console: { per-minute: 6, max-size: 4KiB }
               signaling: {}
             """;
 
@@ -145,7 +145,7 @@ class BuiltinServicesTest {
     @Test
     void consoleLinesLevelsAndNoForgedLines() throws Exception {
         List<String> lines = captureErr(() -> {
-            for (String level : List.of("info", "warn", "error", "log")) {
+            for (String level : List.of("debug", "info", "warn", "error", "log")) { // debug: below the log's level
                 assertEquals(204, post("/api/console", "{\"level\":\"" + level + "\",\"message\":\"hello " + level
                         + "\",\"data\":{\"k\":[1,2]}}").status());
             }
@@ -168,9 +168,9 @@ class BuiltinServicesTest {
         assertEquals(405, get("/api/console").status());
         assertEquals(415, raw("POST /api/console HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
                 + "Content-Length: 2\r\n\r\n{}").status());
-        // 5 a minute per client: some went to the refusals above; within six more lines one is refused
+        // 6 a minute per client: some went to the refusals above; within seven more lines one is refused
         RawHttp.Response r = null;
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < 7; i++) {
             r = post("/api/console", "{\"level\":\"info\",\"message\":\"x\"}");
             if (r.status() != 204) {
                 break;
