@@ -262,6 +262,15 @@ public final class RequestContext implements BalanceRequest {
         responder.write(this, msg, promise);
     }
 
+    /**
+     * Sends a file's bytes without copying them ({@link io.netty.channel.FileRegion}, owned from here on), between
+     * a response head without its end and the {@code LastHttpContent} that ends it. Only on plain HTTP/1.1
+     * connections: TLS and HTTP/2 streams need the bytes in buffers. The response content phase does not see it.
+     */
+    public void write(io.netty.channel.FileRegion region, ChannelPromise promise) {
+        responder.write(this, region, promise);
+    }
+
     public void flush() {
         responder.flush();
     }

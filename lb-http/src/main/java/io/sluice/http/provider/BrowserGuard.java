@@ -17,18 +17,28 @@ import java.util.Locale;
  * when it is same-origin on a host that cannot be rebound: an IP literal or {@code localhost}.
  * Requests without {@code Origin} (SDKs, curl, servers) are not browsers' and pass.
  */
-final class BrowserGuard {
+public final class BrowserGuard {
     private BrowserGuard() {
     }
 
     static FullHttpResponse check(RequestContext rc, ClientFormat client) {
-        String origin = rc.request().headers().get(HttpHeaderNames.ORIGIN);
-        if (origin == null || Boolean.TRUE.equals(rc.get(AccessFilters.ORIGIN_ALLOWED)) || sameSafeOrigin(origin,
-                rc.request().headers().get(HttpHeaderNames.HOST))) {
+        if (allowed(rc)) {
             return null;
         }
+        String origin = rc.request().headers().get(HttpHeaderNames.ORIGIN);
         return ProviderGateway.error(rc, client, HttpResponseStatus.FORBIDDEN, "origin_not_allowed",
                 "origin " + origin + " may not use this route (list it in the listener's cors.origins)", null);
+    }
+
+    /**
+     * True when the request may be served to a browser: no {@code Origin} (not a browser's), an origin the
+     * listener's {@code cors.origins} allow, or the same origin on an IP literal or {@code localhost}. Also
+     * used by the built-in services ({@code io.sluice.http.services}).
+     */
+    public static boolean allowed(RequestContext rc) {
+        String origin = rc.request().headers().get(HttpHeaderNames.ORIGIN);
+        return origin == null || Boolean.TRUE.equals(rc.get(AccessFilters.ORIGIN_ALLOWED)) || sameSafeOrigin(origin,
+                rc.request().headers().get(HttpHeaderNames.HOST));
     }
 
     private static boolean sameSafeOrigin(String origin, String host) {

@@ -477,6 +477,8 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
             }
             current.bytesOut += ((HttpContent) msg).content().readableBytes();
             go = r.chain().responseContent(r, (HttpContent) msg);
+        } else if (msg instanceof io.netty.channel.FileRegion region) {
+            current.bytesOut += region.count(); // a static file's bytes, zero-copy
         }
         ctx.write(msg, promise);
         if (msg instanceof LastHttpContent) {

@@ -73,6 +73,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private volatile FilterChain chain;
     private volatile java.util.function.Supplier<io.sluice.core.model.ModelCatalog> catalogs = () -> io.sluice.core.model.ModelCatalog.EMPTY;
     private volatile java.util.function.Supplier<Providers> providers = () -> Providers.NONE;
+    private volatile io.sluice.http.services.BuiltinServices services;
     private final ExchangeHandler.Targets http1Targets;
     private final ExchangeHandler.Targets streamTargets;
     private final Dormant dormant = new Dormant();
@@ -130,6 +131,24 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
             public io.sluice.core.exchange.ExchangeTarget admin(ChannelHandlerContext ctx) {
                 return new AdminHandler(adminRoutes, ctx);
             }
+
+            @Override
+            public io.sluice.core.exchange.ExchangeTarget staticFiles(ChannelHandlerContext ctx) {
+                return new io.sluice.http.files.StaticFiles(ctx);
+            }
+
+            @Override
+            public io.sluice.core.exchange.ExchangeTarget service(ChannelHandlerContext ctx, String name) {
+                io.sluice.http.services.BuiltinServices s = services;
+                if (s == null) {
+                    return io.sluice.http.services.Services.unavailable(ctx, name);
+                }
+                return switch (name) {
+                    case io.sluice.core.config.ServicesConfig.VFS -> io.sluice.http.services.Services.vfs(ctx, s);
+                    case io.sluice.core.config.ServicesConfig.CONSOLE -> io.sluice.http.services.Services.console(ctx, s);
+                    default -> io.sluice.http.services.Services.unavailable(ctx, name);
+                };
+            }
         };
     }
 
@@ -155,6 +174,11 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         }));
         filters.add(new ProviderKeys(() -> providers.get())); // last: no header rule can put a client's credentials back
         return new FilterChain(filters);
+    }
+
+    /** The built-in HTTP services ({@code service:} routes); without them such routes answer 404. */
+    void services(io.sluice.http.services.BuiltinServices services) {
+        this.services = services;
     }
 
     /** Where the provider gateway reads the current providers and model groups. */

@@ -97,6 +97,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     /** Blocking admin work (processes, nvidia-smi, scrapes' HTTP client): never on an event loop. */
     private final ExecutorService blocking = Executors.newCachedThreadPool(new io.netty.util.concurrent.DefaultThreadFactory("sluice-admin", true));
     private final BackendScraper scraper;
+    /** The built-in HTTP services ({@code services:} vfs, console): their thread, read the config as it is now. */
+    private final io.sluice.http.services.BuiltinServices builtins = new io.sluice.http.services.BuiltinServices(
+            () -> this.config.services());
     private final Map<String, ListenerInitializer> initializers = new ConcurrentHashMap<>();
     private final Map<String, Integer> listenerPorts = new ConcurrentHashMap<>();
     private final Reloader reloader = new Reloader(this);
@@ -375,6 +378,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 config.server().maxConnections(), clients, null, null, config.server().shutdownGrace(),
                 mirrored == null ? null : initializers.get(mirrored.name()));
         ServerBootstrap b = bootstrap(1024, metrics.openConnections(lc.name()), init).group(boss, workers);
+        init.services(builtins);
         compatConfig = c;
         compatInitializer = init;
         compat = new CompatListener(c, upstreams, b, workers.next());
@@ -404,6 +408,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 config.server().shutdownGrace());
         init.models(this::models);
         init.providers(this::providers);
+        init.services(builtins);
         initializers.put(lc.name(), init);
         return init;
     }
@@ -661,5 +666,6 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         }
         providerSimulators.forEach(io.sluice.sim.provider.ProviderSimulator::close);
         blocking.shutdownNow();
+        builtins.close(); // after the loops: no request can give it work any more
     }
 }
