@@ -201,6 +201,9 @@ final class Generation implements Runnable {
 
     private void finish() {
         done = true;
+        // Before the last bytes: a client that has the whole answer finds the slot, the blocks and the
+        // scheduled() entry already released (tests read them right after; epoll made the race visible).
+        sim.release(this, VllmSimulator.Outcome.COMPLETED);
         ChannelFuture last;
         if (stream) {
             if (includeUsage) {
@@ -219,7 +222,6 @@ final class Generation implements Runnable {
                     : Wire.textCompletion(id, created, model, text.toString(), finish, promptTokens, total);
             last = SimHandler.respond(ctx, HttpResponseStatus.OK, SimHandler.JSON, body, keepAlive);
         }
-        sim.release(this, VllmSimulator.Outcome.COMPLETED);
         owner.finished(ctx, this, last);
     }
 

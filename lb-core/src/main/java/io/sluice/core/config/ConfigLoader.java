@@ -40,6 +40,7 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
     static final List<String> TRANSPORTS = List.of("auto", "epoll", "io_uring", "nio");
     static final List<String> BALANCERS = io.sluice.core.balance.BalancePolicies.names();
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ConfigLoader.class);
 
     private static final Pattern VAR = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Pattern IPV4 = Pattern.compile("((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
@@ -1194,7 +1195,7 @@ public final class ConfigLoader {
 
     /**
      * {@code routes[i].static}: a directory ({@code static: public}) or {@code {root, index, cache-control,
-     * spa-fallback, precompressed}}. The directory must exist when the file is loaded.
+     * spa-fallback, precompressed}}. A missing directory is a warning (its route answers 404), a file a mistake.
      */
     private StaticConfig staticFiles(Obj route) {
         Node n = route.get("static");
@@ -1228,9 +1229,12 @@ public final class ConfigLoader {
             return null;
         }
         Path dir = Path.of(root);
-        if (!Files.isDirectory(dir)) {
-            problem(n, at, "no directory " + dir.toAbsolutePath().normalize());
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            problem(n, at, dir.toAbsolutePath().normalize() + " is not a directory");
             return null;
+        }
+        if (!Files.exists(dir)) { // as nginx and Caddy: the route answers 404 until the directory exists
+            log.warn("{}: {}: no directory {} (yet); its route answers 404", source, at, dir.toAbsolutePath().normalize());
         }
         return new StaticConfig(dir, index, cache, spa, precompressed);
     }

@@ -114,7 +114,13 @@ public final class StaticFiles implements ExchangeTarget {
             return;
         }
         FilePaths.Found found = (FilePaths.Found) resolved;
-        Path root = config.root().toRealPath();
+        Path root;
+        try {
+            root = config.root().toRealPath();
+        } catch (java.nio.file.NoSuchFileException e) { // warned about at load; it may be created later
+            error(rc, HttpResponseStatus.NOT_FOUND, "file_not_found", "no file " + rc.path());
+            return;
+        }
         Path candidate = root;
         for (String s : found.segments()) {
             candidate = candidate.resolve(s);
