@@ -304,6 +304,11 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         keepAlive = HttpUtil.isKeepAlive(req) && !draining;
         http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
         HttpHeaders h = req.headers();
+        if (guard != null && io.sluice.http.websocket.WebSockets.isUpgrade(h)) {
+            // The decoder reads nothing after an upgrade request (its bytes may be frames): unless the
+            // protocol switches, the connection closes after the answer.
+            keepAlive = false;
+        }
         String requestId = h.get(Headers.X_REQUEST_ID);
         if (requestId == null || requestId.isEmpty() || requestId.length() > 200) {
             requestId = newRequestId();
@@ -446,6 +451,14 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         }
         if (msg instanceof HttpResponse) {
             HttpResponse resp = (HttpResponse) msg;
+            if (resp.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code() && guard != null) {
+                // The exchange's final answer: the target detaches the connection next.
+                r.chain().responseHead(r, resp);
+                current.status = 101;
+                current.responseHeadNanos = System.nanoTime();
+                ctx.write(msg, promise);
+                return;
+            }
             if (resp.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
                 ctx.write(msg, promise);
                 return;
@@ -506,6 +519,29 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     @Override
     public void flush() {
         ctx.flush();
+    }
+
+    @Override
+    public Runnable detach(RequestContext r, io.netty.channel.ChannelHandler handler) {
+        if (r != rc || guard == null || current == null || current.status != 101) {
+            throw new IllegalStateException("detach without a 101 on an HTTP/1.1 connection");
+        }
+        io.netty.channel.ChannelPipeline p = ctx.pipeline();
+        Sweeper.disarm(bodyWatch);
+        held.forEach(ReferenceCountUtil::release); // none: the decoder stopped after the upgrade request
+        held.clear();
+        active = null;
+        proxy = null;
+        p.addLast("tunnel", handler);
+        p.remove(this);
+        for (String name : new String[] {"hsts", "guard", "idle"}) {
+            if (p.get(name) != null) {
+                p.remove(name);
+            }
+        }
+        // Last: the decoder hands what it buffered after the request head to the handler now behind it.
+        p.remove(ServerCodec.class);
+        return () -> endExchange(Exchange.Outcome.COMPLETED);
     }
 
     @Override
