@@ -176,7 +176,10 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         Headers.toUpstream(req.headers(), rc.client(), proto);
         if (wsHeaders != null) {
             // Kept for this hop only: every other hop-by-hop header is still stripped.
-            req.headers().set(wsHeaders);
+            for (String n : wsHeaders.names()) {
+                req.headers().remove(n);
+            }
+            req.headers().add(wsHeaders);
         }
         rc.chain().upstreamRequest(rc, req); // rewrites, header rules, the request id
         requestDone = false;

@@ -37,6 +37,8 @@ public final class WebSocketTunnel {
     /** The most bytes ever pending in a tunnel's outbound buffer towards the client (for tests and metrics). */
     private static final LongAccumulator MAX_PENDING_TO_CLIENT = new LongAccumulator(Math::max, 0);
 
+    private static final java.util.concurrent.atomic.LongAdder BACKEND_PAUSES = new java.util.concurrent.atomic.LongAdder();
+
     private final Channel client;
     private final Channel backend;
     private final String requestId;
@@ -112,6 +114,11 @@ public final class WebSocketTunnel {
 
     public static void resetMaxPending() {
         MAX_PENDING_TO_CLIENT.reset();
+    }
+
+    /** How often a tunnel stopped reading its backend because the client could take no more. */
+    public static long backendPauses() {
+        return BACKEND_PAUSES.sum();
     }
 
     private void checkIdle(long now) {
@@ -235,6 +242,9 @@ public final class WebSocketTunnel {
             }
             if (!peer.isWritable()) {
                 ctx.channel().config().setAutoRead(false);
+                if (!fromClient) {
+                    BACKEND_PAUSES.increment();
+                }
             }
         }
 
