@@ -130,7 +130,24 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
             public io.sluice.core.exchange.ExchangeTarget admin(ChannelHandlerContext ctx) {
                 return new AdminHandler(adminRoutes, ctx);
             }
+
+            @Override
+            public io.sluice.core.exchange.ExchangeTarget service(ChannelHandlerContext ctx, String name) {
+                return switch (name) {
+                    case io.sluice.core.config.ServicesConfig.SIGNALING, io.sluice.core.config.ServicesConfig.AGENT_BRIDGE ->
+                            services.target(ctx, name);
+                    default -> ExchangeHandler.Targets.super.service(ctx, name);
+                };
+            }
         };
+    }
+
+    /** The built-in WebSocket services (signaling, agent-bridge), shared by every listener. */
+    private volatile io.sluice.http.service.Services services = new io.sluice.http.service.Services(
+            io.sluice.core.config.ServicesConfig.NONE);
+
+    void services(io.sluice.http.service.Services s) {
+        services = s;
     }
 
     /** The listener's filters, in the order their phases run. */
