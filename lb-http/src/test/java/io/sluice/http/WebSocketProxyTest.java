@@ -229,6 +229,8 @@ class WebSocketProxyTest {
             c.ch.config().setAutoRead(true);
             Await.until("everything arrived", Duration.ofSeconds(60), () -> c.binaryBytes.get() == total);
             assertTrue(WebSocketTunnel.maxPendingToClient() < 2L << 20, "at most " + WebSocketTunnel.maxPendingToClient());
+            System.out.println("backpressure: at most " + WebSocketTunnel.maxPendingToClient() + " bytes pending towards a client"
+                    + " that read nothing while the backend streamed " + total + " bytes");
         }
     }
 
