@@ -532,6 +532,7 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         held.clear();
         active = null;
         proxy = null;
+        p.addLast("drain", DrainCloses.INSTANCE);
         p.addLast("tunnel", handler);
         p.remove(this);
         for (String name : new String[] {"hsts", "guard", "idle"}) {
@@ -684,6 +685,21 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     /** Fired at every client connection when the server starts draining for shutdown. */
     enum Drain {
         INSTANCE
+    }
+
+    /** In a detached connection (a WebSocket): draining for shutdown closes it, which closes its other side too. */
+    @io.netty.channel.ChannelHandler.Sharable
+    private static final class DrainCloses extends io.netty.channel.ChannelInboundHandlerAdapter {
+        static final DrainCloses INSTANCE = new DrainCloses();
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == Drain.INSTANCE) {
+                ctx.close();
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
     }
 
     private static String newRequestId() {
