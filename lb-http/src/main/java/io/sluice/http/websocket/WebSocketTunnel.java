@@ -93,6 +93,10 @@ public final class WebSocketTunnel {
      * record (status 101, its duration until the close), run once when the tunnel closes.
      */
     public void start(Runnable endExchange) {
+        if (closed) {
+            endExchange.run(); // a side closed while the pipelines were being switched
+            return;
+        }
         this.endExchange = endExchange;
         mark = System.nanoTime();
         if (idleNanos > 0) {
