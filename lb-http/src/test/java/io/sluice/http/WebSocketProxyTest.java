@@ -170,6 +170,23 @@ class WebSocketProxyTest {
     }
 
     @Test
+    void aClientHalfCloseClosesTheTunnel() throws Exception {
+        int closedBefore = backend().closed.get();
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), sluice.port())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET /ws/half HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            assertTrue(readHead(in).startsWith("HTTP/1.1 101"));
+            s.shutdownOutput(); // FIN, still reading
+            assertEquals(-1, in.read(), "the gateway closes the client side");
+        }
+        Await.until("the backend side closed", T, () -> backend().closed.get() > closedBefore);
+        Await.until("lease released", T, () -> sluice.totalInFlight() == 0);
+    }
+
+    @Test
     void aRefusedUpgradeIsAnsweredAsANormalResponse() throws Exception {
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), sluice.port())) {
             s.setSoTimeout(10_000);
