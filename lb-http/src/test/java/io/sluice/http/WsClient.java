@@ -49,6 +49,11 @@ final class WsClient implements AutoCloseable {
     final Channel ch;
 
     private WsClient(URI uri, HttpHeaders headers, String subprotocols, boolean countOnly) throws InterruptedException {
+        this(uri, headers, subprotocols, countOnly, null);
+    }
+
+    private WsClient(URI uri, HttpHeaders headers, String subprotocols, boolean countOnly,
+                     io.netty.handler.ssl.SslContext tls) throws InterruptedException {
         WebSocketClientProtocolConfig config = WebSocketClientProtocolConfig.newBuilder().webSocketUri(uri)
                 .customHeaders(headers).subprotocol(subprotocols).handleCloseFrames(false).dropPongFrames(false)
                 .maxFramePayloadLength(8 << 20).handshakeTimeoutMillis(10_000).build();
@@ -56,6 +61,9 @@ final class WsClient implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel c) {
+                        if (tls != null) {
+                            c.pipeline().addLast(tls.newHandler(c.alloc(), uri.getHost(), uri.getPort()));
+                        }
                         c.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(1 << 16),
                                 new WebSocketClientProtocolHandler(config), new SimpleChannelInboundHandler<WebSocketFrame>() {
                                     @Override
@@ -100,6 +108,15 @@ final class WsClient implements AutoCloseable {
 
     static WsClient open(int port, String path, HttpHeaders headers, String subprotocols, boolean countOnly) throws Exception {
         WsClient c = new WsClient(URI.create("ws://127.0.0.1:" + port + path), headers, subprotocols, countOnly);
+        c.handshake.get(10, TimeUnit.SECONDS);
+        return c;
+    }
+
+    /** Over TLS (wss://), trusting any certificate. */
+    static WsClient openTls(int port, String path) throws Exception {
+        io.netty.handler.ssl.SslContext tls = io.netty.handler.ssl.SslContextBuilder.forClient()
+                .trustManager(io.netty.handler.ssl.util.InsecureTrustManagerFactory.INSTANCE).build();
+        WsClient c = new WsClient(URI.create("wss://127.0.0.1:" + port + path), new DefaultHttpHeaders(), null, false, tls);
         c.handshake.get(10, TimeUnit.SECONDS);
         return c;
     }
