@@ -56,7 +56,9 @@ public final class GatewayMetrics implements ExchangeObserver {
         }
         adder(bytesIn, listener).add(ex.bytesIn);
         adder(bytesOut, listener).add(ex.bytesOut);
-        duration.recordMicros(ex.durationMicros());
+        if (ex.status != 101) { // a WebSocket's duration is its session's, not a request latency
+            duration.recordMicros(ex.durationMicros());
+        }
         if (ex.connectedNanos != 0) {
             connect.recordMicros((ex.connectedNanos - ex.connectStartNanos) / 1000);
         }

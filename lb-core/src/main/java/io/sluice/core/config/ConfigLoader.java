@@ -507,7 +507,7 @@ public final class ConfigLoader {
             Obj o = obj(e.value(), "pools." + e.key(), e.line(), e.column(), "balancer", "connect-timeout",
                     "response-timeout", "max-idle-per-backend", "health", "backends", "stream-idle-timeout",
                     "request-timeout", "retries", "outlier", "max-in-flight-per-backend", "queue", "models", "headers",
-                    "tls", "host-header", "routing");
+                    "tls", "host-header", "routing", "websocket");
             if (o != null) {
                 pools.put(e.key(), pool(e.key(), o));
             }
@@ -562,7 +562,20 @@ public final class ConfigLoader {
                 ConfigLoader::hostHeader);
         return new PoolConfig(name, balancer, connect, response, maxIdle, health, backends,
                 streamIdle, whole, retry, outlier, maxInFlight, queueSize, queueTimeout, models, headerRules(o),
-                tls, hostHeader, routing(o), admission);
+                tls, hostHeader, routing(o), admission, websocket(o));
+    }
+
+    /** {@code pools.<name>.websocket}: idle timeout, largest client message, tunnels at once ({@link WebSocketConfig}). */
+    private WebSocketConfig websocket(Obj pool) {
+        Obj o = child(pool, "websocket", "idle-timeout", "max-message", "max-connections");
+        WebSocketConfig d = WebSocketConfig.DEFAULT;
+        if (o == null) {
+            return d;
+        }
+        return new WebSocketConfig(
+                value(o, "idle-timeout", d.idleTimeout(), "a duration", duration(false)),
+                value(o, "max-message", d.maxMessage(), "a size", size()),
+                value(o, "max-connections", d.maxConnections(), "a number", integer(0, 10_000_000)));
     }
 
     /** {@code pools.<name>.routing}: the LLM-aware policies' settings ({@link RoutingConfig}). */

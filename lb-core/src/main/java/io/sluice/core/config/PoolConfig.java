@@ -21,13 +21,14 @@ import java.util.Objects;
  *                          {@link #HOST_BACKEND} (the backend's url authority) or a literal value
  * @param routing           the LLM-aware policies' settings ({@code routing:}); never null
  * @param queue             priority classes, fair sharing and spill of the wait queue; {@link QueueConfig#NONE} for a FIFO line
+ * @param websocket         limits of the WebSocket tunnels to this pool ({@code websocket:}); never null
  */
 public record PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
                          int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
                          Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
                          OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout,
                          List<String> models, HeaderRules headers, UpstreamTlsConfig tls, String hostHeader,
-                         RoutingConfig routing, QueueConfig queue) {
+                         RoutingConfig routing, QueueConfig queue, WebSocketConfig websocket) {
     public static final String HOST_PASS = "pass";
     public static final String HOST_BACKEND = "backend";
 
@@ -49,7 +50,19 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
                       List<String> models, HeaderRules headers, UpstreamTlsConfig tls, String hostHeader) {
         this(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, backends, streamIdleTimeout,
                 requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout, models, headers, tls,
-                hostHeader, RoutingConfig.DEFAULT, QueueConfig.NONE);
+                hostHeader, RoutingConfig.DEFAULT, QueueConfig.NONE, WebSocketConfig.DEFAULT);
+    }
+
+    /** With the default WebSocket limits. */
+    public PoolConfig(String name, String balancer, Duration connectTimeout, Duration responseTimeout,
+                      int maxIdlePerBackend, HealthConfig health, List<BackendConfig> backends,
+                      Duration streamIdleTimeout, Duration requestTimeout, RetryConfig retry,
+                      OutlierConfig outlier, int maxInFlightPerBackend, int queueSize, Duration queueTimeout,
+                      List<String> models, HeaderRules headers, UpstreamTlsConfig tls, String hostHeader,
+                      RoutingConfig routing, QueueConfig queue) {
+        this(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, backends, streamIdleTimeout,
+                requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout, models, headers, tls,
+                hostHeader, routing, queue, WebSocketConfig.DEFAULT);
     }
 
     /** The core settings, everything else at its default. */
@@ -73,12 +86,13 @@ public record PoolConfig(String name, String balancer, Duration connectTimeout, 
         Objects.requireNonNull(hostHeader, "hostHeader");
         routing = routing == null ? RoutingConfig.DEFAULT : routing;
         queue = queue == null ? QueueConfig.NONE : queue;
+        websocket = websocket == null ? WebSocketConfig.DEFAULT : websocket;
     }
 
     /** The same settings with other backends: a reload compares settings without the membership. */
     public PoolConfig withBackends(List<BackendConfig> other) {
         return new PoolConfig(name, balancer, connectTimeout, responseTimeout, maxIdlePerBackend, health, other,
                 streamIdleTimeout, requestTimeout, retry, outlier, maxInFlightPerBackend, queueSize, queueTimeout,
-                models, headers, tls, hostHeader, routing, queue);
+                models, headers, tls, hostHeader, routing, queue, websocket);
     }
 }

@@ -26,6 +26,14 @@ public final class RequestContext implements BalanceRequest {
         void write(RequestContext rc, Object msg, ChannelPromise promise);
 
         void flush();
+
+        /**
+         * Hands the connection over after a {@code 101 Switching Protocols} was written: see
+         * {@link RequestContext#detach}.
+         */
+        default Runnable detach(RequestContext rc, io.netty.channel.ChannelHandler handler) {
+            throw new UnsupportedOperationException("this request stream cannot switch protocols");
+        }
     }
 
     private final Channel channel;
@@ -278,6 +286,17 @@ public final class RequestContext implements BalanceRequest {
     public void writeAndFlush(HttpObject msg) {
         write(msg);
         flush();
+    }
+
+    /**
+     * Takes the connection out of HTTP after the 101 written through {@link #write}: the HTTP codec and
+     * Sluice's HTTP handlers leave the pipeline, {@code handler} goes last and from then on reads the
+     * raw bytes, beginning with any the decoder had buffered after the request head. No further request
+     * is parsed. The exchange stays open (status 101) until the returned action runs, once, when the
+     * new protocol ends; it then reaches the filters' end phase and the observers.
+     */
+    public Runnable detach(io.netty.channel.ChannelHandler handler) {
+        return responder.detach(this, handler);
     }
 
     /**

@@ -49,6 +49,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void poolWebSocketLimits() throws Exception {
+        assertEquals(WebSocketConfig.DEFAULT, parse(BASE).pools().get("vllm").websocket());
+        String ws = BASE.replace("    backends:\n", "    websocket: { idle-timeout: 90s, max-message: 64KiB, max-connections: 10 }\n    backends:\n");
+        assertEquals(new WebSocketConfig(Duration.ofSeconds(90), 64 << 10, 10), parse(ws).pools().get("vllm").websocket());
+        assertError(BASE.replace("    backends:\n", "    websocket: { max-connections: lots }\n    backends:\n"),
+                "test.yaml:8:35: pools.vllm.websocket.max-connections:");
+        assertError(BASE.replace("    backends:\n", "    websocket: { idle: 5s }\n    backends:\n"),
+                "test.yaml:8:18: pools.vllm.websocket.idle:");
+    }
+
+    @Test
     void warmupIsADurationOfAtMostFiveMinutes() throws Exception {
         assertEquals(Duration.ZERO, parse(BASE).server().warmup());
         assertEquals(Duration.ofSeconds(5), parse("server: { warmup: 5s }\n" + BASE).server().warmup());

@@ -208,6 +208,30 @@ public final class UpstreamPool {
         ch.close();
     }
 
+    /**
+     * Turns a connection that just answered 101 into a raw byte stream ending in {@code handler}: the
+     * pool's handlers go, the codec's encoder passes bytes through at once, and the codec itself is
+     * removed in a later task (its decoder, already switched, hands on whatever follows the 101).
+     * The connection no longer belongs to the pool; closing it is the new owner's job.
+     */
+    public static void handOver(Channel ch, ChannelHandler handler) {
+        io.netty.channel.ChannelPipeline p = ch.pipeline();
+        p.get(UpstreamHandler.class).unbind();
+        HttpClientCodec codec = p.get(HttpClientCodec.class);
+        codec.prepareUpgradeFrom(p.context(codec));
+        p.addLast("tunnel", handler);
+        p.remove(UpstreamHandler.class);
+        p.remove("host");
+        if (p.get("idle") != null) {
+            p.remove("idle");
+        }
+        ch.eventLoop().execute(() -> {
+            if (p.get(HttpClientCodec.class) != null) {
+                p.remove(HttpClientCodec.class);
+            }
+        });
+    }
+
     public int idleCount() {
         return idle.size();
     }

@@ -126,6 +126,13 @@ public final class Upstreams {
         }
     }
 
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> websockets = new ConcurrentHashMap<>();
+
+    /** The WebSocket tunnels open to a pool now (across event loops), and the counter a new one takes a slot of. */
+    public java.util.concurrent.atomic.AtomicInteger websockets(String pool) {
+        return websockets.computeIfAbsent(pool, k -> new java.util.concurrent.atomic.AtomicInteger());
+    }
+
     public BackendPool pool(String name) {
         return pools.get(name);
     }

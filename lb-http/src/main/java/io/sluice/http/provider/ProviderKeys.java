@@ -61,6 +61,9 @@ public final class ProviderKeys implements ExchangeFilter {
         h.remove(X_API_KEY);
         h.remove(X_GOOG_API_KEY);
         h.remove(HttpHeaderNames.COOKIE); // a browser's cookies for the gateway are not the provider's business
+        if (h.contains(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)) {
+            withoutKeyProtocols(h); // a browser's WebSocket (the Realtime API) can send its key only as a subprotocol
+        }
         if (p.format() == WireFormat.GEMINI && upstream.uri().contains("key=")) {
             upstream.setUri(withoutKeyParam(upstream.uri()));
         }
@@ -84,6 +87,23 @@ public final class ProviderKeys implements ExchangeFilter {
                     h.set(HttpHeaderNames.AUTHORIZATION, "Bearer " + key);
                 }
             }
+        }
+    }
+
+    /** Subprotocols that carry credentials ({@code openai-insecure-api-key.<key>}), as the Realtime API's browser clients send them. */
+    static void withoutKeyProtocols(HttpHeaders h) {
+        List<String> kept = new java.util.ArrayList<>();
+        for (String value : h.getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)) {
+            for (String token : value.split(",")) {
+                String t = token.trim();
+                if (!t.isEmpty() && !t.regionMatches(true, 0, "openai-insecure-api-key", 0, 23)) {
+                    kept.add(t);
+                }
+            }
+        }
+        h.remove(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
+        if (!kept.isEmpty()) {
+            h.set(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL, String.join(", ", kept));
         }
     }
 

@@ -118,6 +118,8 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
     private String routeHeader; // of the current attempt
     private boolean informational;
     private boolean upstreamKeepAlive;
+    private boolean websocket;            // the request is a WebSocket upgrade: a fresh connection, a tunnel after 101
+    private java.util.concurrent.atomic.AtomicInteger websocketSlot; // the pool's tunnel count, while this request holds a slot
 
     /**
      * @param ctx     the context of the exchange handler that drives this target
@@ -166,7 +168,19 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             req.headers().remove(HttpHeaderNames.EXPECT);
             rc.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
+        websocket = streams == null && io.sluice.http.websocket.WebSockets.isUpgrade(req.headers());
+        if (websocket && !admitWebSocket(req)) {
+            return;
+        }
+        io.netty.handler.codec.http.HttpHeaders wsHeaders = websocket ? webSocketHeaders(req.headers()) : null;
         Headers.toUpstream(req.headers(), rc.client(), proto);
+        if (wsHeaders != null) {
+            // Kept for this hop only: every other hop-by-hop header is still stripped.
+            for (String n : wsHeaders.names()) {
+                req.headers().remove(n);
+            }
+            req.headers().add(wsHeaders);
+        }
         rc.chain().upstreamRequest(rc, req); // rewrites, header rules, the request id
         requestDone = false;
         pending = new ArrayList<>(4);
@@ -183,6 +197,44 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         if (!(req instanceof HttpContent)) {
             pending.add(req);
         }
+    }
+
+    /** Validates a WebSocket upgrade and takes a tunnel slot of the pool; false when it was answered instead. */
+    private boolean admitWebSocket(HttpRequest req) {
+        String wrong = io.sluice.http.websocket.WebSockets.invalid(req);
+        if (wrong != null) {
+            ReferenceCountUtil.release(req);
+            request = null;
+            websocket = false;
+            fail(HttpResponseStatus.BAD_REQUEST, "bad_request", wrong, false);
+            return false;
+        }
+        java.util.concurrent.atomic.AtomicInteger open = upstreams.websockets(pool.name());
+        int max = config.websocket().maxConnections();
+        if (open.incrementAndGet() > max && max > 0) {
+            open.decrementAndGet();
+            ReferenceCountUtil.release(req);
+            request = null;
+            websocket = false;
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "websocket_limit", "pool '" + pool.name() + "' has its "
+                    + max + " WebSocket connections open; retry later", true);
+            return false;
+        }
+        websocketSlot = open;
+        return true;
+    }
+
+    /** The handshake headers of an upgrade, for the upstream hop. */
+    private static io.netty.handler.codec.http.HttpHeaders webSocketHeaders(io.netty.handler.codec.http.HttpHeaders h) {
+        io.netty.handler.codec.http.HttpHeaders kept = new io.netty.handler.codec.http.DefaultHttpHeaders();
+        for (java.util.Map.Entry<String, String> e : h) {
+            if (e.getKey().regionMatches(true, 0, "sec-websocket-", 0, 14)) {
+                kept.add(e.getKey(), e.getValue());
+            }
+        }
+        kept.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+        kept.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        return kept;
     }
 
     private void forwardRequestContent(HttpContent content, boolean isHead) {
@@ -268,7 +320,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         lease = taken;
         responseStarted = false;
         upstreamPool = upstreams.connections(backend).on(ctx.channel().eventLoop());
-        Channel ch = upstreamPool.acquireIdle(this);
+        Channel ch = websocket ? null : upstreamPool.acquireIdle(this); // an upgrade gets a connection of its own
         if (ch != null) {
             attach(ch);
             return;
@@ -383,8 +435,18 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         }
         if (msg instanceof HttpResponse) {
             HttpResponse resp = (HttpResponse) msg;
-            if (resp.status().codeClass() == HttpStatusClass.INFORMATIONAL
-                    && resp.status().code() != HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+            if (resp.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+                String wrong = websocket ? io.sluice.http.websocket.WebSockets.invalidSwitch(request, resp)
+                        : "101 to a request that asked for no protocol switch";
+                if (wrong != null) {
+                    ReferenceCountUtil.release(msg);
+                    onMalformedResponse(wrong);
+                    return;
+                }
+                switchProtocols(resp);
+                return;
+            }
+            if (resp.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
                 // 100 Continue and friends: pass on, the real response follows.
                 informational = true;
                 ReferenceCountUtil.release(msg);
@@ -410,7 +472,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             responseStarted = true;
             dropReplay();
             outcome(lease.backend(), resp.status().code() < 500);
-            upstreamKeepAlive = HttpUtil.isKeepAlive(resp);
+            upstreamKeepAlive = HttpUtil.isKeepAlive(resp) && !websocket; // asked to upgrade: never pooled
             Headers.toClient(resp.headers());
             resp.headers().set(ROUTE_HEADER, routeHeader); // why this backend: the operator sees the router think
             if (!(msg instanceof LastHttpContent) && !headRequest && mayHaveBody(resp.status())
@@ -440,6 +502,42 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         } else if (!ctx.channel().isWritable() && upstream != null) {
             upstream.config().setAutoRead(false);
         }
+    }
+
+    /**
+     * The backend accepted the upgrade: the 101 goes to the client, then both connections leave HTTP
+     * and become a {@link io.sluice.http.websocket.WebSocketTunnel}, which from here on holds the
+     * backend's lease, the pool's tunnel slot and the exchange. This target is done with them.
+     */
+    private void switchProtocols(HttpResponse resp) {
+        headDeadline = 0;
+        responseStarted = true; // nothing is retried from here on
+        dropReplay();
+        Backend.Lease l = lease;
+        outcome(l.backend(), true);
+        io.netty.handler.codec.http.HttpHeaders h = resp.headers();
+        Headers.toClient(h);
+        h.remove(HttpHeaderNames.CONTENT_LENGTH);
+        h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+        h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+        h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        h.set(ROUTE_HEADER, routeHeader);
+        Channel up = upstream;
+        io.sluice.http.websocket.WebSocketTunnel tunnel = new io.sluice.http.websocket.WebSocketTunnel(ctx.channel(), up,
+                l, websocketSlot, config.websocket(), exchange, requestId);
+        // Ownership moves to the tunnel: this target must not release or close any of it.
+        lease = null;
+        upstream = null;
+        upstreamPool = null;
+        websocketSlot = null;
+        RequestContext r = rc;
+        UpstreamPool.handOver(up, tunnel.backendHandler());
+        r.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS,
+                io.netty.buffer.Unpooled.EMPTY_BUFFER, h, io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE));
+        Runnable end = r.detach(tunnel.clientHandler());
+        endRequest();
+        log.debug("request {}: WebSocket tunnel to {}", requestId, l.backend().id());
+        tunnel.start(end);
     }
 
     private static boolean validStatus(int code) {
@@ -656,6 +754,11 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
 
     /** Ends the request: everything it held is released. Call after {@link #endAttempt}. */
     private void endRequest() {
+        if (websocketSlot != null) {
+            websocketSlot.decrementAndGet(); // the upgrade did not happen
+            websocketSlot = null;
+        }
+        websocket = false;
         if (streamSlot) {
             streamSlot = false;
             streams.release(ctx.channel());

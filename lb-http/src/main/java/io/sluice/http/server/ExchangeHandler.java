@@ -304,6 +304,11 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         keepAlive = HttpUtil.isKeepAlive(req) && !draining;
         http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
         HttpHeaders h = req.headers();
+        if (guard != null && io.sluice.http.websocket.WebSockets.isUpgrade(h)) {
+            // The decoder reads nothing after an upgrade request (its bytes may be frames): unless the
+            // protocol switches, the connection closes after the answer.
+            keepAlive = false;
+        }
         String requestId = h.get(Headers.X_REQUEST_ID);
         if (requestId == null || requestId.isEmpty() || requestId.length() > 200) {
             requestId = newRequestId();
@@ -446,6 +451,14 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         }
         if (msg instanceof HttpResponse) {
             HttpResponse resp = (HttpResponse) msg;
+            if (resp.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code() && guard != null) {
+                // The exchange's final answer: the target detaches the connection next.
+                r.chain().responseHead(r, resp);
+                current.status = 101;
+                current.responseHeadNanos = System.nanoTime();
+                ctx.write(msg, promise);
+                return;
+            }
             if (resp.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
                 ctx.write(msg, promise);
                 return;
@@ -508,6 +521,30 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     @Override
     public void flush() {
         ctx.flush();
+    }
+
+    @Override
+    public Runnable detach(RequestContext r, io.netty.channel.ChannelHandler handler) {
+        if (r != rc || guard == null || current == null || current.status != 101) {
+            throw new IllegalStateException("detach without a 101 on an HTTP/1.1 connection");
+        }
+        io.netty.channel.ChannelPipeline p = ctx.pipeline();
+        Sweeper.disarm(bodyWatch);
+        held.forEach(ReferenceCountUtil::release); // none: the decoder stopped after the upgrade request
+        held.clear();
+        active = null;
+        proxy = null;
+        p.addLast("drain", DrainCloses.INSTANCE);
+        p.addLast("tunnel", handler);
+        p.remove(this);
+        for (String name : new String[] {"hsts", "guard", "idle"}) {
+            if (p.get(name) != null) {
+                p.remove(name);
+            }
+        }
+        // Last: the decoder hands what it buffered after the request head to the handler now behind it.
+        p.remove(ServerCodec.class);
+        return () -> endExchange(Exchange.Outcome.COMPLETED);
     }
 
     @Override
@@ -650,6 +687,21 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     /** Fired at every client connection when the server starts draining for shutdown. */
     enum Drain {
         INSTANCE
+    }
+
+    /** In a detached connection (a WebSocket): draining for shutdown closes it, which closes its other side too. */
+    @io.netty.channel.ChannelHandler.Sharable
+    private static final class DrainCloses extends io.netty.channel.ChannelInboundHandlerAdapter {
+        static final DrainCloses INSTANCE = new DrainCloses();
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == Drain.INSTANCE) {
+                ctx.close();
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
     }
 
     private static String newRequestId() {

@@ -146,10 +146,20 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
                 return switch (name) {
                     case io.sluice.core.config.ServicesConfig.VFS -> io.sluice.http.services.Services.vfs(ctx, s);
                     case io.sluice.core.config.ServicesConfig.CONSOLE -> io.sluice.http.services.Services.console(ctx, s);
+                    case io.sluice.core.config.ServicesConfig.SIGNALING, io.sluice.core.config.ServicesConfig.AGENT_BRIDGE ->
+                            webSockets.target(ctx, name);
                     default -> io.sluice.http.services.Services.unavailable(ctx, name);
                 };
             }
         };
+    }
+
+    /** The built-in WebSocket services (signaling, agent-bridge), shared by every listener. */
+    private volatile io.sluice.http.services.WebSocketServices webSockets = new io.sluice.http.services.WebSocketServices(
+            io.sluice.core.config.ServicesConfig.NONE);
+
+    void webSockets(io.sluice.http.services.WebSocketServices s) {
+        webSockets = s;
     }
 
     /** The listener's filters, in the order their phases run. */

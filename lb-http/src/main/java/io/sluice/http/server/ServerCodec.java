@@ -42,6 +42,8 @@ final class ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDecoder,
         private boolean started;      // past the control characters a decoder skips before a request line
         private boolean lineStart;
         private boolean folded;
+        private boolean upgrading;    // the request being read asks for a WebSocket
+        private boolean paused;       // ...and has been read: what follows is not HTTP (or not before its answer)
 
         Decoder(HttpDecoderConfig config) {
             super(config.clone().setStrictLineParsing(true));
@@ -53,6 +55,11 @@ final class ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDecoder,
 
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+            if (paused) {
+                // After a WebSocket upgrade request the bytes stay buffered: frames for the tunnel, handed on
+                // when the codec is removed; if the upgrade is refused, the connection closes after the answer.
+                return;
+            }
             int before = out.size();
             int from = in.readerIndex();
             super.decode(ctx, in, out);
@@ -65,6 +72,7 @@ final class ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDecoder,
                 if (o instanceof HttpRequest) {
                     HttpRequest req = (HttpRequest) o;
                     methods.add(req.method());
+                    upgrading = io.sluice.http.websocket.WebSockets.isUpgrade(req.headers());
                     if (folded && req.decoderResult().isSuccess()) {
                         req.setDecoderResult(DecoderResult.failure(
                                 new IllegalArgumentException("obsolete line folding in the request head")));
@@ -72,6 +80,7 @@ final class ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDecoder,
                     folded = false;
                 }
                 if (o instanceof LastHttpContent) {
+                    paused = upgrading;
                     inHead = true;
                     started = false;
                     lineStart = false;

@@ -69,6 +69,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
 
     private volatile SluiceConfig config; // replaced by a reload
+    private io.sluice.http.services.WebSocketServices webSockets; // the built-in WebSocket services, from the config at start
     private volatile io.sluice.core.model.ModelCatalog models = io.sluice.core.model.ModelCatalog.EMPTY;
     private final Transport transport;
     private final EventLoopGroup boss;
@@ -119,6 +120,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         // rather than on the first admin request, which might come when no file descriptor is left.
         io.sluice.core.http.Json.MAPPER.getFactory();
         this.config = config;
+        this.webSockets = new io.sluice.http.services.WebSocketServices(config.services());
         this.models = io.sluice.core.model.ModelCatalog.of(config);
         this.providers = io.sluice.http.provider.Providers.of(config, models);
         this.transport = Transport.select(config.server().transport());
@@ -409,6 +411,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         init.models(this::models);
         init.providers(this::providers);
         init.services(builtins);
+        init.webSockets(webSockets);
         initializers.put(lc.name(), init);
         return init;
     }
