@@ -53,7 +53,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p>Variables, in the config's own {@code ${NAME}} / {@code ${NAME:-default}} syntax:
  * {@code ${SIM0}}, {@code ${SIM1}}, … the port of each simulator; {@code ${name}} the value of each
  * {@link Builder#backend backend} (its port, say); {@code ${DIR}} the temporary directory; and every
- * {@link Builder#env env} entry. The process environment is never changed. The extension substitutes
+ * {@link Builder#env env} entry (whose value may itself name the others). The process environment is never changed. The extension substitutes
  * them into the text of the config file it writes ({@code ${DIR}/sluice.yaml}), as {@code envsubst}
  * would before a deployment, and starts Sluice from that file; any other reference is left to the
  * config loader, which reads the process environment as in production. So the file reloads
@@ -255,6 +255,9 @@ final class SluiceExtension implements BeforeAllCallback, AfterAllCallback, Befo
                 VllmSimulator sim = VllmSimulator.start(o);
                 vars.put("SIM" + sims.size(), String.valueOf(sim.port()));
                 sims.add(sim);
+            }
+            for (Map.Entry<String, String> e : env.entrySet()) { // an env value may name ${DIR}, a backend's port...
+                vars.put(e.getKey(), substitute(e.getValue()));
             }
             configFile = dir.resolve(fileName);
             writeConfig(yaml);
