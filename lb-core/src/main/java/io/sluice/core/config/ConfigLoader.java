@@ -1059,7 +1059,7 @@ public final class ConfigLoader {
 
     private Http2Config http2(Obj listener) {
         Obj o = child(listener, "http2", "enabled", "max-concurrent-streams", "initial-window-size", "max-header-list-size",
-                "max-upstream-per-connection", "max-upstream-total");
+                "max-upstream-per-connection", "max-upstream-total", "websockets");
         if (o == null) {
             return Http2Config.DEFAULT;
         }
@@ -1073,7 +1073,8 @@ public final class ConfigLoader {
                 value(o, "max-concurrent-streams", d.maxConcurrentStreams(), "a number", integer(1, 10000)),
                 (int) window, headers,
                 value(o, "max-upstream-per-connection", d.maxUpstreamPerConnection(), "a number", integer(1, 10000)),
-                value(o, "max-upstream-total", d.maxUpstreamTotal(), "a number", integer(1, 1_000_000)));
+                value(o, "max-upstream-total", d.maxUpstreamTotal(), "a number", integer(1, 1_000_000)),
+                value(o, "websockets", d.webSockets(), "true or false", ConfigLoader::bool));
     }
 
     private List<RouteConfig> routes(Obj listener) {

@@ -8,13 +8,15 @@ package io.sluice.core.config;
  * @param maxUpstreamPerConnection streams of one client connection that may hold an upstream connection at
  *                          once (each proxied stream has its own); more get 503 {@code stream_limit}
  * @param maxUpstreamTotal  the same over all HTTP/2 connections of the listener
+ * @param webSockets        WebSockets over HTTP/2 (RFC 8441): SETTINGS_ENABLE_CONNECT_PROTOCOL is offered and an
+ *                          extended CONNECT with {@code :protocol websocket} is served like an HTTP/1.1 upgrade
  */
 public record Http2Config(boolean enabled, int maxConcurrentStreams, int initialWindowSize, long maxHeaderListSize,
-                          int maxUpstreamPerConnection, int maxUpstreamTotal) {
-    public static final Http2Config DEFAULT = new Http2Config(true, 128, 64 * 1024, 16 * 1024, 128, 4096);
+                          int maxUpstreamPerConnection, int maxUpstreamTotal, boolean webSockets) {
+    public static final Http2Config DEFAULT = new Http2Config(true, 128, 64 * 1024, 16 * 1024, 128, 4096, true);
 
     public Http2Config(boolean enabled, int maxConcurrentStreams, int initialWindowSize, long maxHeaderListSize) {
-        this(enabled, maxConcurrentStreams, initialWindowSize, maxHeaderListSize, DEFAULT_PER_CONNECTION, DEFAULT_TOTAL);
+        this(enabled, maxConcurrentStreams, initialWindowSize, maxHeaderListSize, DEFAULT_PER_CONNECTION, DEFAULT_TOTAL, true);
     }
 
     private static final int DEFAULT_PER_CONNECTION = 128;

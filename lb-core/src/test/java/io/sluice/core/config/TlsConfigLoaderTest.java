@@ -1,6 +1,7 @@
 package io.sluice.core.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -88,6 +89,15 @@ class TlsConfigLoaderTest {
         assertEquals(Http2Config.DEFAULT, c.listeners().get(0).http2());
         assertEquals(new AccessLogConfig("stdout", 65536), c.accessLog());
         assertNull(parse("listeners: [{ port: 0, routes: [{ path: /, pool: p }] }]\n").accessLog());
+    }
+
+    @Test
+    void http2WebSocketsCanBeTurnedOff() throws Exception {
+        SluiceConfig c = parse("listeners: [{ port: 0, http2: { websockets: false }, routes: [{ path: /, pool: p }] }]\n");
+        assertFalse(c.listeners().get(0).http2().webSockets());
+        assertTrue(Http2Config.DEFAULT.webSockets(), "on by default");
+        assertError("listeners: [{ port: 0, http2: { websockets: maybe }, routes: [{ path: /, pool: p }] }]\n",
+                "tls.yaml:1:45: listeners[0].http2.websockets: expected true or false");
     }
 
     @Test

@@ -33,11 +33,15 @@ public final class Http2Pipeline {
      */
     public static void configure(ChannelPipeline p, Http2Config config, Consumer<ChannelPipeline> requestChain,
                                  Object drainEvent, long graceMillis) {
+        Http2Settings settings = Http2Settings.defaultSettings()
+                .maxConcurrentStreams(config.maxConcurrentStreams())
+                .initialWindowSize(config.initialWindowSize())
+                .maxHeaderListSize(config.maxHeaderListSize());
+        if (config.webSockets()) {
+            settings.connectProtocolEnabled(true); // RFC 8441: WebSockets as extended CONNECT streams
+        }
         Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
-                .initialSettings(Http2Settings.defaultSettings()
-                        .maxConcurrentStreams(config.maxConcurrentStreams())
-                        .initialWindowSize(config.initialWindowSize())
-                        .maxHeaderListSize(config.maxHeaderListSize()))
+                .initialSettings(settings)
                 .validateHeaders(true)
                 .gracefulShutdownTimeoutMillis(graceMillis)
                 .build();
@@ -47,6 +51,9 @@ public final class Http2Pipeline {
             protected void initChannel(Http2StreamChannel ch) {
                 ch.pipeline().addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(true));
                 ch.pipeline().addLast("h2-clean", StreamRequestCleaner.INSTANCE);
+                if (config.webSockets()) {
+                    ExtendedConnect.install(ch.pipeline());
+                }
                 requestChain.accept(ch.pipeline());
             }
         }));

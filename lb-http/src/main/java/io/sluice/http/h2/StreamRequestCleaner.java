@@ -3,13 +3,16 @@ package io.sluice.http.h2;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames;
 
 /**
  * Removes the {@code x-http2-*} headers the HTTP/2-to-HTTP/1.1 conversion adds (stream id,
- * scheme, ...): they describe the client's hop and must not reach the upstream.
+ * scheme, ...): they describe the client's hop and must not reach the upstream. On a WebSocket's
+ * extended CONNECT stream ({@link ExtendedConnect}) it sets the HTTP/1.1 upgrade headers.
  */
 @Sharable
 final class StreamRequestCleaner extends ChannelInboundHandlerAdapter {
@@ -21,6 +24,11 @@ final class StreamRequestCleaner extends ChannelInboundHandlerAdapter {
             HttpHeaders h = req.headers();
             for (ExtensionHeaderNames n : ExtensionHeaderNames.values()) {
                 h.remove(n.text());
+            }
+            if (ExtendedConnect.isWebSocket(ctx.channel())) {
+                // The HTTP/1.1 upgrade an extended CONNECT stands for (the conversion drops connection headers).
+                h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+                h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
             }
         }
         ctx.fireChannelRead(msg);

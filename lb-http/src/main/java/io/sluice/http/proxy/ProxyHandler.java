@@ -168,7 +168,8 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             req.headers().remove(HttpHeaderNames.EXPECT);
             rc.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
-        websocket = streams == null && io.sluice.http.websocket.WebSockets.isUpgrade(req.headers());
+        websocket = (streams == null || io.sluice.http.h2.ExtendedConnect.isWebSocket(ctx.channel()))
+                && io.sluice.http.websocket.WebSockets.isUpgrade(req.headers());
         if (websocket && !admitWebSocket(req)) {
             return;
         }
@@ -523,8 +524,14 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         h.set(ROUTE_HEADER, routeHeader);
         Channel up = upstream;
+        Runnable streamSlotRelease = null;
+        if (streamSlot) { // an HTTP/2 stream's upstream connection stays counted while the tunnel holds it
+            Channel stream = ctx.channel();
+            streamSlotRelease = () -> streams.release(stream);
+            streamSlot = false;
+        }
         io.sluice.http.websocket.WebSocketTunnel tunnel = new io.sluice.http.websocket.WebSocketTunnel(ctx.channel(), up,
-                l, websocketSlot, config.websocket(), exchange, requestId);
+                l, websocketSlot, streamSlotRelease, config.websocket(), exchange, requestId);
         // Ownership moves to the tunnel: this target must not release or close any of it.
         lease = null;
         upstream = null;

@@ -34,6 +34,7 @@ import io.sluice.core.net.ClientAddress;
 import io.sluice.core.observe.Exchange;
 import io.sluice.core.observe.ExchangeObserver;
 import io.sluice.core.route.RouteTarget;
+import io.sluice.http.h2.ExtendedConnect;
 import io.sluice.http.proxy.Headers;
 import io.sluice.http.timeout.IdleTimeout;
 import io.sluice.http.timeout.Sweeper;
@@ -451,7 +452,8 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         }
         if (msg instanceof HttpResponse) {
             HttpResponse resp = (HttpResponse) msg;
-            if (resp.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code() && guard != null) {
+            if (resp.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
+                    && (guard != null || ExtendedConnect.isWebSocket(ctx.channel()))) {
                 // The exchange's final answer: the target detaches the connection next.
                 r.chain().responseHead(r, resp);
                 current.status = 101;
@@ -525,8 +527,9 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
 
     @Override
     public Runnable detach(RequestContext r, io.netty.channel.ChannelHandler handler) {
-        if (r != rc || guard == null || current == null || current.status != 101) {
-            throw new IllegalStateException("detach without a 101 on an HTTP/1.1 connection");
+        boolean h2 = guard == null && ExtendedConnect.isWebSocket(ctx.channel());
+        if (r != rc || (guard == null && !h2) || current == null || current.status != 101) {
+            throw new IllegalStateException("detach without a 101 on an HTTP/1.1 connection or a WebSocket stream");
         }
         io.netty.channel.ChannelPipeline p = ctx.pipeline();
         Sweeper.disarm(bodyWatch);
@@ -542,8 +545,12 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
                 p.remove(name);
             }
         }
-        // Last: the decoder hands what it buffered after the request head to the handler now behind it.
-        p.remove(ServerCodec.class);
+        if (h2) {
+            ExtendedConnect.tunnel(ctx.channel()); // the stream's DATA frames carry the WebSocket from here
+        } else {
+            // Last: the decoder hands what it buffered after the request head to the handler now behind it.
+            p.remove(ServerCodec.class);
+        }
         return () -> endExchange(Exchange.Outcome.COMPLETED);
     }
 

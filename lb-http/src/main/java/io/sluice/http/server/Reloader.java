@@ -172,6 +172,10 @@ public final class Reloader {
         if (!current.admin().equals(next.admin())) {
             changes.add("admin settings updated");
         }
+        if (!java.util.Objects.equals(current.services(), next.services())) {
+            server.webSockets().apply(next.services()); // vfs and console read the config per request
+            changes.add("services: updated");
+        }
         if (!current.models().equals(next.models())) {
             changes.add("models: aliases updated"); // read from the config per request, like routes
         }

@@ -69,7 +69,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
 
     private volatile SluiceConfig config; // replaced by a reload
-    private io.sluice.http.services.WebSocketServices webSockets; // the built-in WebSocket services, from the config at start
+    private io.sluice.http.services.WebSocketServices webSockets; // the built-in WebSocket services; a reload applies its services: to them
     private volatile io.sluice.core.model.ModelCatalog models = io.sluice.core.model.ModelCatalog.EMPTY;
     private final Transport transport;
     private final EventLoopGroup boss;
@@ -471,6 +471,10 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     /** The providers and model groups of the current config. */
     public io.sluice.http.provider.Providers providers() {
         return providers;
+    }
+
+    io.sluice.http.services.WebSocketServices webSockets() {
+        return webSockets;
     }
 
     void config(SluiceConfig next) {

@@ -21,7 +21,7 @@ final class AgentBridgeHub implements Hub {
     /** Rooms one agent may be in at once. */
     static final int MAX_ROOMS_PER_AGENT = 16;
     private final ObjectMapper json = new ObjectMapper();
-    private final ServicesConfig.AgentBridgeConfig config;
+    private volatile ServicesConfig.AgentBridgeConfig config; // replaced by a reload
     private final Map<String, Peer> agents = new LinkedHashMap<>();
     private final Map<String, JsonNode> capabilities = new HashMap<>();
     private final Map<String, Set<String>> rooms = new HashMap<>(); // room -> agent names
@@ -29,6 +29,11 @@ final class AgentBridgeHub implements Hub {
 
     AgentBridgeHub(ServicesConfig.AgentBridgeConfig config) {
         this.config = config;
+    }
+
+    /** New limits from a reload: they apply to what comes next; rooms and members already there stay. */
+    void config(ServicesConfig.AgentBridgeConfig next) {
+        config = next;
     }
 
     @Override

@@ -22,11 +22,16 @@ final class SignalingHub implements Hub {
     private static final Set<String> RELAYED = Set.of("offer", "answer", "ice", "signal");
     private static final int MAX_NAME = 128;
     private final ObjectMapper json = new ObjectMapper();
-    private final ServicesConfig.SignalingConfig config;
+    private volatile ServicesConfig.SignalingConfig config; // replaced by a reload
     private final Map<String, Map<String, Peer>> rooms = new HashMap<>(); // room -> peer name -> connection
 
     SignalingHub(ServicesConfig.SignalingConfig config) {
         this.config = config;
+    }
+
+    /** New limits from a reload: they apply to what comes next; rooms and members already there stay. */
+    void config(ServicesConfig.SignalingConfig next) {
+        config = next;
     }
 
     @Override

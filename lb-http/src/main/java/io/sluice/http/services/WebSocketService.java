@@ -33,6 +33,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.sluice.core.exchange.ExchangeTarget;
 import io.sluice.core.exchange.RequestContext;
 import io.sluice.core.http.GatewayErrors;
+import io.sluice.http.h2.ExtendedConnect;
 import io.sluice.http.websocket.WebSockets;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -85,9 +86,10 @@ final class WebSocketService implements ExchangeTarget {
             rc.writeAndFlush(r);
             return;
         }
-        if (!WebSockets.isUpgrade(head.headers()) || ctx.channel() instanceof Http2StreamChannel) {
+        if (!WebSockets.isUpgrade(head.headers())
+                || ctx.channel() instanceof Http2StreamChannel && !ExtendedConnect.isWebSocket(ctx.channel())) {
             FullHttpResponse r = GatewayErrors.response(ctx.alloc(), HttpResponseStatus.UPGRADE_REQUIRED, "upgrade_required",
-                    "service '" + name + "' is a WebSocket (HTTP/1.1 GET with Upgrade: websocket)");
+                    "service '" + name + "' is a WebSocket (HTTP/1.1 GET with Upgrade: websocket, or HTTP/2 extended CONNECT)");
             r.headers().set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
             rc.writeAndFlush(r);
             return;

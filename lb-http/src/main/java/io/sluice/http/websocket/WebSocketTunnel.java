@@ -44,6 +44,7 @@ public final class WebSocketTunnel {
     private final String requestId;
     private Backend.Lease lease;
     private AtomicInteger slots;
+    private Runnable releaseStreamSlot;
     private final Exchange exchange;
     private Runnable endExchange;
     private final FrameScanner scanner;
@@ -65,13 +66,16 @@ public final class WebSocketTunnel {
     /**
      * @param lease  the backend's in-flight slot, released when the tunnel closes
      * @param slots  the pool's count of open tunnels, decremented when it closes
+     * @param releaseStreamSlot for an HTTP/2 stream, gives back its upstream connection's slot of the
+     *               connection's stream budget when the tunnel closes; null otherwise
      */
     public WebSocketTunnel(Channel client, Channel backend, Backend.Lease lease, AtomicInteger slots,
-                           WebSocketConfig config, Exchange exchange, String requestId) {
+                           Runnable releaseStreamSlot, WebSocketConfig config, Exchange exchange, String requestId) {
         this.client = client;
         this.backend = backend;
         this.lease = lease;
         this.slots = slots;
+        this.releaseStreamSlot = releaseStreamSlot;
         this.exchange = exchange;
         this.requestId = requestId;
         this.scanner = config.maxMessage() > 0 ? new FrameScanner(config.maxMessage()) : null;
@@ -172,6 +176,11 @@ public final class WebSocketTunnel {
         if (s != null) {
             s.decrementAndGet();
         }
+        Runnable streamSlot = releaseStreamSlot;
+        releaseStreamSlot = null;
+        if (streamSlot != null) {
+            streamSlot.run();
+        }
         Runnable end = endExchange;
         endExchange = null;
         if (end != null) {
@@ -191,6 +200,19 @@ public final class WebSocketTunnel {
                 ch.close();
             }, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
         }
+    }
+
+    /**
+     * Bytes written to {@code ch} and not yet on the wire: its outbound buffer, or for an HTTP/2 stream
+     * (which has none) what its writability counts, which includes frames held by flow control.
+     */
+    private static long pendingBytes(Channel ch) {
+        io.netty.channel.ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+        long pending = out != null ? out.totalPendingWriteBytes() : 0;
+        if (!ch.isWritable()) {
+            pending = Math.max(pending, ch.bytesBeforeWritable() + ch.config().getWriteBufferLowWaterMark() - 1);
+        }
+        return pending;
     }
 
     final class Side extends ChannelInboundHandlerAdapter {
@@ -239,10 +261,7 @@ public final class WebSocketTunnel {
             }
             peer.write(b, peer.voidPromise()); // a failed write fires exceptionCaught there: the tunnel closes
             if (!fromClient) {
-                io.netty.channel.ChannelOutboundBuffer out = peer.unsafe().outboundBuffer();
-                if (out != null) {
-                    MAX_PENDING_TO_CLIENT.accumulate(out.totalPendingWriteBytes());
-                }
+                MAX_PENDING_TO_CLIENT.accumulate(pendingBytes(peer));
             }
             if (!peer.isWritable()) {
                 ctx.channel().config().setAutoRead(false);
