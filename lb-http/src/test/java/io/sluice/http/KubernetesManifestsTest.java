@@ -266,7 +266,10 @@ class KubernetesManifestsTest {
         assertTrue(sc.get("readOnlyRootFilesystem").asBoolean());
         assertFalse(sc.get("allowPrivilegeEscalation").asBoolean(true));
         assertEquals("[\"ALL\"]", sc.at("/capabilities/drop").toString());
-        assertTrue(containerEnv().get("JAVA_TOOL_OPTIONS").contains("-XX:MaxRAMPercentage="));
+        List<String> command = YAML.convertValue(CONTAINER.get("command"), List.class);
+        assertTrue(command.stream().anyMatch(a -> a.startsWith("-XX:MaxRAMPercentage=")), command.toString());
+        assertTrue(command.stream().anyMatch(a -> a.startsWith("-XX:MaxDirectMemorySize=")), command.toString());
+        assertTrue(command.indexOf("-jar") > command.indexOf("java"), "JVM options before the jar: " + command);
         assertFalse(CONTAINER.at("/resources/limits/memory").isMissingNode(), "MaxRAMPercentage needs a memory limit");
         for (JsonNode resource : manifest("kustomization.yaml").get("resources")) {
             assertTrue(Files.isRegularFile(DIR.resolve(resource.asText())), resource.asText());
