@@ -10,8 +10,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code GET /api/health} and {@code GET /api/v1/status}. */
+/** {@code GET /api/health}, {@code GET /api/ready} and {@code GET /api/v1/status}. */
 public final class StatusEndpoints {
+    /**
+     * The probe of a kubelet or an L4 load balancer: answered by an event loop without credentials (it tells
+     * nothing but that this process serves), and independent of the backends, so that a vLLM outage does not
+     * take every gateway out of its Service (clients keep getting Sluice's JSON 503s) or get them restarted.
+     * Once draining has begun the listener is closed, so the probe fails by refused connection.
+     */
+    public static final String READY = "/api/ready";
     private final AdminContext gateway;
 
     public StatusEndpoints(AdminContext gateway) {
@@ -21,6 +28,7 @@ public final class StatusEndpoints {
     public AdminRoutes register(AdminRoutes routes) {
         return routes
                 .add(HttpMethod.GET, "/api/health", r -> health())
+                .add(HttpMethod.GET, READY, r -> AdminResponse.ok(Map.of("status", "ready")))
                 .add(HttpMethod.GET, "/api/v1/status", r -> AdminResponse.ok(status()));
     }
 

@@ -45,4 +45,21 @@ class AdminAccessTest {
             assertEquals(200, c.get("/v1/models").exchange().status());
         }
     }
+
+    /**
+     * A kubelet probes from the node's address with {@code Host: <pod IP>:<port>} and no credentials:
+     * {@code /api/ready} answers it, and nothing else of the admin API opens up.
+     */
+    @Test
+    void readinessProbeNeedsNoCredentials() throws Exception {
+        try (RawHttp c = new RawHttp(sluice.port())) {
+            c.sendRaw("GET /api/ready HTTP/1.1\r\nHost: 10.244.1.7:8000\r\nUser-Agent: kube-probe/1.31\r\n\r\n");
+            RawHttp.Response ready = c.exchange();
+            assertEquals(200, ready.status());
+            assertEquals("{\"status\":\"ready\"}", ready.body().text());
+        }
+        assertEquals(401, AdminBackendsTest.call(sluice.port(), "GET", "/api/health", null).status());
+        assertEquals(401, AdminBackendsTest.call(sluice.port(), "GET", "/api/ready/x", null).status());
+        assertEquals(401, AdminBackendsTest.call(sluice.port(), "POST", "/api/ready", "{}").status());
+    }
 }
