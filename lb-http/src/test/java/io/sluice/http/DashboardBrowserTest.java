@@ -62,7 +62,7 @@ class DashboardBrowserTest {
     }
 
     /** Debian's chromium (bin/test installs it); skipped without it, except under CI, where that fails. */
-    private static String chromium() {
+    static String chromium() {
         List<Path> candidates = new ArrayList<>();
         String env = System.getenv("CHROMIUM");
         if (env != null && !env.isBlank()) {
