@@ -216,6 +216,9 @@ public final class AdminHandler implements ExchangeTarget {
         if (ae.status().code() == 401) {
             resp.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
         }
+        if (ae.retryAfterSeconds() > 0) {
+            resp.headers().set(HttpHeaderNames.RETRY_AFTER, ae.retryAfterSeconds());
+        }
         return resp;
     }
 

@@ -234,6 +234,8 @@ class DashboardAccessTest {
         RawHttp.Response limited = call("POST", "/api/ui/login", "{\"token\":\"" + TOKEN + "\"}");
         assertEquals(429, limited.status(), "after five failures even the right token waits");
         assertEquals("too_many_sign_in_attempts", limited.header("x-sluice-error"));
+        long retry = Long.parseLong(limited.header("retry-after"));
+        assertTrue(retry > 0 && retry <= 60, "Retry-After within the window: " + retry);
         assertTrue(limited.header("set-cookie") == null);
     }
 }

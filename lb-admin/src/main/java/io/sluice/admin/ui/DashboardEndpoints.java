@@ -77,7 +77,8 @@ public final class DashboardEndpoints {
     private AdminResponse signIn(AdminRequest r) {
         if (!limiter.allowed(r.client())) {
             throw new AdminException(HttpResponseStatus.TOO_MANY_REQUESTS, "too_many_sign_in_attempts",
-                    "too many failed sign-in attempts from this address; try again in " + limiter.retryAfterSeconds() + " s");
+                    "too many failed sign-in attempts from this address; try again in " + limiter.retryAfterSeconds() + " s",
+                    limiter.retryAfterSeconds());
         }
         if (!access.config().hasToken()) {
             throw new AdminException(HttpResponseStatus.FORBIDDEN, "sign_in_unavailable",
