@@ -81,7 +81,7 @@ class WarningFloodTest {
     }
 
     /** Writes to both, so the test's output still shows what the gateway logged. */
-    private static final class Tee extends OutputStream {
+    static final class Tee extends OutputStream {
         private final OutputStream a;
         private final ByteArrayOutputStream b;
 

@@ -473,6 +473,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return providers;
     }
 
+    /** Client connections open on {@code listener} now (the metrics' gauge). */
+    public long openConnections(String listener) {
+        return metrics.openConnections(listener).sum();
+    }
+
     io.sluice.http.services.WebSocketServices webSockets() {
         return webSockets;
     }
