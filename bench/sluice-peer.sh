@@ -9,6 +9,17 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${BENCH_RUN_DIR:-/tmp}/sluice-$BENCH_POOL"; mkdir -p "$dir"
 backends=""; IFS=',' read -ra ups <<< "$BENCH_UPSTREAMS"
 for u in "${ups[@]}"; do backends+="      - url: http://$u"$'\n'; done
+# S4/S5 (BENCH_POOL=tls): also TLS (1.2 and 1.3, ALPN h2 and http/1.1) with the run's certificate.
+tls=""
+if [ "$BENCH_POOL" = tls ]; then
+  tls="  - name: tls
+    port: $BENCH_TLS_PORT
+    host: 127.0.0.1
+    idle-timeout: 300s
+    header-timeout: 60s
+    tls: { certificates: [ { cert: \"$BENCH_CERT\", key: \"$BENCH_KEY\" } ] }
+    routes: [ { path: /, pool: bench } ]"
+fi
 cat > "$dir/sluice.yaml" <<YAML
 server: { shutdown-grace: 1s, transport: ${SLUICE_TRANSPORT:-auto}, warmup: ${SLUICE_WARMUP:-0s} }
 listeners:
@@ -17,6 +28,7 @@ listeners:
     idle-timeout: 300s
     header-timeout: 60s
     routes: [ { path: /, pool: bench } ]
+$tls
 pools:
   bench:
     max-idle-per-backend: 1024
