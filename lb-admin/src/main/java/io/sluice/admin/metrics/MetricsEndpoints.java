@@ -56,7 +56,7 @@ public final class MetricsEndpoints {
         this.gateway = gateway;
         this.metrics = metrics;
         registerGateway();
-        metrics.timings().forEach(t -> registry.register(t.histogram()));
+        metrics.timings().forEach(t -> registry.register(t));
         registerBackends();
         JvmMetrics.builder().register(registry);
     }
