@@ -9,6 +9,7 @@ import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.prometheus.metrics.model.snapshots.Unit;
 import io.sluice.admin.AdminContext;
 import io.sluice.admin.AdminRequest;
@@ -33,7 +34,8 @@ import java.util.function.ToDoubleFunction;
  * <p>Counters and gauges are callbacks that read the gateway's own state at scrape time (its
  * {@link LongAdder}s, backends and pools), so nothing is counted twice; latencies are the
  * {@link Timing} histograms. The registry is this gateway's own, not the client's global one, so
- * several gateways in one JVM (the tests) do not share series. The format follows the scraper's
+ * several gateways in one JVM (the tests) do not share series; JVM metrics come from one registry
+ * per JVM. The format follows the scraper's
  * {@code Accept}: text 0.0.4 by default, OpenMetrics when asked for.
  *
  * <p>{@code /metrics} is an admin route like the others (same access control): a listener exposes
@@ -41,6 +43,15 @@ import java.util.function.ToDoubleFunction;
  */
 public final class MetricsEndpoints {
     private static final ExpositionFormats FORMATS = ExpositionFormats.init();
+    /**
+     * The JVM's and process's metrics, one set per JVM: the client remembers every registry it
+     * registered them with, forever, so a registry per gateway would keep each stopped gateway alive.
+     */
+    private static final PrometheusRegistry JVM = new PrometheusRegistry();
+
+    static {
+        JvmMetrics.builder().register(JVM);
+    }
 
     private final AdminContext gateway;
     private final GatewayMetrics metrics;
@@ -58,7 +69,6 @@ public final class MetricsEndpoints {
         registerGateway();
         metrics.timings().forEach(t -> registry.register(t));
         registerBackends();
-        JvmMetrics.builder().register(registry);
     }
 
     public MetricsEndpoints extra(Extra extra) {
@@ -80,7 +90,10 @@ public final class MetricsEndpoints {
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(32 * 1024);
         try {
-            writer.write(out, registry.scrape());
+            MetricSnapshots.Builder all = MetricSnapshots.builder();
+            registry.scrape().forEach(all::metricSnapshot);
+            JVM.scrape().forEach(all::metricSnapshot);
+            writer.write(out, all.build());
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a ByteArrayOutputStream does not throw
         }
