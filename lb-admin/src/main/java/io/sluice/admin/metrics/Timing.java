@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.LongAdder;
  * lock-free map read per observation, no label array, no key object). The client builds the
  * snapshot and writes the exposition.
  */
-public final class Timing implements Collector {
+final class Timing implements Collector {
     private final String name;
     private final String help;
     private final double[] bounds;          // upper bounds in seconds, then +Inf
@@ -60,7 +60,7 @@ public final class Timing implements Collector {
     }
 
     /** @param pool the exchange's pool, or null (answered by Sluice) */
-    public void record(String pool, long nanos) {
+    void record(String pool, long nanos) {
         if (nanos < 0) {
             return;
         }
