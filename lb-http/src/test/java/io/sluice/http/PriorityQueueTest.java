@@ -161,7 +161,7 @@ class PriorityQueueTest {
         awaitQueued("prio", 5);
         assertEquals(Map.of("interactive", 2, "batch", 3), pool("prio").queuedByClass());
         RawHttp.Response metrics = AdminBackendsTest.call(sluice.server().port("prio"), "GET", "/metrics", null);
-        assertTrue(metrics.body().text().contains("sluice_pool_queued_requests{pool=\"prio\",class=\"batch\"} 3"),
+        assertTrue(metrics.body().text().contains("sluice_pool_queued_requests{class=\"batch\",pool=\"prio\"} 3"),
                 metrics.body().text());
 
         List<String> order = release(holder, sent);

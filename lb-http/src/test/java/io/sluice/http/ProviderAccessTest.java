@@ -71,9 +71,9 @@ class ProviderAccessTest {
                 "Authorization: Bearer sk-team-a-0123456789");
         assertEquals(200, r.status(), r.body().text());
         String m = metrics();
-        assertTrue(m.contains("sluice_provider_tokens_total{provider=\"openai\",key=\"team-a\",type=\"completion\"} 5"), m);
-        assertTrue(m.contains("sluice_provider_tokens_total{provider=\"openai\",key=\"team-a\",type=\"prompt\"} 3"), m);
-        assertTrue(m.contains("sluice_provider_requests_total{provider=\"openai\",key=\"team-a\",status=\"200\"}"), m);
+        assertTrue(m.contains("sluice_provider_tokens_total{key=\"team-a\",provider=\"openai\",type=\"completion\"} 5"), m);
+        assertTrue(m.contains("sluice_provider_tokens_total{key=\"team-a\",provider=\"openai\",type=\"prompt\"} 3"), m);
+        assertTrue(m.contains("sluice_provider_requests_total{key=\"team-a\",provider=\"openai\",status=\"200\"}"), m);
     }
 
     @Test
@@ -93,7 +93,7 @@ class ProviderAccessTest {
         assertTrue(sim(1).await(s -> s.cancelled() > 0, Duration.ofSeconds(10)));
         Await.until("the cut stream's tokens in the metrics", Duration.ofSeconds(10), () -> {
             try {
-                return metrics().contains("sluice_provider_tokens_total{provider=\"anthropic\",key=\"team-b\",type=\"completion\"}");
+                return metrics().contains("sluice_provider_tokens_total{key=\"team-b\",provider=\"anthropic\",type=\"completion\"}");
             } catch (Exception e) {
                 return false;
             }

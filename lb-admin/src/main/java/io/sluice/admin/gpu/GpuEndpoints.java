@@ -5,6 +5,8 @@ import io.sluice.admin.AdminContext;
 import io.sluice.admin.AdminRequest;
 import io.sluice.admin.AdminResponse;
 import io.sluice.admin.AdminRoutes;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.sluice.admin.metrics.MetricsEndpoints;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.config.RouteConfig;
@@ -19,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Function;
 
 /**
  * {@code GET /api/gpu/status} (local GPUs, each backend's vLLM view, and the Ollama provider's models when
@@ -185,27 +188,23 @@ public final class GpuEndpoints implements MetricsEndpoints.Extra {
         return m;
     }
 
-    /** vLLM's view per backend as gauges, next to Sluice's own metrics. */
+    /** vLLM's view per backend as gauges, next to Sluice's own metrics (absent for a backend without a fresh scrape). */
     @Override
-    public void write(MetricsEndpoints.Exposition out) {
-        out.family("sluice_vllm_kv_cache_usage_ratio", "gauge", "KV-cache usage reported by the backend's vLLM (0..1).");
-        each((p, b, s) -> {
-            if (s.kvCacheUsage() != null) {
-                out.sample("sluice_vllm_kv_cache_usage_ratio", s.kvCacheUsage(), "pool", p, "backend", b);
-            }
-        });
-        out.family("sluice_vllm_requests_running", "gauge", "Requests running on the backend, per its vLLM.");
-        each((p, b, s) -> {
-            if (s.running() != null) {
-                out.sample("sluice_vllm_requests_running", s.running(), "pool", p, "backend", b);
-            }
-        });
-        out.family("sluice_vllm_requests_waiting", "gauge", "Requests queued on the backend, per its vLLM.");
-        each((p, b, s) -> {
-            if (s.waiting() != null) {
-                out.sample("sluice_vllm_requests_waiting", s.waiting(), "pool", p, "backend", b);
-            }
-        });
+    public void register(PrometheusRegistry registry) {
+        gauge(registry, "sluice_vllm_kv_cache_usage_ratio", "KV-cache usage reported by the backend's vLLM (0..1).",
+                VllmStats::kvCacheUsage);
+        gauge(registry, "sluice_vllm_requests_running", "Requests running on the backend, per its vLLM.", VllmStats::running);
+        gauge(registry, "sluice_vllm_requests_waiting", "Requests queued on the backend, per its vLLM.", VllmStats::waiting);
+    }
+
+    private void gauge(PrometheusRegistry registry, String name, String help, Function<VllmStats, Double> value) {
+        registry.register(GaugeWithCallback.builder().name(name).help(help).labelNames("pool", "backend")
+                .callback(cb -> each((p, b, s) -> {
+                    Double v = value.apply(s);
+                    if (v != null) {
+                        cb.call(v, p, b);
+                    }
+                })).build());
     }
 
     private interface Each {

@@ -1,15 +1,18 @@
 package io.sluice.admin.metrics;
 
+import io.sluice.admin.metrics.Timing.Buckets;
 import io.sluice.core.observe.Exchange;
 import io.sluice.core.observe.ExchangeObserver;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The gateway's request metrics, fed once per finished exchange (an {@link ExchangeObserver}) and
- * by the accept path for open connections. Recording is lock-free: {@link LongAdder}s and
- * {@link Latency} recorders; the only allocation is a map key per request for the labelled counter.
+ * The gateway's request metrics, fed once per finished exchange (an {@link ExchangeObserver}), per
+ * forwarded chunk (the inter-chunk gap) and by the accept path for open connections. Recording is
+ * lock-free: {@link LongAdder}s (exported through callbacks at scrape time) and {@link Timing}s; the
+ * only allocation is a map key per exchange for the labelled request counters, none per chunk.
  */
 public final class GatewayMetrics implements ExchangeObserver {
 
@@ -30,12 +33,23 @@ public final class GatewayMetrics implements ExchangeObserver {
     final LongAdder clientAborts = new LongAdder();
     final LongAdder upstreamAborts = new LongAdder();
 
-    final Latency duration = new Latency();
-    final Latency connect = new Latency();
-    final Latency responseHead = new Latency();
-    final Latency firstToken = new Latency();
-    final Latency chunkGap = new Latency();
-    final Latency interChunk = new Latency();
+    final Timing duration = new Timing("sluice_request_duration_seconds",
+            "Whole exchange, request head to response end, by pool (empty: answered by Sluice).", Buckets.REQUEST);
+    final Timing connect = new Timing("sluice_upstream_connect_seconds",
+            "Opening a new upstream connection (pooled ones need none), TLS handshake included.", Buckets.CONNECT);
+    final Timing responseHead = new Timing("sluice_upstream_response_head_seconds",
+            "Request sent upstream to response head (queueing plus prefill for vLLM).", Buckets.FIRST_TOKEN);
+    final Timing firstToken = new Timing("sluice_time_to_first_token_seconds",
+            "Request arrival to the first response body bytes forwarded (first SSE event of a stream).", Buckets.FIRST_TOKEN);
+    final Timing interChunk = new Timing("sluice_inter_chunk_gap_seconds",
+            "Gap between consecutive forwarded response body chunks (inter-token latency seen by clients).", Buckets.TOKEN_GAP);
+    final Timing maxChunkGap = new Timing("sluice_stream_max_chunk_gap_seconds",
+            "Per response, the longest gap between two forwarded body chunks (inter-token stalls).", Buckets.TOKEN_GAP);
+
+    /** Every timing, in exposition order. */
+    List<Timing> timings() {
+        return List.of(duration, connect, responseHead, firstToken, interChunk, maxChunkGap);
+    }
 
     @Override
     public void onExchangeEnd(Exchange ex) {
@@ -56,20 +70,21 @@ public final class GatewayMetrics implements ExchangeObserver {
         }
         adder(bytesIn, listener).add(ex.bytesIn);
         adder(bytesOut, listener).add(ex.bytesOut);
-        if (ex.status != 101) { // a WebSocket's duration is its session's, not a request latency
-            duration.recordMicros(ex.durationMicros());
+        String pool = ex.pool;
+        if (ex.status != 101 && ex.endNanos != 0) { // a WebSocket's duration is its session's, not a request latency
+            duration.record(pool, ex.endNanos - ex.startNanos);
         }
         if (ex.connectedNanos != 0) {
-            connect.recordMicros((ex.connectedNanos - ex.connectStartNanos) / 1000);
+            connect.record(pool, ex.connectedNanos - ex.connectStartNanos);
         }
         if (ex.backend != null && ex.gatewayError == null && ex.upstreamSentNanos != 0 && ex.responseHeadNanos != 0) {
-            responseHead.recordMicros((ex.responseHeadNanos - ex.upstreamSentNanos) / 1000);
+            responseHead.record(pool, ex.responseHeadNanos - ex.upstreamSentNanos);
         }
         if (ex.firstContentNanos != 0) {
-            firstToken.recordMicros((ex.firstContentNanos - ex.startNanos) / 1000);
+            firstToken.record(pool, ex.firstContentNanos - ex.startNanos);
         }
         if (ex.contentChunks > 1) {
-            chunkGap.recordMicros(ex.maxContentGapNanos / 1000);
+            maxChunkGap.record(pool, ex.maxContentGapNanos);
         }
         if (ex.outcome == Exchange.Outcome.CLIENT_ABORTED && ex.backend != null) {
             clientAborts.increment(); // the upstream connection was closed, so the backend stopped generating
@@ -80,7 +95,7 @@ public final class GatewayMetrics implements ExchangeObserver {
 
     @Override
     public void onContentGap(Exchange exchange, long gapNanos) {
-        interChunk.recordMicros(gapNanos / 1000);
+        interChunk.record(exchange.pool, gapNanos);
     }
 
     /** The open-connections gauge of a listener: increment on accept, decrement on close. */

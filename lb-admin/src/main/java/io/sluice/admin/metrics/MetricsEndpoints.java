@@ -1,132 +1,178 @@
 package io.sluice.admin.metrics;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.prometheus.metrics.model.snapshots.Unit;
 import io.sluice.admin.AdminContext;
+import io.sluice.admin.AdminRequest;
 import io.sluice.admin.AdminResponse;
 import io.sluice.admin.AdminRoutes;
 import io.sluice.core.backend.Backend;
 import io.sluice.core.pool.BackendPool;
-import java.util.ArrayList;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import java.util.function.ToDoubleFunction;
 
 /**
- * {@code GET /metrics} (also {@code /api/v1/metrics}) in Prometheus text format, and
- * {@code GET /api/v1/stats}: the same latencies as p50/p90/p99/max in JSON.
+ * {@code GET /metrics} (also {@code /api/v1/metrics}) written by the Prometheus Java client, and
+ * {@code GET /api/v1/stats}: the same latencies as p50/p90/p99/max in JSON (HdrHistogram).
+ *
+ * <p>Counters and gauges are callbacks that read the gateway's own state at scrape time (its
+ * {@link LongAdder}s, backends and pools), so nothing is counted twice; latencies are the
+ * {@link Timing} histograms. The registry is this gateway's own, not the client's global one, so
+ * several gateways in one JVM (the tests) do not share series; JVM metrics come from one registry
+ * per JVM. The format follows the scraper's
+ * {@code Accept}: text 0.0.4 by default, OpenMetrics when asked for.
  *
  * <p>{@code /metrics} is an admin route like the others (same access control): a listener exposes
  * it with a route {@code { path: /metrics, admin: true }}.
  */
 public final class MetricsEndpoints {
-    private final AdminContext gateway;
-    private final GatewayMetrics metrics;
-    private final List<Extra> extras = new ArrayList<>();
+    private static final ExpositionFormats FORMATS = ExpositionFormats.init();
+    /**
+     * The JVM's and process's metrics, one set per JVM: the client remembers every registry it
+     * registered them with, forever, so a registry per gateway would keep each stopped gateway alive.
+     */
+    private static final PrometheusRegistry JVM = new PrometheusRegistry();
 
-    /** More families from other features (vLLM scrapes, processes), appended to each exposition. */
-    @FunctionalInterface
-    public interface Extra {
-        void write(Exposition out);
+    static {
+        JvmMetrics.builder().register(JVM);
     }
 
-    /** The writer handed to {@link Extra}s. */
-    public static final class Exposition {
-        private final PrometheusText text;
+    private final AdminContext gateway;
+    private final GatewayMetrics metrics;
+    private final PrometheusRegistry registry = new PrometheusRegistry();
 
-        Exposition(PrometheusText text) {
-            this.text = text;
-        }
-
-        public Exposition family(String name, String type, String help) {
-            text.family(name, type, help);
-            return this;
-        }
-
-        public Exposition sample(String name, double value, String... labels) {
-            text.sample(name, value, labels);
-            return this;
-        }
+    /** More families from other features (vLLM scrapes), registered with the exposition's registry. */
+    @FunctionalInterface
+    public interface Extra {
+        void register(PrometheusRegistry registry);
     }
 
     public MetricsEndpoints(AdminContext gateway, GatewayMetrics metrics) {
         this.gateway = gateway;
         this.metrics = metrics;
+        registerGateway();
+        metrics.timings().forEach(t -> registry.register(t));
+        registerBackends();
     }
 
     public MetricsEndpoints extra(Extra extra) {
-        extras.add(extra);
+        extra.register(registry);
         return this;
     }
 
     public AdminRoutes register(AdminRoutes routes) {
         return routes
-                .add(HttpMethod.GET, "/metrics", r -> exposition())
-                .add(HttpMethod.GET, "/api/v1/metrics", r -> exposition())
+                .add(HttpMethod.GET, "/metrics", this::exposition)
+                .add(HttpMethod.GET, "/api/v1/metrics", this::exposition)
                 .add(HttpMethod.GET, "/api/v1/stats", r -> AdminResponse.ok(stats()));
     }
 
-    AdminResponse exposition() {
-        PrometheusText t = new PrometheusText();
-        t.family("sluice_requests_total", "counter", "Finished requests by listener, route prefix, status and backend (empty: answered by Sluice).");
-        metrics.requests.forEach((k, v) -> t.sample("sluice_requests_total", v.sum(), "listener", k.listener(),
-                "route", k.route(), "status", Integer.toString(k.status()), "backend", k.backend()));
-        t.family("sluice_provider_requests_total", "counter", "Requests to LLM providers by provider, API key id (empty: none) and status.");
-        metrics.providerRequests.forEach((k, v) -> t.sample("sluice_provider_requests_total", v.sum(), "provider", k.provider(),
-                "key", k.key(), "status", k.type()));
-        t.family("sluice_provider_tokens_total", "counter", "Tokens as providers reported them (a stream the client left: the chunks it was sent), by provider, API key id and type.");
-        metrics.providerTokens.forEach((k, v) -> t.sample("sluice_provider_tokens_total", v.sum(), "provider", k.provider(),
-                "key", k.key(), "type", k.type()));
-        t.family("sluice_request_bytes_total", "counter", "Request body bytes received from clients.");
-        metrics.bytesIn.forEach((l, v) -> t.sample("sluice_request_bytes_total", v.sum(), "listener", l));
-        t.family("sluice_response_bytes_total", "counter", "Response body bytes sent to clients.");
-        metrics.bytesOut.forEach((l, v) -> t.sample("sluice_response_bytes_total", v.sum(), "listener", l));
-        t.family("sluice_open_connections", "gauge", "Client connections currently open.");
-        metrics.openConnections.forEach((l, v) -> t.sample("sluice_open_connections", v.sum(), "listener", l));
-        t.family("sluice_aborts_total", "counter", "Aborts propagated: client=client left, upstream connection closed; upstream=backend failed mid-response, client connection cut.");
-        t.sample("sluice_aborts_total", metrics.clientAborts.sum(), "direction", "client");
-        t.sample("sluice_aborts_total", metrics.upstreamAborts.sum(), "direction", "upstream");
-        t.summary("sluice_request_duration_seconds", "Whole exchange, request head to response end.", metrics.duration.snapshot());
-        t.summary("sluice_upstream_connect_seconds", "Opening a new upstream connection (pooled ones need none).", metrics.connect.snapshot());
-        t.summary("sluice_upstream_response_head_seconds", "Request sent upstream to response head (queueing plus prefill for vLLM).", metrics.responseHead.snapshot());
-        t.summary("sluice_time_to_first_token_seconds", "Request arrival to the first response body bytes forwarded (first SSE event of a stream).", metrics.firstToken.snapshot());
-        t.summary("sluice_inter_chunk_gap_seconds", "Gap between consecutive forwarded response body chunks (inter-token latency seen by clients).", metrics.interChunk.snapshot());
-        t.summary("sluice_stream_max_chunk_gap_seconds", "Per response, the longest gap between two forwarded body chunks (inter-token stalls).", metrics.chunkGap.snapshot());
-
-        List<BackendPool> pools = new ArrayList<>(gateway.pools());
-        t.family("sluice_backend_up", "gauge", "1 when the backend passes health checks.");
-        each(pools, (p, b) -> t.sample("sluice_backend_up", b.isHealthy() ? 1 : 0, "pool", p.name(), "backend", b.id()));
-        t.family("sluice_backend_draining", "gauge", "1 when an operator drained the backend (no new requests).");
-        each(pools, (p, b) -> t.sample("sluice_backend_draining", b.isDraining() ? 1 : 0, "pool", p.name(), "backend", b.id()));
-        t.family("sluice_backend_in_flight", "gauge", "Requests in flight on the backend.");
-        each(pools, (p, b) -> t.sample("sluice_backend_in_flight", b.inFlight(), "pool", p.name(), "backend", b.id()));
-        t.family("sluice_backend_requests_total", "counter", "Requests sent to the backend.");
-        each(pools, (p, b) -> t.sample("sluice_backend_requests_total", b.requests(), "pool", p.name(), "backend", b.id()));
-        t.family("sluice_backend_failures_total", "counter", "Requests the backend failed (connect error, reset, timeout).");
-        each(pools, (p, b) -> t.sample("sluice_backend_failures_total", b.failures(), "pool", p.name(), "backend", b.id()));
-        t.family("sluice_backend_ejections_total", "counter", "Times the backend was taken out of rotation as unhealthy.");
-        each(pools, (p, b) -> t.sample("sluice_backend_ejections_total", b.ejections(), "pool", p.name(), "backend", b.id()));
-        t.family("sluice_pool_available_backends", "gauge", "Backends of the pool that take new requests.");
-        pools.forEach(p -> t.sample("sluice_pool_available_backends", p.availableCount(), "pool", p.name()));
-        t.family("sluice_pool_queued_requests", "gauge", "Requests waiting for a free backend; per priority class when the queue has classes.");
-        pools.forEach(p -> {
-            Map<String, Integer> byClass = p.queuedByClass();
-            if (byClass.isEmpty()) {
-                t.sample("sluice_pool_queued_requests", p.queued(), "pool", p.name());
-            } else {
-                byClass.forEach((c, n) -> t.sample("sluice_pool_queued_requests", n, "pool", p.name(), "class", c));
-            }
-        });
-        Exposition ex = new Exposition(t);
-        extras.forEach(e -> e.write(ex));
-        t.family("sluice_uptime_seconds", "gauge", "Seconds since the gateway started.");
-        t.sample("sluice_uptime_seconds", (System.currentTimeMillis() - gateway.startedAtMillis()) / 1000.0);
-        return AdminResponse.text(HttpResponseStatus.OK, PrometheusText.CONTENT_TYPE, t.toString());
+    AdminResponse exposition(AdminRequest r) {
+        ExpositionFormatWriter writer = FORMATS.findWriter(r.headers().get(HttpHeaderNames.ACCEPT));
+        if (!writer.isAvailable()) { // protobuf needs the client's protobuf module, which Sluice leaves out
+            writer = FORMATS.getPrometheusTextFormatWriter();
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(32 * 1024);
+        try {
+            MetricSnapshots.Builder all = MetricSnapshots.builder();
+            registry.scrape().forEach(all::metricSnapshot);
+            JVM.scrape().forEach(all::metricSnapshot);
+            writer.write(out, all.build());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a ByteArrayOutputStream does not throw
+        }
+        return AdminResponse.text(HttpResponseStatus.OK, writer.getContentType(), out.toString(StandardCharsets.UTF_8))
+                .header("Vary", "Accept");
     }
 
-    private static void each(List<BackendPool> pools, java.util.function.BiConsumer<BackendPool, Backend> f) {
-        for (BackendPool p : pools) {
+    private void registerGateway() {
+        counter("sluice_requests", "Finished requests by listener, route prefix, status and backend (empty: answered by Sluice).",
+                cb -> metrics.requests.forEach((k, v) -> cb.call(v.sum(), k.listener(), k.route(), Integer.toString(k.status()),
+                        k.backend())), "listener", "route", "status", "backend");
+        counter("sluice_provider_requests", "Requests to LLM providers by provider, API key id (empty: none) and status.",
+                cb -> metrics.providerRequests.forEach((k, v) -> cb.call(v.sum(), k.provider(), k.key(), k.type())),
+                "provider", "key", "status");
+        counter("sluice_provider_tokens",
+                "Tokens as providers reported them (a stream the client left: the chunks it was sent), by provider, API key id and type.",
+                cb -> metrics.providerTokens.forEach((k, v) -> cb.call(v.sum(), k.provider(), k.key(), k.type())),
+                "provider", "key", "type");
+        registry.register(CounterWithCallback.builder().name("sluice_request_bytes").unit(Unit.BYTES)
+                .help("Request body bytes received from clients.").labelNames("listener")
+                .callback(cb -> metrics.bytesIn.forEach((l, v) -> cb.call(v.sum(), l))).build());
+        registry.register(CounterWithCallback.builder().name("sluice_response_bytes").unit(Unit.BYTES)
+                .help("Response body bytes sent to clients.").labelNames("listener")
+                .callback(cb -> metrics.bytesOut.forEach((l, v) -> cb.call(v.sum(), l))).build());
+        gauge("sluice_open_connections", "Client connections currently open.",
+                cb -> metrics.openConnections.forEach((l, v) -> cb.call(v.sum(), l)), "listener");
+        counter("sluice_aborts", "Aborts propagated: client=client left, upstream connection closed; "
+                + "upstream=backend failed mid-response, client connection cut.", cb -> {
+                    cb.call(metrics.clientAborts.sum(), "client");
+                    cb.call(metrics.upstreamAborts.sum(), "upstream");
+                }, "direction");
+        registry.register(GaugeWithCallback.builder().name("sluice_uptime_seconds").unit(Unit.SECONDS)
+                .help("Seconds since the gateway started.")
+                .callback(cb -> cb.call((System.currentTimeMillis() - gateway.startedAtMillis()) / 1000.0)).build());
+    }
+
+    private void registerBackends() {
+        backendGauge("sluice_backend_up", "1 when the backend passes health checks.", b -> b.isHealthy() ? 1 : 0);
+        backendGauge("sluice_backend_draining", "1 when an operator drained the backend (no new requests).",
+                b -> b.isDraining() ? 1 : 0);
+        backendGauge("sluice_backend_in_flight", "Requests in flight on the backend.", Backend::inFlight);
+        backendCounter("sluice_backend_requests", "Requests sent to the backend.", Backend::requests);
+        backendCounter("sluice_backend_failures", "Requests the backend failed (connect error, reset, timeout).",
+                Backend::failures);
+        backendCounter("sluice_backend_ejections", "Times the backend was taken out of rotation as unhealthy.",
+                Backend::ejections);
+        gauge("sluice_pool_available_backends", "Backends of the pool that take new requests.",
+                cb -> gateway.pools().forEach(p -> cb.call(p.availableCount(), p.name())), "pool");
+        gauge("sluice_pool_queued_requests",
+                "Requests waiting for a free backend; per priority class when the queue has classes (else class is empty).", cb -> {
+                    for (BackendPool p : gateway.pools()) {
+                        Map<String, Integer> byClass = p.queuedByClass();
+                        if (byClass.isEmpty()) {
+                            cb.call(p.queued(), p.name(), "");
+                        } else {
+                            byClass.forEach((c, n) -> cb.call(n, p.name(), c));
+                        }
+                    }
+                }, "pool", "class");
+    }
+
+    private void counter(String name, String help, Consumer<CounterWithCallback.Callback> callback, String... labels) {
+        registry.register(CounterWithCallback.builder().name(name).help(help).labelNames(labels).callback(callback).build());
+    }
+
+    private void gauge(String name, String help, Consumer<GaugeWithCallback.Callback> callback, String... labels) {
+        registry.register(GaugeWithCallback.builder().name(name).help(help).labelNames(labels).callback(callback).build());
+    }
+
+    private void backendGauge(String name, String help, ToDoubleFunction<Backend> value) {
+        gauge(name, help, cb -> eachBackend((p, b) -> cb.call(value.applyAsDouble(b), p.name(), b.id())), "pool", "backend");
+    }
+
+    private void backendCounter(String name, String help, ToDoubleFunction<Backend> value) {
+        counter(name, help, cb -> eachBackend((p, b) -> cb.call(value.applyAsDouble(b), p.name(), b.id())), "pool", "backend");
+    }
+
+    private void eachBackend(java.util.function.BiConsumer<BackendPool, Backend> f) {
+        for (BackendPool p : gateway.pools()) {
             for (Backend b : p.backends()) {
                 f.accept(p, b);
             }
@@ -148,7 +194,7 @@ public final class MetricsEndpoints {
         lat.put("upstream_response_head", ms(metrics.responseHead.snapshot()));
         lat.put("time_to_first_token", ms(metrics.firstToken.snapshot()));
         lat.put("inter_chunk_gap", ms(metrics.interChunk.snapshot()));
-        lat.put("stream_max_chunk_gap", ms(metrics.chunkGap.snapshot()));
+        lat.put("stream_max_chunk_gap", ms(metrics.maxChunkGap.snapshot()));
         body.put("latency_ms", lat);
         return body;
     }
