@@ -17,6 +17,7 @@ class FailureTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final int DEAD_PORT_1 = freePort();
     static final int DEAD_PORT_2 = freePort();
+    static final int DEAD_PORT_3 = freePort();
 
     @RegisterExtension
     static final SluiceExtension sluice = new SluiceExtension("""
@@ -24,6 +25,7 @@ class FailureTest {
               - { name: main, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: main } ] }
               - { name: dead, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: dead } ] }
               - { name: slow, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: slow } ] }
+              - { name: lone, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: lone } ] }
             pools:
               main:
                 health: { interval: 1h, timeout: 1s }   # passive detection is what is tested here
@@ -36,11 +38,14 @@ class FailureTest {
                 backends:
                   - url: http://127.0.0.1:%d
                   - url: http://127.0.0.1:%d
+              lone:
+                health: { interval: 1h, timeout: 1s }
+                backends: [ { url: "http://127.0.0.1:%d" } ]
               slow:
                 response-timeout: 300ms
                 backends: [ { url: "http://127.0.0.1:${SIM2}" } ]
             admin: { scrape-interval: 0 }   # no background scrapes: /v1/models stays a proxied request
-            """.formatted(DEAD_PORT_1, DEAD_PORT_2),
+            """.formatted(DEAD_PORT_1, DEAD_PORT_2, DEAD_PORT_3),
             SimulatorOptions.builder().build(),
             SimulatorOptions.builder().build(),
             SimulatorOptions.builder().ttft(Duration.ofSeconds(30)).build());
@@ -70,6 +75,20 @@ class FailureTest {
             System.out.println("503 with no healthy backend answered in " + ms + " ms");
             // and the connection stays usable
             assertEquals(503, c.get("/v1/models").exchange().status());
+        }
+    }
+
+    @Test
+    void aLoneBackendRefusingIsReportedAsTheConnectFailureItIs() throws Exception {
+        try (RawHttp c = new RawHttp(sluice.server().port("lone"))) {
+            RawHttp.Response r = c.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 3)).exchange();
+            assertEquals(502, r.status(), r.body().text());
+            assertEquals("upstream_connect_failed", r.header("x-sluice-error"),
+                    "nothing else to retry on: the client hears what happened, not 'no healthy backend'");
+            // Ejected by the failure: the next request is told so at once.
+            RawHttp.Response next = c.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 3)).exchange();
+            assertEquals(503, next.status());
+            assertEquals("no_healthy_backend", next.header("x-sluice-error"));
         }
     }
 

@@ -706,10 +706,23 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         ctx.close();
     }
 
+    /**
+     * Whether a backend this request has not tried is in rotation: without one a retry could only
+     * report {@code no_healthy_backend}, hiding the failure that happened (a lone backend refusing).
+     */
+    private boolean untriedLeft(Backend failed) {
+        for (Backend b : pool.backends()) {
+            if (b != failed && b.isAvailable() && (tried == null || !tried.contains(b))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void retryOrFail(boolean retryable, HttpResponseStatus status, String code, String message) {
         Backend failed = lease == null ? null : lease.backend();
         endAttempt(false);
-        if (retryable && retries < config.retry().attempts() && ctx.channel().isActive()
+        if (retryable && retries < config.retry().attempts() && ctx.channel().isActive() && untriedLeft(failed)
                 && (retryBudgetTaken || pool.tryStartRetry())) {
             retryBudgetTaken = true;
             retries++;
