@@ -45,6 +45,7 @@ class DnsDiscoveryTest {
                       - { name: moving, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: moving } ] }
                       - { name: growing, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: growing } ] }
                       - { name: steady, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: steady } ] }
+                      - { name: dual, port: 0, host: 127.0.0.1, routes: [ { path: /v1/, pool: dual } ] }
                     pools:
                       two:
                         balancer: round-robin
@@ -62,6 +63,10 @@ class DnsDiscoveryTest {
                         ${HEALTH}
                         retries: { attempts: 0 }
                         backends: [ { dns: "steady.sluice.test:${SIM0}", name: steady, ${REFRESH} } ]
+                      dual:
+                        balancer: round-robin
+                        ${HEALTH}
+                        backends: [ { dns: "dual.sluice.test:${SIM0}", name: dual, ${REFRESH} } ]
                     admin: { scrape-interval: 0 }
                     """)
             .build();
@@ -80,6 +85,7 @@ class DnsDiscoveryTest {
         d.set("moving.sluice.test", "127.0.0.1", "127.0.0.2");
         d.set("growing.sluice.test", "127.0.0.1");
         d.set("steady.sluice.test", "127.0.0.1", "127.0.0.2");
+        d.set("dual.sluice.test", "127.0.0.1", "::1");
         return d;
     }
 
@@ -113,7 +119,7 @@ class DnsDiscoveryTest {
     }
 
     static String id(String entry, String ip) {
-        return entry + "@" + ip + ":" + sluice.sim(0).port();
+        return entry + "@" + (ip.contains(":") ? "[" + ip + "]" : ip) + ":" + sluice.sim(0).port();
     }
 
     static void awaitAvailable(String pool, String... ips) throws InterruptedException {
@@ -247,5 +253,23 @@ class DnsDiscoveryTest {
         dns.set(name, "127.0.0.1", "127.0.0.2");
         awaitAvailable("steady", "127.0.0.1", "127.0.0.2");
         assertNull(backend("steady", "steady"), "the entry itself is never a backend");
+    }
+
+    @Test
+    void aaaaRecordsAreBackendsTooAndAFamilyWithoutRecordsIsEmptied() throws Exception {
+        try (VllmSimulator v6 = VllmSimulator.start(SimulatorOptions.builder().host("::1").port(sluice.sim(0).port())
+                .model("demo").ttft(Duration.ofMillis(5)).itl(Duration.ofMillis(1)).maxTokens(4).build())) {
+            awaitAvailable("dual", "127.0.0.1", "::1");
+            long before = v6.requestsTotal();
+            for (int i = 0; i < 4; i++) {
+                assertEquals(200, chat("dual").status());
+            }
+            assertEquals(before + 2, v6.requestsTotal(), "the AAAA address serves its share");
+
+            dns.set("dual.sluice.test", "::1"); // A: an answer without records (NODATA)
+            awaitAvailable("dual", "::1");
+            dns.set("dual.sluice.test", "127.0.0.1"); // and now AAAA
+            awaitAvailable("dual", "127.0.0.1");
+        }
     }
 }

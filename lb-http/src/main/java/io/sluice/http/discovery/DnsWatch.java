@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * One {@code dns:} entry: asks for the name's A and AAAA records, makes the pool's members match
  * the addresses, and asks again after the smallest TTL (within {@code dns-refresh}).
  *
- * <p>What an answer means, per address family: records are the new set; NXDOMAIN, or no records,
- * is an empty set (a Kubernetes headless service with no ready pod answers NXDOMAIN: its backends
+ * <p>What an answer means, per address family: records are the new set; NXDOMAIN, or an answer
+ * without records of that type (NODATA), is an empty set (a Kubernetes headless service with no ready pod answers NXDOMAIN: its backends
  * are drained); any other failure (timeout, SERVFAIL, refused) keeps that family's current
  * addresses, so a DNS outage never empties a pool. Failed lookups are retried from the floor,
  * doubling up to the ceiling. Confined to the discovery's event loop.
@@ -98,7 +98,8 @@ final class DnsWatch {
     private record Family(List<InetAddress> addresses, long minTtl, Throwable failure) {
         static Family of(Future<List<DnsRecord>> f, DnsRecordType type) {
             if (!f.isSuccess()) {
-                return nxdomain(f.cause()) ? new Family(List.of(), Long.MAX_VALUE, null) : new Family(List.of(), Long.MAX_VALUE, f.cause());
+                return noSuchRecords(f.cause()) ? new Family(List.of(), Long.MAX_VALUE, null)
+                        : new Family(List.of(), Long.MAX_VALUE, f.cause());
             }
             List<InetAddress> addresses = new ArrayList<>();
             long ttl = Long.MAX_VALUE;
@@ -118,7 +119,15 @@ final class DnsWatch {
             return new Family(addresses, ttl, null);
         }
 
-        private static boolean nxdomain(Throwable t) {
+        /**
+         * The name server said there are none: NXDOMAIN (Netty's {@link DnsErrorCauseException}), or
+         * NODATA, which Netty reports as an {@link UnknownHostException} with no cause (a timeout or
+         * an error code always comes as the cause).
+         */
+        private static boolean noSuchRecords(Throwable t) {
+            if (t instanceof UnknownHostException && t.getCause() == null) {
+                return true;
+            }
             for (Throwable c = t; c != null; c = c.getCause()) {
                 if (c instanceof DnsErrorCauseException e && DnsResponseCode.NXDOMAIN.equals(e.getCode())) {
                     return true;
