@@ -96,10 +96,10 @@ class DnsDiscoveryConfigLoaderTest {
         assertError("      - { dns: vllm.example.com:8000, dns-refresh: { min: 0s } }\n",
                 "dns.yaml:6:59: pools.p.backends[0].dns-refresh.min: must be longer than 0");
         assertError("      - { dns: vllm.example.com:8000, dns-refresh: { every: 5s } }\n",
-                "dns.yaml:6:49: pools.p.backends[0].dns-refresh.every: unknown key 'every'");
+                "dns.yaml:6:54: pools.p.backends[0].dns-refresh.every: unknown key 'every' (expected one of: min, max)");
         assertError("      - dns: vllm.example.com:8000\n      - dns: vllm.example.com:8000\n",
                 "dns.yaml:7:14: pools.p.backends[1].dns: duplicate dns: entry vllm.example.com:8000 (also at line 6)");
         assertError("      - { dns: a.example.com:8000, name: x }\n      - { url: http://10.0.0.1:8000, name: x }\n",
-                "dns.yaml:7:42: pools.p.backends[1].name: duplicate backend name 'x' (also at line 6)");
+                "dns.yaml:7:44: pools.p.backends[1].name: duplicate backend name 'x' (also at line 6)");
     }
 }
