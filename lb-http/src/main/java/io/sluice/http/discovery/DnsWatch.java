@@ -149,7 +149,7 @@ final class DnsWatch {
             long suppressed = DnsDiscovery.FAILURES.admit(what);
             if (suppressed >= 0) {
                 log.warn("pool {}: looking up {} failed ({}); keeping its {} backend(s), retrying in {}{}", pool, entry.host(),
-                        v4.failure().getMessage(), current.size(), Durations.format(retry), DnsDiscovery.FAILURES.summary(suppressed));
+                        describe(v4.failure()), current.size(), Durations.format(retry), DnsDiscovery.FAILURES.summary(suppressed));
             }
             schedule(retry);
             return;
@@ -166,13 +166,22 @@ final class DnsWatch {
         schedule(entry.dns().refreshAfter(ttl == Long.MAX_VALUE ? 0 : ttl)); // no records: ask again soon
     }
 
+    /** Netty's message and, when there is one, the innermost cause (a timeout, an error code). */
+    private static String describe(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root == t ? String.valueOf(t.getMessage()) : t.getMessage() + ": " + root.getMessage();
+    }
+
     private void keepOrTake(Family f, boolean v6, Set<InetAddress> wanted) {
         if (f.failure() == null) {
             wanted.addAll(f.addresses());
             return;
         }
         log.debug("pool {}: {} lookup of {} failed, keeping those addresses: {}", pool, v6 ? "AAAA" : "A", entry.host(),
-                f.failure().getMessage());
+                describe(f.failure()));
         for (InetAddress a : current.keySet()) {
             if ((a instanceof Inet6Address) == v6) {
                 wanted.add(a);
