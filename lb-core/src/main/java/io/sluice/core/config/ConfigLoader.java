@@ -827,7 +827,7 @@ public final class ConfigLoader {
             return null;
         }
         if (!o.has("dns")) {
-            problem(o, "dns-refresh: needs dns: host:port");
+            problem(o, "a dns: backend needs dns: host:port (or http(s)://host[:port])");
             return null;
         }
         URI target = value(o, "dns", null, "host:port or http(s)://host:port", ConfigLoader::dnsTarget);

@@ -90,7 +90,9 @@ class DnsDiscoveryConfigLoaderTest {
         assertError("      - { url: http://10.0.0.1:8000, dns-refresh: { min: 1s } }\n",
                 "dns.yaml:6:9: pools.p.backends[0]: a backend needs one of url:, dns: or simulator:, not several");
         assertError("      - { dns-refresh: { min: 1s } }\n",
-                "dns.yaml:6:9: pools.p.backends[0]: dns-refresh: needs dns: host:port");
+                "dns.yaml:6:9: pools.p.backends[0]: a dns: backend needs dns: host:port (or http(s)://host[:port])");
+        assertError("      - { dns: , weight: 2 }\n",
+                "dns.yaml:6:9: pools.p.backends[0]: a dns: backend needs dns: host:port");
         assertError("      - { dns: vllm.example.com:8000, dns-refresh: { min: 10s, max: 5s } }\n",
                 "dns.yaml:6:69: pools.p.backends[0].dns-refresh.max: min 10s must not be longer than max 5s");
         assertError("      - { dns: vllm.example.com:8000, dns-refresh: { min: 0s } }\n",
