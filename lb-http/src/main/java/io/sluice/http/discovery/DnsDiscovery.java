@@ -16,7 +16,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -38,7 +37,7 @@ public final class DnsDiscovery implements AutoCloseable {
     /** Loop-confined: pool and entry name → its watch. */
     private final Map<String, DnsWatch> watches = new HashMap<>();
     /** Every backend a watch made, for the reloader (which reconciles only the listed backends). */
-    private final Set<Backend> owned = ConcurrentHashMap.newKeySet();
+    private final Owned owned = new Owned();
     private final java.util.concurrent.atomic.LongAdder lookups = new java.util.concurrent.atomic.LongAdder();
     private DnsNameResolver resolver; // made with the first entry: no UDP socket without one
     private boolean closed;
@@ -55,7 +54,7 @@ public final class DnsDiscovery implements AutoCloseable {
 
     /** A backend that exists because of a {@code dns:} entry (and goes with its address). */
     public boolean owns(Backend b) {
-        return owned.contains(b);
+        return owned.owns(b);
     }
 
     /**

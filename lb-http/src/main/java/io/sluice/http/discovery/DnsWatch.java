@@ -50,7 +50,7 @@ final class DnsWatch {
     private final DnsNameResolver resolver;
     private final EventLoop loop;
     private final RuntimeBackends backends;
-    private final Set<Backend> owned;
+    private final Owned owned;
     private final java.util.concurrent.atomic.LongAdder lookups;
     private final Map<InetAddress, Backend> current = new LinkedHashMap<>();
     private BackendConfig entry;
@@ -59,7 +59,7 @@ final class DnsWatch {
     private int failures;
 
     DnsWatch(String pool, BackendConfig entry, DnsNameResolver resolver, EventLoop loop, RuntimeBackends backends,
-             Set<Backend> owned, java.util.concurrent.atomic.LongAdder lookups) {
+             Owned owned, java.util.concurrent.atomic.LongAdder lookups) {
         this.pool = pool;
         this.entry = entry;
         this.resolver = resolver;
@@ -206,12 +206,17 @@ final class DnsWatch {
             }
             String host = NetUtil.toAddressString(a);
             String name = entry.name() + "@" + BackendConfig.address(host, entry.port());
+            if (!owned.claim(pool, name)) {
+                log.debug("pool {}: {} is back but its old backend is still draining; adding it after that", pool, name);
+                continue; // the next lookup tries again
+            }
             try {
                 Backend b = backends.add(pool, name, host, entry.port(), entry.weight(), entry.tls());
-                owned.add(b);
+                owned.bind(b);
                 current.put(a, b);
                 added.add(name);
             } catch (AdminException e) { // the pool went away, or a url: backend has this address already
+                owned.unclaim(pool, name);
                 long suppressed = DnsDiscovery.FAILURES.admit(pool + ": add " + entry.name());
                 if (suppressed >= 0) {
                     log.warn("pool {}: discovered address {} not added: {}{}", pool, name, e.getMessage(),
@@ -227,7 +232,7 @@ final class DnsWatch {
 
     /** Drained, then removed; still ours until then, so a reload does not remove it a second time. */
     private void drain(Backend b) {
-        backends.remove(b).whenComplete((left, failure) -> owned.remove(b));
+        backends.remove(b).whenComplete((left, failure) -> owned.release(b));
     }
 
     private Duration backoff() {
@@ -251,7 +256,7 @@ final class DnsWatch {
             if (drain) {
                 drain(b);
             } else {
-                owned.remove(b);
+                owned.release(b);
             }
         }
         if (drain && !current.isEmpty()) {
