@@ -158,12 +158,16 @@ final class DnsWatch {
             log.info("pool {}: {} resolves again", pool, entry.host());
             failures = 0;
         }
+        long ttl = Math.min(v4.minTtl(), v6.minTtl());
+        schedule(entry.dns().refreshAfter(ttl == Long.MAX_VALUE ? 0 : ttl)); // no records: ask again soon
         Set<InetAddress> wanted = new LinkedHashSet<>();
         keepOrTake(v4, false, wanted);
         keepOrTake(v6, true, wanted);
-        reconcile(wanted);
-        long ttl = Math.min(v4.minTtl(), v6.minTtl());
-        schedule(entry.dns().refreshAfter(ttl == Long.MAX_VALUE ? 0 : ttl)); // no records: ask again soon
+        try {
+            reconcile(wanted);
+        } catch (RuntimeException e) { // never the end of the watch: the next lookup tries again
+            log.warn("pool {}: applying the addresses of {} failed", pool, entry.host(), e);
+        }
     }
 
     /** Netty's message and, when there is one, the innermost cause (a timeout, an error code). */
