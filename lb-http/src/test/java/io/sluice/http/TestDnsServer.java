@@ -21,20 +21,25 @@ import io.netty.handler.codec.dns.DnsQuestion;
 import io.netty.handler.codec.dns.DnsRecordType;
 import io.netty.handler.codec.dns.DnsResponseCode;
 import io.netty.handler.codec.dns.DnsSection;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A tiny authoritative DNS server on loopback UDP for tests: A records with a TTL, set and changed
- * by the test; a name can be made to answer SERVFAIL; unknown names get NXDOMAIN, AAAA an empty answer.
+ * A tiny authoritative DNS server on loopback UDP for tests: A and AAAA records (one or several per
+ * name) with a TTL, set and changed by the test; a name can be made to answer SERVFAIL, the whole server
+ * to answer nothing (as if it had stopped); unknown names get NXDOMAIN, a family without records an empty answer.
  */
 final class TestDnsServer implements AutoCloseable {
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final Channel channel;
-    private final Map<String, InetAddress> records = new ConcurrentHashMap<>();
+    private final Map<String, List<InetAddress>> records = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> queries = new ConcurrentHashMap<>();
+    private volatile boolean silent;
     private final Map<String, Boolean> failing = new ConcurrentHashMap<>();
     private final AtomicInteger aQueries = new AtomicInteger();
     private volatile int ttlSeconds = 1;
@@ -48,7 +53,12 @@ final class TestDnsServer implements AutoCloseable {
                                 new SimpleChannelInboundHandler<DatagramDnsQuery>() {
                                     @Override
                                     protected void channelRead0(ChannelHandlerContext ctx, DatagramDnsQuery q) {
-                                        ctx.writeAndFlush(answer(q));
+                                        DatagramDnsResponse r = answer(q);
+                                        if (silent) {
+                                            r.release();
+                                        } else {
+                                            ctx.writeAndFlush(r);
+                                        }
                                     }
                                 });
                     }
@@ -62,18 +72,24 @@ final class TestDnsServer implements AutoCloseable {
         r.setAuthoritativeAnswer(true);
         r.addRecord(DnsSection.QUESTION, new DefaultDnsQuestion(question.name(), question.type()));
         String name = question.name().endsWith(".") ? question.name().substring(0, question.name().length() - 1) : question.name();
-        InetAddress ip = records.get(name);
+        List<InetAddress> ips = records.get(name);
         if (question.type() == DnsRecordType.A) {
             aQueries.incrementAndGet();
         }
+        queries.computeIfAbsent(name, k -> new AtomicInteger()).incrementAndGet();
         if (failing.containsKey(name)) {
             r.setCode(DnsResponseCode.SERVFAIL);
-        } else if (ip == null) {
+        } else if (ips == null) {
             r.setCode(DnsResponseCode.NXDOMAIN);
-        } else if (question.type() == DnsRecordType.A) {
-            r.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord(question.name(), DnsRecordType.A, ttlSeconds,
-                    Unpooled.wrappedBuffer(ip.getAddress())));
-        } // AAAA and others: NOERROR with no answer
+        } else {
+            for (InetAddress ip : ips) {
+                DnsRecordType type = ip instanceof Inet6Address ? DnsRecordType.AAAA : DnsRecordType.A;
+                if (type == question.type()) {
+                    r.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord(question.name(), type, ttlSeconds,
+                            Unpooled.wrappedBuffer(ip.getAddress())));
+                }
+            }
+        } // a family without records, and other types: NOERROR with no answer
         return r;
     }
 
@@ -86,8 +102,34 @@ final class TestDnsServer implements AutoCloseable {
         return "127.0.0.1:" + address().getPort();
     }
 
-    void set(String name, String ip) throws Exception {
-        records.put(name, InetAddress.getByName(ip)); // a literal: no lookup
+    /** The name's addresses (IP literals, v4 or v6), replacing what it had. */
+    void set(String name, String... ips) throws Exception {
+        List<InetAddress> list = new java.util.ArrayList<>();
+        for (String ip : ips) {
+            list.add(InetAddress.getByName(ip)); // a literal: no lookup
+        }
+        records.put(name, List.copyOf(list));
+    }
+
+    /** The name no longer exists: NXDOMAIN. */
+    void remove(String name) {
+        records.remove(name);
+    }
+
+    /** The TTL of every answer from now on. */
+    void ttl(int seconds) {
+        ttlSeconds = seconds;
+    }
+
+    /** Queries are read (and counted) but never answered: a server that stopped, seen from the client. */
+    void silent(boolean on) {
+        silent = on;
+    }
+
+    /** Queries for this name, of any type, answered or not. */
+    int queries(String name) {
+        AtomicInteger n = queries.get(name);
+        return n == null ? 0 : n.get();
     }
 
     void failing(String name, boolean fail) {
@@ -102,8 +144,12 @@ final class TestDnsServer implements AutoCloseable {
         return aQueries.get();
     }
 
+    /** Stops the server (a test may, to see a DNS outage); the extension's second close does nothing. */
     @Override
     public void close() {
+        if (group.isShuttingDown()) {
+            return;
+        }
         channel.close().syncUninterruptibly();
         group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS).syncUninterruptibly();
     }

@@ -747,11 +747,14 @@ public final class ConfigLoader {
 
     private BackendConfig backend(Node n, String path, int index, Map<String, Integer> addresses, Map<String, Integer> names,
                                   List<String> poolModels) {
-        Obj o = obj(n, path, n.line(), n.column(), "url", "simulator", "weight", "name");
+        Obj o = obj(n, path, n.line(), n.column(), "url", "simulator", "dns", "dns-refresh", "weight", "name");
         if (o == null) {
             return null;
         }
         int weight = value(o, "weight", 1, "a number", integer(1, 1000));
+        if (o.entries.containsKey("dns") || o.entries.containsKey("dns-refresh")) {
+            return discovered(o, n, weight, addresses, names);
+        }
         boolean hasUrl = o.has("url");
         if (hasUrl == o.entries.containsKey("simulator")) { // "simulator:" alone means all defaults
             problem(o, hasUrl ? "a backend needs either url: or simulator:, not both"
@@ -812,6 +815,78 @@ public final class ConfigLoader {
             problem(o.has("name") ? o.get("name") : n, o.path("name"), "duplicate backend name '" + name + "' (also at line " + first + ")");
         }
         return new BackendConfig(name, host, port, weight, sim, tls);
+    }
+
+    /**
+     * A {@code dns:} entry ({@code host:port} or {@code http[s]://host[:port]}): the name is looked up at
+     * run time, one backend per address, so it must be a name, not an IP literal.
+     */
+    private BackendConfig discovered(Obj o, Node n, int weight, Map<String, Integer> addresses, Map<String, Integer> names) {
+        if (o.entries.containsKey("url") || o.entries.containsKey("simulator")) {
+            problem(o, "a backend needs one of url:, dns: or simulator:, not several");
+            return null;
+        }
+        if (!o.has("dns")) {
+            problem(o, "a dns: backend needs dns: host:port (or http(s)://host[:port])");
+            return null;
+        }
+        URI target = value(o, "dns", null, "host:port or http(s)://host:port", ConfigLoader::dnsTarget);
+        Obj r = child(o, "dns-refresh", "min", "max");
+        DnsDiscoveryConfig d = DnsDiscoveryConfig.DEFAULT;
+        DnsDiscoveryConfig refresh = r == null ? d : new DnsDiscoveryConfig(
+                value(r, "min", d.minRefresh(), "a duration", duration(true)),
+                value(r, "max", d.maxRefresh(), "a duration", duration(true)));
+        if (r != null && refresh.minRefresh().compareTo(refresh.maxRefresh()) > 0) {
+            String at = r.has("max") ? "max" : "min";
+            problem(r.has(at) ? r.get(at) : n, r.path(at), "min " + Durations.format(refresh.minRefresh())
+                    + " must not be longer than max " + Durations.format(refresh.maxRefresh()));
+        }
+        if (target == null) {
+            return null;
+        }
+        String host = target.getHost().toLowerCase(Locale.ROOT);
+        boolean tls = "https".equalsIgnoreCase(target.getScheme());
+        int port = target.getPort() < 0 ? (tls ? 443 : 80) : target.getPort();
+        String address = BackendConfig.address(host, port);
+        String name = value(o, "name", address, "a string", ConfigLoader::nonEmpty);
+        Integer first = addresses.putIfAbsent("dns:" + address, n.line());
+        if (first != null) {
+            problem(o.get("dns"), o.path("dns"), "duplicate dns: entry " + address + " (also at line " + first + ")");
+        } else if ((first = names.putIfAbsent(name, n.line())) != null) {
+            problem(o.has("name") ? o.get("name") : n, o.path("name"), "duplicate backend name '" + name + "' (also at line " + first + ")");
+        }
+        return new BackendConfig(name, host, port, weight, null, tls, refresh);
+    }
+
+    /** {@code host:port}, or a URL as for {@code url:} whose host is a DNS name. */
+    static URI dnsTarget(String s) {
+        String expected = " (expected host:port or http(s)://host[:port], host a DNS name)";
+        String v = s.strip();
+        URI u;
+        if (v.contains("://")) {
+            u = httpUrl(v);
+        } else {
+            try {
+                u = new URI("http://" + v);
+            } catch (URISyntaxException e) {
+                throw new IllegalArgumentException("'" + s + "' is not a host:port" + expected);
+            }
+            if (u.getHost() == null || u.getRawUserInfo() != null || u.getRawPath() != null && !u.getRawPath().isEmpty()
+                    || u.getRawQuery() != null || u.getRawFragment() != null) {
+                throw new IllegalArgumentException("'" + s + "' is not a host:port" + expected);
+            }
+            if (u.getPort() < 0) {
+                throw new IllegalArgumentException("'" + s + "' has no port" + expected);
+            }
+            if (u.getPort() == 0 || u.getPort() > 65535) {
+                throw new IllegalArgumentException("'" + s + "': port " + u.getPort() + " is out of range (1..65535)");
+            }
+        }
+        String host = u.getHost().replaceAll("^\\[|\\]$", "");
+        if (io.netty.util.NetUtil.isValidIpV4Address(host) || io.netty.util.NetUtil.isValidIpV6Address(host)) {
+            throw new IllegalArgumentException("'" + s + "' is an IP address, which has nothing to discover: use url: instead");
+        }
+        return u;
     }
 
     /** A listener and what it conflicts with. */

@@ -41,7 +41,12 @@ public final class RuntimeBackends implements BackendManager {
     }
 
     @Override
-    public synchronized Backend add(String poolName, String name, String host, int port, int weight) {
+    public Backend add(String poolName, String name, String host, int port, int weight) {
+        return add(poolName, name, host, port, weight, false);
+    }
+
+    /** @param tls an {@code https://} backend (a {@code dns:} entry with that scheme) */
+    public synchronized Backend add(String poolName, String name, String host, int port, int weight, boolean tls) {
         BackendPool pool = upstreams.pool(poolName);
         if (pool == null) {
             throw new AdminException(HttpResponseStatus.NOT_FOUND, "pool_not_found", "no pool named '" + poolName + "'");
@@ -52,7 +57,7 @@ public final class RuntimeBackends implements BackendManager {
                         + "' already has backend '" + b.id() + "' at " + b.host() + ":" + b.port());
             }
         }
-        Backend b = new Backend(name, poolName, host, port, weight);
+        Backend b = new Backend(name, poolName, host, port, weight, tls);
         if (pool.config().health().enabled()) {
             // Traffic only once the health check has passed `rise` times: a new server may still be loading.
             b.markDown("added; waiting for health checks");

@@ -27,15 +27,19 @@ public final class UpstreamResolver {
     }
 
     public static AddressResolverGroup<InetSocketAddress> create(Transport transport, DnsConfig config) {
-        DnsNameResolverBuilder b = new DnsNameResolverBuilder()
+        return new RoundRobinDnsAddressResolverGroup(builder(transport, config)
+                .resolveCache(new DefaultDnsCache(0, Integer.MAX_VALUE, 0)));
+    }
+
+    /** Channel types, name servers and query timeout of {@code server.dns}; shared with DNS discovery. */
+    public static DnsNameResolverBuilder builder(Transport transport, DnsConfig config) {
+        return new DnsNameResolverBuilder()
                 .datagramChannelType(transport.datagramChannel())
                 .socketChannelType(transport.clientChannel()) // TCP for truncated answers
-                .resolveCache(new DefaultDnsCache(0, Integer.MAX_VALUE, 0))
                 .queryTimeoutMillis(config.queryTimeout().toMillis())
                 .nameServerProvider(config.servers().isEmpty()
                         ? DnsServerAddressStreamProviders.platformDefault() // /etc/resolv.conf
                         : new SequentialDnsServerAddressStreamProvider(config.servers()));
-        return new RoundRobinDnsAddressResolverGroup(b);
     }
 
     /** What to connect to: an IP literal as it is, a name unresolved so the bootstrap's resolver looks it up. */

@@ -65,6 +65,9 @@ public final class Reloader {
             if (pool == null) {
                 List<Backend> backends = new ArrayList<>();
                 for (BackendConfig bc : pc.backends()) {
+                    if (bc.isDiscovered()) {
+                        continue; // DnsDiscovery adds them, below
+                    }
                     backends.add(simulated != null
                             ? new Backend(bc.name(), pc.name(), bc.host(), server.startProviderSimulator(simulated), 1, false)
                             : newBackend(pc, bc));
@@ -86,6 +89,9 @@ public final class Reloader {
 
             List<String> wanted = new ArrayList<>();
             for (BackendConfig bc : pc.backends()) {
+                if (bc.isDiscovered()) {
+                    continue; // reconciled by DnsDiscovery, below
+                }
                 wanted.add(bc.name());
                 Backend existing = find(pool, bc.name());
                 BackendConfig before = old.backends().stream().filter(x -> x.name().equals(bc.name()))
@@ -112,13 +118,31 @@ public final class Reloader {
                 server.health().watch(b, pc.health());
                 changes.add("pool " + pc.name() + ": backend " + bc.name() + (existing != null ? " replaced" : " added"));
             }
+            for (BackendConfig bc : pc.backends()) {
+                if (bc.isDiscovered() && !old.backends().contains(bc)) {
+                    changes.add("pool " + pc.name() + ": dns entry " + bc.name() + " added or changed");
+                }
+            }
+            for (BackendConfig bc : old.backends()) {
+                if (bc.isDiscovered() && pc.backends().stream().noneMatch(x -> x.isDiscovered() && x.name().equals(bc.name()))) {
+                    changes.add("pool " + pc.name() + ": dns entry " + bc.name() + " removed (draining its backends)");
+                }
+            }
             for (Backend b : pool.backends()) {
-                if (!wanted.contains(b.id())) {
+                if (server.discovery().owns(b)) {
+                    if (healthChanged) {
+                        server.health().unwatch(b);
+                        server.health().watch(b, pc.health());
+                    }
+                } else if (!wanted.contains(b.id())) {
                     toRemove.add(b);
                     changes.add("pool " + pc.name() + ": backend " + b.id() + " removed (draining)");
                 }
             }
         }
+
+        // dns: entries: new ones start, unchanged ones keep their backends, removed ones drain theirs.
+        server.discovery().update(next.pools().values());
 
         for (ListenerConfig wanted : next.listeners()) {
             ListenerConfig lc = wanted;

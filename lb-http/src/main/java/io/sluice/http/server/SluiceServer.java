@@ -80,6 +80,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final HealthMonitor health;
     private final AdminAccess adminAccess;
     private final RuntimeBackends backendManager;
+    /** The {@code dns:} backend entries: one backend per address, followed on the records' TTL. */
+    private final io.sluice.http.discovery.DnsDiscovery discovery;
     private final List<VllmSimulator> simulators = new CopyOnWriteArrayList<>();
     private final List<io.sluice.sim.provider.ProviderSimulator> providerSimulators = new CopyOnWriteArrayList<>();
     private final List<Channel> serverChannels = new ArrayList<>();
@@ -136,6 +138,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 workers.next(), blocking, config.admin().scrapeInterval());
         this.adminAccess = new AdminAccess(config.admin()).sessions(uiSessions);
         this.backendManager = new RuntimeBackends(upstreams, health, workers.next(), () -> this.config.admin().drainTimeout());
+        this.discovery = new io.sluice.http.discovery.DnsDiscovery(workers.next(),
+                UpstreamResolver.builder(transport, config.server().dns()), backendManager);
         this.inference = new InferenceSupervisor(() -> this.config.admin().inference(), upstreams, backendManager,
                 workers.next(), blocking);
         this.oneShot = new io.sluice.http.client.OneShotHttp(workers, transport.clientChannel(), resolver, upstreams);
@@ -170,6 +174,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         for (PoolConfig pc : config.pools().values()) {
             List<Backend> backends = new ArrayList<>();
             for (BackendConfig bc : pc.backends()) {
+                if (bc.isDiscovered()) {
+                    continue; // its backends come from DNS: see DnsDiscovery
+                }
                 String host = bc.host();
                 int port = providerSimPorts.getOrDefault(pc.name(), bc.port());
                 String id = bc.name();
@@ -186,6 +193,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 health.watch(b, pc.health());
             }
         }
+        discovery.update(config.pools().values());
     }
 
     /** The in-process provider simulators of {@code providers.<name>.simulator}: their pool's name to their port. */
@@ -551,6 +559,10 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return backendManager;
     }
 
+    public io.sluice.http.discovery.DnsDiscovery discovery() {
+        return discovery;
+    }
+
     void listenerRoutes(String name, List<RouteInfo> routes) {
         listenerInfos.replaceAll(l -> l.name().equals(name)
                 ? new ListenerInfo(l.name(), l.host(), l.port(), l.protocol(), routes) : l);
@@ -658,6 +670,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         providerHealth.close();
         oneShot.close();
         inference.close();
+        discovery.close();
         health.close();
         // Client connections close while their loops still run, so every pipeline is taken down
         // (TLS engines and buffers released) rather than dropped with a loop that is going away.
