@@ -25,6 +25,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--check", paramLabel = "FILE", description = "Validate FILE and exit: 0 if valid, 2 if not.")
     Path check;
 
+    /** A training run for the class-data-sharing archive bin/run makes: start (warm-up included), stop, exit 0. */
+    @Option(names = "--exit-after-start", hidden = true)
+    boolean exitAfterStart;
+
     public static void main(String[] args) {
         if (System.getProperty("io.netty.leakDetection.level") == null) {
             // Netty samples 1 buffer in 128 with a stack trace by default: about 1% of the CPU of a
@@ -47,6 +51,10 @@ public final class Main implements Callable<Integer> {
         if (check != null) {
             System.out.println(file + ": OK (" + cfg.listeners().size() + " listener(s), "
                     + cfg.pools().size() + " pool(s))");
+            return 0;
+        }
+        if (exitAfterStart) {
+            SluiceServer.start(cfg).drainAndClose();
             return 0;
         }
         ReloadSignal.install();
