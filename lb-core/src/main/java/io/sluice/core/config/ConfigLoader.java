@@ -167,8 +167,8 @@ public final class ConfigLoader {
             return TelemetryConfig.NONE;
         }
         URI endpoint = value(o, "endpoint", null, "a URL such as http://127.0.0.1:4318", ConfigLoader::baseUrl);
-        Duration interval = value(o, "interval", Duration.ofSeconds(10), "a duration", duration(false));
-        Duration timeout = value(o, "timeout", Duration.ofSeconds(10), "a duration", duration(false));
+        Duration interval = value(o, "interval", Duration.ofSeconds(10), "a duration", duration(true));
+        Duration timeout = value(o, "timeout", Duration.ofSeconds(10), "a duration", duration(true));
         Map<String, String> headers = stringMap(o, "headers");
         headers.keySet().stream().filter(k -> !k.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")).findFirst()
                 .ifPresent(k -> problem(o.get("headers"), o.path("headers"), "'" + k + "' is not a header name"));
