@@ -53,6 +53,7 @@ public final class OtlpMetrics implements ExchangeObserver, AutoCloseable {
             java.util.logging.Logger.getLogger("io.opentelemetry.exporter"),
             java.util.logging.Logger.getLogger("io.opentelemetry.sdk.metrics.export.PeriodicMetricReader"));
     private static final int MAX_CACHED = 4096;
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
     static final AttributeKey<String> OPERATION = AttributeKey.stringKey("gen_ai.operation.name");
     static final AttributeKey<String> PROVIDER = AttributeKey.stringKey("gen_ai.provider.name");
@@ -71,6 +72,7 @@ public final class OtlpMetrics implements ExchangeObserver, AutoCloseable {
     private final LongHistogram tokenUsage;
     private final BiFunction<String, String, Backend> backends;
     private final Map<Key, Labels> labels = new ConcurrentHashMap<>();
+    private final Duration closeWait;
 
     /**
      * @param backends finds a pool's backend by id, for {@code server.address} and {@code server.port}
@@ -78,6 +80,7 @@ public final class OtlpMetrics implements ExchangeObserver, AutoCloseable {
      */
     public OtlpMetrics(TelemetryConfig.Otlp config, String version, BiFunction<String, String, Backend> backends) {
         this.backends = backends;
+        this.closeWait = config.timeout().compareTo(CLOSE_WAIT) < 0 ? config.timeout() : CLOSE_WAIT;
         SDK_EXPORT_LOGS.forEach(l -> l.setLevel(java.util.logging.Level.OFF));
         OtlpHttpMetricExporterBuilder exporter = OtlpHttpMetricExporter.builder()
                 .setEndpoint(config.metricsUrl().toString())
@@ -221,10 +224,13 @@ public final class OtlpMetrics implements ExchangeObserver, AutoCloseable {
                 plain.toBuilder().put(TOKEN_TYPE, "input").build(), plain.toBuilder().put(TOKEN_TYPE, "output").build());
     }
 
-    /** Exports what was recorded since the last push, then stops (with the server). */
+    /**
+     * Exports what was recorded since the last push, then stops (with the server); a collector that does
+     * not answer holds the shutdown for at most {@link #CLOSE_WAIT} (or the push timeout, if shorter).
+     */
     @Override
     public void close() {
-        provider.shutdown().join(10, TimeUnit.SECONDS);
+        provider.shutdown().join(closeWait.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private record Key(String operation, String provider, String requestModel, String responseModel, String pool,
