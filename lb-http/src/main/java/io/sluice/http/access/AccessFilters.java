@@ -299,7 +299,9 @@ public final class AccessFilters {
             long completion = numberAfter(buf, COMPLETION);
             long tokens;
             if (prompt >= 0 && completion >= 0) {
-                if (rc.exchange().promptTokens < 0) { // a pool's usage, read here anyway: for the log and the metrics
+                // A pool's usage, read here anyway: kept for the access log and the metrics, unless a number
+                // may go on in the next read (best effort: a usage object split across two reads is missed).
+                if (rc.exchange().promptTokens < 0 && !endsInNumber(buf)) {
                     rc.exchange().promptTokens = prompt;
                     rc.exchange().completionTokens = completion;
                 }
@@ -335,6 +337,11 @@ public final class AccessFilters {
             n++;
             from = at + needle.length;
         }
+    }
+
+    private static boolean endsInNumber(ByteBuf buf) {
+        int last = buf.writerIndex() - 1;
+        return last >= buf.readerIndex() && buf.getByte(last) >= '0' && buf.getByte(last) <= '9';
     }
 
     private static long numberAfter(ByteBuf buf, byte[] key) {
