@@ -98,7 +98,7 @@ public final class ConfigLoader {
             return null;
         }
         Obj top = obj(root, "", root.line(), root.column(), "server", "listeners", "pools", "access-log", "admin", "compat",
-                "models", "providers", "model-groups", "services");
+                "models", "providers", "model-groups", "services", "telemetry");
         if (top == null) {
             return null;
         }
@@ -123,10 +123,15 @@ public final class ConfigLoader {
         List<ListenerConfig> listeners = listeners(top);
         AccessLogConfig accessLog = null;
         if (top.entries.containsKey("access-log")) { // "access-log:" alone means stdout
-            Obj a = child(top, "access-log", "output", "queue-size");
+            Obj a = child(top, "access-log", "output", "queue-size", "max-size", "max-files");
             if (a != null) {
-                accessLog = new AccessLogConfig(value(a, "output", "stdout", "stdout or a file path", ConfigLoader::nonEmpty),
-                        value(a, "queue-size", 65536, "a number", integer(16, 1 << 24)));
+                String output = value(a, "output", "stdout", "stdout or a file path", ConfigLoader::nonEmpty);
+                long maxSize = value(a, "max-size", 0L, "a size such as 100MiB", s2 -> Sizes.parse(s2));
+                if (maxSize > 0 && output.equals("stdout")) {
+                    problem(a.get("max-size"), a.path("max-size"), "max-size needs a file output: stdout is not rotated");
+                }
+                accessLog = new AccessLogConfig(output, value(a, "queue-size", 65536, "a number", integer(16, 1 << 24)),
+                        maxSize, value(a, "max-files", AccessLogConfig.DEFAULT_MAX_FILES, "a number", integer(1, 1000)));
             }
         }
         Obj a = child(top, "admin", "token", "loopback-without-token", "drain-timeout", "scrape-interval", "inference",
@@ -139,7 +144,58 @@ public final class ConfigLoader {
                 a == null ? InferenceConfig.NONE : inference(a),
                 a == null ? List.of() : strings(a, "allowed-hosts", List.of()));
         return new SluiceConfig(server, listeners, pools, admin, compat(top, listeners), source, accessLog, models,
-                providers, groups, services);
+                providers, groups, services, telemetry(top));
+    }
+
+    // ---- telemetry
+
+    /** {@code telemetry: { otlp: { endpoint, interval, timeout, headers, resource } }}. */
+    private TelemetryConfig telemetry(Obj top) {
+        if (!top.has("telemetry")) {
+            return TelemetryConfig.NONE;
+        }
+        Obj t = child(top, "telemetry", "otlp");
+        if (t == null || !t.has("otlp")) {
+            return TelemetryConfig.NONE;
+        }
+        Obj o = child(t, "otlp", "endpoint", "interval", "timeout", "headers", "resource");
+        if (o == null) {
+            return TelemetryConfig.NONE;
+        }
+        if (!o.has("endpoint")) {
+            missing(o, "endpoint");
+            return TelemetryConfig.NONE;
+        }
+        URI endpoint = value(o, "endpoint", null, "a URL such as http://127.0.0.1:4318", ConfigLoader::baseUrl);
+        Duration interval = value(o, "interval", Duration.ofSeconds(10), "a duration", duration(true));
+        Duration timeout = value(o, "timeout", Duration.ofSeconds(10), "a duration", duration(true));
+        Map<String, String> headers = stringMap(o, "headers");
+        headers.keySet().stream().filter(k -> !k.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")).findFirst()
+                .ifPresent(k -> problem(o.get("headers"), o.path("headers"), "'" + k + "' is not a header name"));
+        Map<String, String> resource = stringMap(o, "resource");
+        return endpoint == null ? TelemetryConfig.NONE
+                : new TelemetryConfig(new TelemetryConfig.Otlp(endpoint, interval, timeout, headers, resource));
+    }
+
+    /** A mapping of names to strings (substituted, so a secret can come from the environment). */
+    private Map<String, String> stringMap(Obj parent, String key) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (!parent.has(key)) {
+            return out;
+        }
+        Node n = parent.get(key);
+        if (!(n instanceof MapNode m)) {
+            problem(n, parent.path(key), "expected a mapping of names to strings, got " + describe(n));
+            return out;
+        }
+        for (Entry e : m.entries().values()) {
+            if (!(e.value() instanceof Scalar sc) || sc.text() == null) {
+                problem(e.value(), parent.path(key) + "." + e.key(), "expected a string, got " + describe(e.value()));
+                continue;
+            }
+            out.put(e.key(), substitute(sc.text(), env));
+        }
+        return out;
     }
 
     // ---- providers

@@ -17,11 +17,20 @@ import java.util.Objects;
  * @param models    model aliases ({@link ModelsConfig#NONE} when absent); the models themselves are per pool
  * @param providers the LLM APIs called on clients' behalf, by name; their own pools are in {@code pools}
  * @param modelGroups model names that stand for ordered lists of provider models (fallbacks)
+ * @param telemetry metrics pushed to an OpenTelemetry collector ({@link TelemetryConfig#NONE} when absent)
  */
 public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
                            AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog,
                            ModelsConfig models, Map<String, ProviderConfig> providers,
-                           Map<String, ModelGroupConfig> modelGroups, ServicesConfig services) {
+                           Map<String, ModelGroupConfig> modelGroups, ServicesConfig services, TelemetryConfig telemetry) {
+    public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
+                        AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog,
+                        ModelsConfig models, Map<String, ProviderConfig> providers,
+                        Map<String, ModelGroupConfig> modelGroups, ServicesConfig services) {
+        this(server, listeners, pools, admin, compat, source, accessLog, models, providers, modelGroups, services,
+                TelemetryConfig.NONE);
+    }
+
     public SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, Map<String, PoolConfig> pools,
                         AdminConfig admin, CompatConfig compat, String source, AccessLogConfig accessLog,
                         ModelsConfig models, Map<String, ProviderConfig> providers,
@@ -55,5 +64,6 @@ public record SluiceConfig(ServerConfig server, List<ListenerConfig> listeners, 
         models = models == null ? ModelsConfig.NONE : models;
         providers = providers == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(providers));
         modelGroups = modelGroups == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(modelGroups));
+        telemetry = telemetry == null ? TelemetryConfig.NONE : telemetry;
     }
 }

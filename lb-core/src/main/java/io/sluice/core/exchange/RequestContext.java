@@ -141,6 +141,7 @@ public final class RequestContext implements BalanceRequest {
         requestedModel = requested;
         model = real;
         exchange.model = real;
+        exchange.requestedModel = requested;
     }
 
     @Override

@@ -33,6 +33,8 @@ public final class Exchange {
     public String pool;
     /** The model served (after aliases), when the request named one. */
     public String model;
+    /** The model as the request named it (before aliases), or null. */
+    public String requestedModel;
     public String backend;
     /**
      * Why the backend was chosen, as in the response's {@code x-sluice-route} header

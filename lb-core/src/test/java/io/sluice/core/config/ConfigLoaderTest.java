@@ -358,7 +358,7 @@ class ConfigLoaderTest {
         assertError(BASE + "    health: { intervall: 5s }\n",
                 "test.yaml:10:15: pools.vllm.health.intervall: unknown key 'intervall' (did you mean 'interval'?)");
         assertError(BASE + "tls: on\n",
-                "test.yaml:10:1: tls: unknown key 'tls' (expected one of: server, listeners, pools, access-log, admin, compat, models, providers, model-groups, services)");
+                "test.yaml:10:1: tls: unknown key 'tls' (expected one of: server, listeners, pools, access-log, admin, compat, models, providers, model-groups, services, telemetry)");
         assertError(BASE.replace("name: public", "id: public"), "test.yaml:2:5: listeners[0].id: unknown key 'id' (expected one of:");
     }
 

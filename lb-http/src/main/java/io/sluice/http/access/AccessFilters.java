@@ -261,7 +261,7 @@ public final class AccessFilters {
             if (m == null || !m.countTokens) {
                 return true;
             }
-            boolean exhausted = account(m, content.content(), rc.eventStream());
+            boolean exhausted = account(rc, m, content.content());
             if (exhausted && rc.eventStream() && !(content instanceof LastHttpContent)) {
                 log.info("token rate limit reached mid-stream ({}); ending the stream",
                         m.keyId != null ? "key " + m.keyId : "client " + m.ipId);
@@ -293,11 +293,18 @@ public final class AccessFilters {
         }
 
         /** @return true when the token budget is used up */
-        private boolean account(Meter m, ByteBuf buf, boolean sse) {
+        private boolean account(RequestContext rc, Meter m, ByteBuf buf) {
+            boolean sse = rc.eventStream();
             long prompt = numberAfter(buf, PROMPT);
             long completion = numberAfter(buf, COMPLETION);
             long tokens;
             if (prompt >= 0 && completion >= 0) {
+                // A pool's usage, read here anyway: kept for the access log and the metrics, unless a number
+                // may go on in the next read (best effort: a usage object split across two reads is missed).
+                if (rc.exchange().promptTokens < 0 && !endsInNumber(buf)) {
+                    rc.exchange().promptTokens = prompt;
+                    rc.exchange().completionTokens = completion;
+                }
                 tokens = Math.max(0, prompt + completion - m.charged); // vLLM's own count replaces the estimate
             } else {
                 tokens = sse ? count(buf, DELTA) : 0;
@@ -330,6 +337,11 @@ public final class AccessFilters {
             n++;
             from = at + needle.length;
         }
+    }
+
+    private static boolean endsInNumber(ByteBuf buf) {
+        int last = buf.writerIndex() - 1;
+        return last >= buf.readerIndex() && buf.getByte(last) >= '0' && buf.getByte(last) <= '9';
     }
 
     private static long numberAfter(ByteBuf buf, byte[] key) {

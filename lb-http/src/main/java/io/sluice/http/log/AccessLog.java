@@ -11,6 +11,9 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,23 +30,39 @@ import org.slf4j.LoggerFactory;
  * <p>The event loop only offers the finished {@link Exchange} to a bounded queue; formatting and
  * writing happen on one writer thread. When the queue is full (a stalled disk) lines are dropped and
  * counted rather than stalling the proxy; the count is logged and written as a line of its own.
+ *
+ * <p>A file is reopened at its path on {@link #reopen()} (SIGUSR1, after logrotate renamed it) and, with
+ * {@code max-size}, rotated by the writer thread itself: {@code file} becomes {@code file.1}, {@code file.1}
+ * becomes {@code file.2}, and so on up to {@code max-files}; the oldest is deleted.
  */
 public final class AccessLog implements ExchangeObserver, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AccessLog.class);
     private static final JsonFactory JSON = new JsonFactory();
 
+    /** Put in the queue by {@link #reopen()} to wake the writer; never written. */
+    private static final Exchange REOPEN = new Exchange();
+
     private final BlockingQueue<Exchange> queue;
-    private final OutputStream out;
-    private final boolean closeOut;
+    /** The file, or null for a stream that is not ours (stdout, a test's). */
+    private final Path file;
+    private final long maxSize;
+    private final int maxFiles;
     private final Thread writer;
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
+    private final AtomicLong rotations = new AtomicLong();
     private volatile boolean closed;
+    private volatile boolean reopenRequested;
+    // The writer thread's (and close()'s once it has stopped):
+    private OutputStream out;
+    private long size;
 
-    private AccessLog(int capacity, OutputStream out, boolean closeOut) {
+    private AccessLog(int capacity, OutputStream out, Path file, long maxSize, int maxFiles) throws IOException {
         this.queue = new ArrayBlockingQueue<>(capacity);
-        this.out = out;
-        this.closeOut = closeOut;
+        this.file = file;
+        this.maxSize = maxSize;
+        this.maxFiles = maxFiles;
+        this.out = out != null ? out : openFile();
         this.writer = new Thread(this::run, "sluice-access-log");
         writer.setDaemon(true);
         writer.start();
@@ -51,14 +70,19 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
 
     public static AccessLog open(AccessLogConfig config) throws IOException {
         if (config.stdout()) {
-            return new AccessLog(config.queueSize(), new PrintStream(new FileOutputStream(java.io.FileDescriptor.out), false), false);
+            return new AccessLog(config.queueSize(), new PrintStream(new FileOutputStream(java.io.FileDescriptor.out), false),
+                    null, 0, 1);
         }
-        return new AccessLog(config.queueSize(), new BufferedOutputStream(new FileOutputStream(config.output(), true), 64 * 1024), true);
+        return new AccessLog(config.queueSize(), null, Path.of(config.output()), config.maxSize(), config.maxFiles());
     }
 
     /** To any stream (tests; embedding); {@code out} is not closed. */
     public static AccessLog to(OutputStream out, int queueSize) {
-        return new AccessLog(queueSize, out, false);
+        try {
+            return new AccessLog(queueSize, out, null, 0, 1);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // nothing is opened for a stream of the caller's
+        }
     }
 
     /** Never blocks: a full queue drops the line. */
@@ -67,6 +91,23 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
         if (!queue.offer(exchange)) {
             dropped.incrementAndGet();
         }
+    }
+
+    /**
+     * Closes the file and opens it again at its path, on the writer thread: after an external rotation
+     * renamed it, the next lines go to a new file there. Returns at once; nothing for stdout.
+     */
+    public void reopen() {
+        if (file == null) {
+            return;
+        }
+        reopenRequested = true;
+        queue.offer(REOPEN); // a full queue wakes the writer anyway
+    }
+
+    /** How often the file was rotated for its size. */
+    public long rotations() {
+        return rotations.get();
     }
 
     public long dropped() {
@@ -86,15 +127,26 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
                 if (first != null) {
                     batch.add(first);
                     queue.drainTo(batch, 255);
+                    int lines = 0;
                     for (Exchange ex : batch) {
-                        out.write(line(ex));
+                        if (reopenRequested) {
+                            reopenNow();
+                        }
+                        if (ex == REOPEN) {
+                            continue;
+                        }
+                        write(line(ex));
+                        lines++;
                     }
-                    written.addAndGet(batch.size());
+                    written.addAndGet(lines);
                     batch.clear();
+                }
+                if (reopenRequested) {
+                    reopenNow();
                 }
                 long d = dropped.get();
                 if (d != reportedDrops) {
-                    out.write(("{\"msg\":\"access log lines dropped\",\"dropped_total\":" + d + "}\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    write(("{\"msg\":\"access log lines dropped\",\"dropped_total\":" + d + "}\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
                     log.warn("access log: {} lines dropped so far (writer behind)", d);
                     reportedDrops = d;
                 }
@@ -107,6 +159,45 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
         } catch (IOException e) {
             log.error("access log: write failed, logging stops: {}", e.toString());
         }
+    }
+
+    private void write(byte[] line) throws IOException {
+        if (maxSize > 0 && size > 0 && size + line.length > maxSize) {
+            rotate();
+        }
+        out.write(line);
+        size += line.length;
+    }
+
+    private OutputStream openFile() throws IOException {
+        size = Files.exists(file) ? Files.size(file) : 0;
+        return new BufferedOutputStream(new FileOutputStream(file.toFile(), true), 64 * 1024);
+    }
+
+    private void reopenNow() throws IOException {
+        reopenRequested = false;
+        out.close();
+        out = openFile();
+        log.info("access log: reopened {}", file);
+    }
+
+    /** {@code file.(n-1)} to {@code file.n}, ..., {@code file} to {@code file.1}; then a new {@code file}. */
+    private void rotate() throws IOException {
+        out.close();
+        Files.deleteIfExists(numbered(maxFiles));
+        for (int i = maxFiles - 1; i >= 1; i--) {
+            Path from = numbered(i);
+            if (Files.exists(from)) {
+                Files.move(from, numbered(i + 1), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        Files.move(file, numbered(1), StandardCopyOption.REPLACE_EXISTING);
+        out = openFile();
+        rotations.incrementAndGet();
+    }
+
+    private Path numbered(int n) {
+        return file.resolveSibling(file.getFileName() + "." + n);
     }
 
     static byte[] line(Exchange ex) throws IOException {
@@ -164,7 +255,7 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
         try {
             writer.join(5000);
             out.flush();
-            if (closeOut) {
+            if (file != null) {
                 out.close();
             }
         } catch (InterruptedException e) {

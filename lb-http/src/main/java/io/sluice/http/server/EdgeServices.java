@@ -27,7 +27,7 @@ final class EdgeServices implements AutoCloseable {
     // Stores replaced by a reload, closed a little later (or at close, whichever comes first).
     private final java.util.concurrent.CopyOnWriteArrayList<CertificateStore> retired = new java.util.concurrent.CopyOnWriteArrayList<>();
     private ScheduledExecutorService scheduler;
-    private AccessLog accessLog;
+    private volatile AccessLog accessLog; // read by the signal thread (SIGUSR1)
 
     void start(SluiceConfig config, Consumer<ExchangeObserver> observers) throws Exception {
         if (config.accessLog() != null) {
@@ -50,6 +50,15 @@ final class EdgeServices implements AutoCloseable {
                 m.start();
             }
         }
+    }
+
+    /** SIGUSR1: the access log file is reopened at its path (after logrotate renamed it). */
+    boolean reopenAccessLog() {
+        AccessLog l = accessLog;
+        if (l != null) {
+            l.reopen();
+        }
+        return l != null;
     }
 
     /**

@@ -193,6 +193,9 @@ public final class Reloader {
         if (!java.util.Objects.equals(current.accessLog(), next.accessLog())) {
             restart.add("access-log: section changed");
         }
+        if (!current.telemetry().equals(next.telemetry())) {
+            restart.add("telemetry: section changed");
+        }
         if (!current.admin().equals(next.admin())) {
             changes.add("admin settings updated");
         }

@@ -116,6 +116,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private volatile Warmup.Result warmup;
     private volatile io.sluice.http.provider.Providers providers;
     private volatile int checksAtLoopShutdown = -1;
+    /** The OTLP export of the GenAI metrics ({@code telemetry.otlp}), or null. */
+    private io.sluice.http.telemetry.OtlpMetrics otlp;
 
     private SluiceServer(SluiceConfig config) {
         // Jackson reads a time-zone file when its ObjectMapper class initialises. Done here, at start,
@@ -133,6 +135,10 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         this.health = new HealthMonitor(workers.next(), new HttpHealthProbe(workers, transport.clientChannel(), resolver, upstreams));
         this.observers.add(metrics);
         this.observers.add(recentErrors);
+        if (config.telemetry().otlp() != null) {
+            this.otlp = new io.sluice.http.telemetry.OtlpMetrics(config.telemetry().otlp(), version(), this::backend);
+            this.observers.add(otlp);
+        }
         // A provider's pool is not vLLM: it has no /metrics of its own to scrape.
         this.scraper = new BackendScraper(() -> pools().stream().filter(p -> !p.name().startsWith("@")).toList(),
                 workers.next(), blocking, config.admin().scrapeInterval());
@@ -452,6 +458,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return listenerInfos.get(0).port();
     }
 
+    private Backend backend(String pool, String id) {
+        BackendPool p = upstreams.pool(pool);
+        return p == null ? null : p.backends().stream().filter(b -> b.id().equals(id)).findFirst().orElse(null);
+    }
+
     /** Adds an observer of finished exchanges; it runs on event loops and must not block. */
     public void addObserver(ExchangeObserver observer) {
         observers.add(observer);
@@ -612,6 +623,15 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return startedAt;
     }
 
+    /**
+     * Reopens the access log file at its path, as after {@code logrotate} renamed it (SIGUSR1).
+     *
+     * @return false when there is no access log file to reopen
+     */
+    public boolean reopenLogs() {
+        return edge.reopenAccessLog();
+    }
+
     @Override
     public String version() {
         String v = SluiceServer.class.getPackage().getImplementationVersion();
@@ -692,5 +712,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         providerSimulators.forEach(io.sluice.sim.provider.ProviderSimulator::close);
         blocking.shutdownNow();
         builtins.close(); // after the loops: no request can give it work any more
+        if (otlp != null) {
+            otlp.close(); // after the loops: every exchange has ended and is in the last export
+        }
     }
 }
