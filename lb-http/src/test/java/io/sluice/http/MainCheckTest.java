@@ -51,6 +51,22 @@ class MainCheckTest {
         assertTrue(r.err.contains("bad.yaml:2:"), r.err);
     }
 
+    @Test
+    void aTrainingRunStartsWithItsWarmUpThenStopsAndExits0(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("training.yaml");
+        Files.writeString(f, """
+                server: { warmup: 300ms, shutdown-grace: 1s }
+                listeners:
+                  - { host: 127.0.0.1, port: 0, routes: [ { path: /v1/, pool: sim } ] }
+                pools:
+                  sim:
+                    backends: [ { name: training, simulator: { model: demo, ttft: 1ms, itl: 1ms } } ]
+                """);
+        Result r = run("--config", f.toString(), "--exit-after-start"); // what bin/run's CDS training runs
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.err.contains("warm-up"), "the warm-up ran: " + r.err);
+    }
+
     private record Result(int code, String err) {
     }
 
