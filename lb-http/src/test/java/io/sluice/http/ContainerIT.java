@@ -102,7 +102,9 @@ class ContainerIT {
                 if (body.complete() && body.text().contains("data: [DONE]")) {
                     complete++;
                 } else {
+                    assertFalse(body.complete(), "a cut stream has no terminating chunk");
                     assertFalse(body.text().contains("data: [DONE]"), "a cut stream must not end normally");
+                    assertTrue(body.text().contains("\"error\""), "a cut stream ends with an error event: " + body.text());
                     cut++;
                 }
             }
