@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The container image's HEALTHCHECK client: healthy only on a 200 from {@code /api/health}. */
-class HealthCheckTest {
+class ImageHealthCheckTest {
 
     @RegisterExtension
     static final SluiceExtension sluice = new SluiceExtension("""
