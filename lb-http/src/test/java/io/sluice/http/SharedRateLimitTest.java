@@ -1,0 +1,195 @@
+package io.sluice.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.sim.SimulatorOptions;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Two Sluice gateways (two replicas behind an L4 balancer, as it were), each with its own listeners
+ * and simulator, one Redis: a key's request and token budgets are held jointly; with Redis stopped a
+ * fail-open limit falls back to each replica's own buckets and a fail-closed one refuses with 503;
+ * with Redis back the budgets are shared again.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SharedRateLimitTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final int N = 6;
+    static final TestRedis redis = TestRedis.onFreePort();
+    static final String KEYS = "alice sk-alice-123\nbob sk-bob-456\ncarol sk-carol-789\ndave sk-dave-000\nerin sk-erin-111\n";
+    static final String YAML = """
+            listeners:
+              - { name: joint, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
+                  rate-limits: { store: { redis: "redis://127.0.0.1:${REDIS}", timeout: 500ms }, per-key: { requests-per-minute: %1$d } } }
+              - { name: tokens, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
+                  rate-limits: { store: { redis: "redis://127.0.0.1:${REDIS}", timeout: 500ms }, per-key: { tokens-per-minute: 40 } } }
+              - { name: closed, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
+                  rate-limits: { store: { redis: "redis://127.0.0.1:${REDIS}", timeout: 500ms, on-failure: closed },
+                                 per-key: { requests-per-minute: 100000 } } }
+              - { name: shared-fast, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
+                  rate-limits: { store: { redis: "redis://127.0.0.1:${REDIS}" }, per-key: { requests-per-minute: 10000000 } } }
+              - { name: local-fast, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
+                  rate-limits: { per-key: { requests-per-minute: 10000000 } } }
+            pools:
+              vllm: { backends: [ { url: "http://127.0.0.1:${SIM0}" } ] }
+            admin: { scrape-interval: 0 }
+            """.formatted(N);
+
+    @RegisterExtension
+    static final SluiceExtension a = gateway();
+    @RegisterExtension
+    static final SluiceExtension b = gateway();
+
+    static SluiceExtension gateway() {
+        return SluiceExtension.builder()
+                .simulators(SimulatorOptions.builder().model("demo").ttft(Duration.ZERO).itl(Duration.ofMillis(5)).maxTokens(500).build())
+                .file("keys.txt", KEYS)
+                .env("REDIS", String.valueOf(redis == null ? 1 : redis.port()))
+                .yaml(YAML)
+                .build();
+    }
+
+    @BeforeAll
+    static void startRedis() throws Exception {
+        TestRedis.require(redis).start();
+        Await.until("both gateways connected to Redis", Duration.ofSeconds(15),
+                () -> a.server().limitStoresUp() && b.server().limitStoresUp());
+    }
+
+    @AfterAll
+    static void stopRedis() throws Exception {
+        if (redis != null) {
+            redis.stop();
+        }
+    }
+
+    static RawHttp.Response chat(SluiceExtension gw, String listener, String key) throws IOException {
+        try (RawHttp c = new RawHttp(gw.server().port(listener))) {
+            return c.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 2), "Authorization: Bearer " + key).exchange();
+        }
+    }
+
+    /** Alternating between the replicas, a key gets N requests in all; the next is refused on either. */
+    static void assertJointLimit(String key) throws IOException {
+        for (int i = 0; i < N; i++) {
+            SluiceExtension gw = i % 2 == 0 ? a : b;
+            RawHttp.Response r = chat(gw, "joint", key);
+            assertEquals(200, r.status(), "request " + (i + 1) + " of " + N + " on gateway " + (gw == a ? "a" : "b"));
+            assertEquals(String.valueOf(N - 1 - i), r.header("x-ratelimit-remaining-requests"),
+                    "the remaining count is the joint one");
+        }
+        RawHttp.Response onA = chat(a, "joint", key);
+        RawHttp.Response onB = chat(b, "joint", key);
+        assertEquals(429, onA.status(), "request " + (N + 1) + " on gateway a");
+        assertEquals(429, onB.status(), "request " + (N + 1) + " on gateway b");
+        assertEquals("rate_limit_exceeded", onB.header("x-sluice-error"));
+    }
+
+    @Test
+    @Order(1)
+    void aKeysRequestLimitIsHeldJointlyByBothGateways() throws Exception {
+        assertJointLimit("sk-alice-123");
+        String keys = redis.keys();
+        assertTrue(keys.contains("sluice:rl:"), keys);
+        assertFalse(keys.contains("alice") || keys.contains("sk-"), "neither key names nor keys are stored in Redis: " + keys);
+    }
+
+    @Test
+    @Order(2)
+    void tokensSpentThroughOneGatewayCountOnTheOther() throws Exception {
+        try (RawHttp c = new RawHttp(a.server().port("tokens"))) {
+            c.post("/v1/chat/completions", RawHttp.chatBody("demo", true, 400), "Authorization: Bearer sk-bob-456");
+            RawHttp.Head head = c.readHead();
+            assertEquals(200, head.status());
+            RawHttp.Body body = c.readBody(head);
+            assertFalse(body.complete(), "the stream must be cut by the token limit");
+            List<String> events = body.events();
+            assertTrue(events.size() < 200, "the stream ran on to " + events.size() + " events");
+            assertTrue(events.get(events.size() - 1).contains("rate_limit_error"), events.get(events.size() - 1));
+        }
+        RawHttp.Response onB = chat(b, "tokens", "sk-bob-456");
+        assertEquals(429, onB.status(), "the tokens spent through gateway a count on gateway b");
+        assertEquals("0", onB.header("x-ratelimit-remaining-tokens"));
+    }
+
+    /** The added latency of a Redis check per request, over loopback (docs/SCALING.md); -Dsluice.scaling.n for a longer run. */
+    @Test
+    @Order(3)
+    void theAddedLatencyOfARedisCheck() throws Exception {
+        int n = Integer.getInteger("sluice.scaling.n", 300);
+        long[] local = timings(a, "local-fast", n);
+        long[] shared = timings(a, "shared-fast", n);
+        System.out.printf("per-request time over %d sequential keep-alive requests: local buckets p50 %.0f us p99 %.0f us;"
+                        + " Redis buckets p50 %.0f us p99 %.0f us%n", n, pct(local, 50), pct(local, 99), pct(shared, 50), pct(shared, 99));
+        assertTrue(pct(shared, 50) < 50_000, "a Redis check on loopback takes far less than 50 ms");
+    }
+
+    private static long[] timings(SluiceExtension gw, String listener, int n) throws IOException {
+        long[] t = new long[n];
+        try (RawHttp c = new RawHttp(gw.server().port(listener))) {
+            for (int i = -50; i < n; i++) { // 50 to warm up
+                long start = System.nanoTime();
+                RawHttp.Response r = c.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 1),
+                        "Authorization: Bearer sk-erin-111").exchange();
+                long took = System.nanoTime() - start;
+                assertEquals(200, r.status());
+                if (i >= 0) {
+                    t[i] = took;
+                }
+            }
+        }
+        Arrays.sort(t);
+        return t;
+    }
+
+    private static double pct(long[] sorted, int p) {
+        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1)] / 1000.0;
+    }
+
+    @Test
+    @Order(4)
+    void withRedisAwayLimitsFailOpenOrClosedAndAreSharedAgainOnceItIsBack() throws Exception {
+        redis.stop();
+        // Fail open: each replica admits by its own buckets, so the key gets N on each.
+        for (SluiceExtension gw : List.of(a, b)) {
+            for (int i = 0; i < N; i++) {
+                assertEquals(200, chat(gw, "joint", "sk-carol-789").status(), "fail open: request " + (i + 1) + " on this replica");
+            }
+            assertEquals(429, chat(gw, "joint", "sk-carol-789").status(), "fail open: the replica's own limit still holds");
+        }
+        // Fail closed: refused with a clear error.
+        for (SluiceExtension gw : List.of(a, b)) {
+            RawHttp.Response r = chat(gw, "closed", "sk-carol-789");
+            assertEquals(503, r.status());
+            assertEquals("rate_limit_unavailable", r.header("x-sluice-error"));
+            JsonNode err = JSON.readTree(r.body().text()).get("error");
+            assertTrue(err.get("message").asText().contains("unreachable"), err.toString());
+            assertEquals("1", r.header("retry-after"));
+        }
+        assertFalse(a.server().limitStoresUp());
+
+        redis.start();
+        Await.until("both gateways reach Redis again", Duration.ofSeconds(20), () -> {
+            try {
+                return chat(a, "closed", "sk-dave-000").status() == 200 && chat(b, "closed", "sk-dave-000").status() == 200;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        assertJointLimit("sk-dave-000");
+    }
+}
