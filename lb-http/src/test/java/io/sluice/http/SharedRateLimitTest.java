@@ -30,7 +30,9 @@ class SharedRateLimitTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final int N = 6;
     static final TestRedis redis = TestRedis.onFreePort();
-    static final String KEYS = "alice sk-alice-123\nbob sk-bob-456\ncarol sk-carol-789\ndave sk-dave-000\nerin sk-erin-111\n";
+    static final int BURST = 100;
+    static final String KEYS = "alice sk-alice-123\nbob sk-bob-456\ncarol sk-carol-789\ndave sk-dave-000\nerin sk-erin-111\n"
+            + "frank sk-frank-222\n";
     static final String YAML = """
             listeners:
               - { name: joint, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
@@ -40,23 +42,29 @@ class SharedRateLimitTest {
               - { name: closed, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
                   rate-limits: { store: { redis: "redis://127.0.0.1:${REDIS}", timeout: 500ms, on-failure: closed },
                                  per-key: { requests-per-minute: 100000 } } }
+              - { name: burst, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
+                  rate-limits: { store: { redis: "redis://127.0.0.1:${REDIS}", timeout: 500ms }, per-key: { requests-per-minute: %2$d } } }
               - { name: shared-fast, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
                   rate-limits: { store: { redis: "redis://127.0.0.1:${REDIS}" }, per-key: { requests-per-minute: 10000000 } } }
               - { name: local-fast, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
                   rate-limits: { per-key: { requests-per-minute: 10000000 } } }
             pools:
-              vllm: { backends: [ { url: "http://127.0.0.1:${SIM0}" } ] }
+              vllm: { backends: [ { url: "http://127.0.0.1:${SIM}" } ] }
             admin: { scrape-interval: 0 }
-            """.formatted(N);
+            """.formatted(N, BURST);
 
+    /** Replica a, with the simulator that both replicas proxy to. */
     @RegisterExtension
-    static final SluiceExtension a = gateway();
+    static final SluiceExtension a = gateway(SluiceExtension.builder()
+            .simulators(SimulatorOptions.builder().model("demo").ttft(Duration.ZERO).itl(Duration.ofMillis(5)).maxTokens(500).build())
+            .env("SIM", "${SIM0}"));
+    /** Replica b: another gateway, with its own listeners, in front of a's simulator. */
     @RegisterExtension
-    static final SluiceExtension b = gateway();
+    static final SluiceExtension b = gateway(SluiceExtension.builder()
+            .backend("SIM", () -> a.sim(0).port(), port -> port));
 
-    static SluiceExtension gateway() {
-        return SluiceExtension.builder()
-                .simulators(SimulatorOptions.builder().model("demo").ttft(Duration.ZERO).itl(Duration.ofMillis(5)).maxTokens(500).build())
+    static SluiceExtension gateway(SluiceExtension.Builder builder) {
+        return builder
                 .file("keys.txt", KEYS)
                 .env("REDIS", String.valueOf(redis == null ? 1 : redis.port()))
                 .yaml(YAML)
@@ -126,27 +134,76 @@ class SharedRateLimitTest {
         assertEquals("0", onB.header("x-ratelimit-remaining-tokens"));
     }
 
-    /** The added latency of a Redis check per request, over loopback (docs/SCALING.md); -Dsluice.scaling.n for a longer run. */
+    /**
+     * Both replicas at once, one client each as fast as it can, one key: the budget holds in total
+     * (plus what refills while the loop runs), however the requests are spread (docs/SCALING.md).
+     */
     @Test
     @Order(3)
-    void theAddedLatencyOfARedisCheck() throws Exception {
-        int n = Integer.getInteger("sluice.scaling.n", 300);
-        long[] local = timings(a, "local-fast", n);
-        long[] shared = timings(a, "shared-fast", n);
-        System.out.printf("per-request time over %d sequential keep-alive requests: local buckets p50 %.0f us p99 %.0f us;"
-                        + " Redis buckets p50 %.0f us p99 %.0f us%n", n, pct(local, 50), pct(local, 99), pct(shared, 50), pct(shared, 99));
-        assertTrue(pct(shared, 50) < 50_000, "a Redis check on loopback takes far less than 50 ms");
+    void aBurstOnBothReplicasAtOnceIsAdmittedOnlyOnceInTotal() throws Exception {
+        int perReplica = 2 * BURST;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        long start = System.nanoTime();
+        try {
+            java.util.concurrent.Future<Integer> onA = pool.submit(() -> admitted(a, perReplica));
+            java.util.concurrent.Future<Integer> onB = pool.submit(() -> admitted(b, perReplica));
+            int fromA = onA.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            int fromB = onB.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long refilled = (long) Math.ceil(seconds * BURST / 60.0);
+            System.out.printf("burst: %d requests per replica in %.2f s, limit %d/min: admitted %d on a, %d on b, %d in total"
+                    + " (at most %d with what refilled meanwhile)%n", perReplica, seconds, BURST, fromA, fromB, fromA + fromB, BURST + refilled);
+            assertTrue(fromA + fromB >= BURST, "the whole budget is usable: " + (fromA + fromB));
+            assertTrue(fromA + fromB <= BURST + refilled, "held jointly: " + fromA + " + " + fromB);
+            assertTrue(fromA > 0 && fromB > 0, "both replicas admitted some");
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
-    private static long[] timings(SluiceExtension gw, String listener, int n) throws IOException {
+    private static int admitted(SluiceExtension gw, int requests) throws IOException {
+        int ok = 0;
+        try (RawHttp c = new RawHttp(gw.server().port("burst"))) {
+            for (int i = 0; i < requests; i++) {
+                RawHttp.Response r = c.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 1),
+                        "Authorization: Bearer sk-frank-222").exchange();
+                assertTrue(r.status() == 200 || r.status() == 429, "status " + r.status());
+                ok += r.status() == 200 ? 1 : 0;
+            }
+        }
+        return ok;
+    }
+
+    /**
+     * The added latency of a Redis check per request, over loopback (docs/SCALING.md): sequential
+     * requests on one keep-alive connection, {@code GET /v1/models} (answered by the gateway itself,
+     * so the check is most of the work) and a one-token chat completion through the simulator, each
+     * with local buckets and with Redis ones. {@code -Dsluice.scaling.n} for a longer run.
+     */
+    @Test
+    @Order(4)
+    void theAddedLatencyOfARedisCheck() throws Exception {
+        int n = Integer.getInteger("sluice.scaling.n", 300);
+        for (boolean chat : new boolean[] {false, true}) {
+            long[] local = timings(a, "local-fast", n, chat);
+            long[] shared = timings(a, "shared-fast", n, chat);
+            System.out.printf("%s, %d sequential keep-alive requests: local buckets p50 %.0f us p99 %.0f us;"
+                            + " Redis buckets p50 %.0f us p99 %.0f us%n", chat ? "chat completion (1 token)" : "GET /v1/models",
+                    n, pct(local, 50), pct(local, 99), pct(shared, 50), pct(shared, 99));
+            assertTrue(pct(shared, 50) < 50_000, "a Redis check on loopback takes far less than 50 ms");
+        }
+    }
+
+    private static long[] timings(SluiceExtension gw, String listener, int n, boolean chat) throws IOException {
         long[] t = new long[n];
         try (RawHttp c = new RawHttp(gw.server().port(listener))) {
-            for (int i = -50; i < n; i++) { // 50 to warm up
+            for (int i = -100; i < n; i++) { // the first 100 warm up
                 long start = System.nanoTime();
-                RawHttp.Response r = c.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 1),
-                        "Authorization: Bearer sk-erin-111").exchange();
+                RawHttp.Response r = (chat ? c.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 1), "Authorization: Bearer sk-erin-111")
+                        : c.get("/v1/models", "Authorization: Bearer sk-erin-111")).exchange();
                 long took = System.nanoTime() - start;
                 assertEquals(200, r.status());
+                assertEquals("10000000", r.header("x-ratelimit-limit-requests"), "the limits were checked");
                 if (i >= 0) {
                     t[i] = took;
                 }
@@ -161,7 +218,7 @@ class SharedRateLimitTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void withRedisAwayLimitsFailOpenOrClosedAndAreSharedAgainOnceItIsBack() throws Exception {
         redis.stop();
         // Fail open: each replica admits by its own buckets, so the key gets N on each.
