@@ -32,7 +32,7 @@ class SharedRateLimitTest {
     static final TestRedis redis = TestRedis.onFreePort();
     static final int BURST = 100;
     static final String KEYS = "alice sk-alice-123\nbob sk-bob-456\ncarol sk-carol-789\ndave sk-dave-000\nerin sk-erin-111\n"
-            + "frank sk-frank-222\n";
+            + "frank sk-frank-222\ngina sk-gina-333\nhank sk-hank-444\n";
     static final String YAML = """
             listeners:
               - { name: joint, host: 127.0.0.1, port: 0, auth: { keys-file: "${DIR}/keys.txt" }, routes: [ { path: /v1/, pool: vllm } ],
@@ -217,8 +217,68 @@ class SharedRateLimitTest {
         return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1)] / 1000.0;
     }
 
+    /** Pipelined HTTP/1.1 requests and concurrent HTTP/2 streams wait for Redis's answers and keep their order. */
     @Test
     @Order(5)
+    void pipelinedRequestsAndHttp2StreamsWaitForTheirAnswers() throws Exception {
+        String body = RawHttp.chatBody("demo", false, 1);
+        String one = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-gina-333\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+        try (RawHttp c = new RawHttp(a.server().port("joint"))) {
+            c.sendRaw(one + one + one);
+            for (int i = 0; i < 3; i++) {
+                RawHttp.Response r = c.exchange();
+                assertEquals(200, r.status());
+                assertEquals(String.valueOf(N - 1 - i), r.header("x-ratelimit-remaining-requests"), "answers in request order");
+            }
+        }
+        try (H2Client h2 = new H2Client(b.server().port("joint"), 1 << 20)) {
+            List<H2Client.Stream> streams = new java.util.ArrayList<>();
+            for (int i = 0; i < N - 3 + 1; i++) {
+                streams.add(h2.post("/v1/chat/completions", body, "authorization: Bearer sk-gina-333"));
+            }
+            int ok = 0;
+            int limited = 0;
+            for (H2Client.Stream s : streams) {
+                assertTrue(s.awaitEnd(10), "stream answered");
+                ok += s.status == 200 ? 1 : 0;
+                limited += s.status == 429 ? 1 : 0;
+            }
+            assertEquals(N - 3, ok, "the rest of the joint budget, on the other replica over HTTP/2");
+            assertEquals(1, limited);
+        }
+    }
+
+    /** A Redis that hangs (SIGSTOP) is waited for only up to the store's timeout; a client leaving meanwhile costs nothing. */
+    @Test
+    @Order(6)
+    void aHungRedisIsWaitedForOnlyUpToTheTimeout() throws Exception {
+        redis.signal("STOP");
+        try {
+            // A client that sends and goes away while its admission waits: nothing may leak (paranoid detection).
+            try (RawHttp gone = new RawHttp(a.server().port("joint"))) {
+                gone.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 1), "Authorization: Bearer sk-hank-444");
+            }
+            long start = System.nanoTime();
+            RawHttp.Response open = chat(a, "joint", "sk-hank-444");
+            long waitedMs = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(200, open.status(), "fail open after the timeout");
+            assertTrue(waitedMs >= 400 && waitedMs < 5000, "waited " + waitedMs + " ms for a 500 ms timeout");
+            assertEquals(503, chat(b, "closed", "sk-hank-444").status(), "fail closed after the timeout");
+        } finally {
+            redis.signal("CONT");
+        }
+        Await.until("Redis answers again", Duration.ofSeconds(10), () -> {
+            try {
+                return chat(a, "closed", "sk-hank-444").status() == 200 && chat(b, "closed", "sk-hank-444").status() == 200;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
+
+    @Test
+    @Order(7)
     void withRedisAwayLimitsFailOpenOrClosedAndAreSharedAgainOnceItIsBack() throws Exception {
         redis.stop();
         // Fail open: each replica admits by its own buckets, so the key gets N on each.

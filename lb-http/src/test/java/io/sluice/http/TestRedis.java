@@ -93,6 +93,14 @@ final class TestRedis implements AutoCloseable {
         process = null;
     }
 
+    /** SIGSTOP or SIGCONT to this server's PID: a Redis that hangs, then goes on. */
+    synchronized void signal(String signal) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).inheritIO().start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new IOException("kill -" + signal + " " + process.pid() + " failed");
+        }
+    }
+
     /** One command in RESP, the reply's first line. */
     String command(String... args) throws IOException {
         try (Socket s = new Socket()) {

@@ -637,12 +637,13 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     private void releaseHeld(ChannelHandlerContext ctx) {
         Object msg;
         // Release the next request with all of its parts; a further request waits for its turn.
-        while ((msg = held.peek()) != null && !(inExchange && msg instanceof HttpRequest)) {
+        // A request released here may have to wait for its admission: its parts stay held until then.
+        while (admitting == null && (msg = held.peek()) != null && !(inExchange && msg instanceof HttpRequest)) {
             held.poll();
             dispatch(ctx, msg);
         }
         readComplete(); // the targets flush what they wrote, as after a socket read
-        if (held.isEmpty()) {
+        if (held.isEmpty() && admitting == null) {
             ctx.channel().config().setAutoRead(true);
             ctx.read();
         }
