@@ -309,4 +309,24 @@ class SharedRateLimitTest {
         });
         assertJointLimit("sk-dave-000");
     }
+
+    /** A reload that changes a store: the new one is used, the one no listener names any more is closed. */
+    @Test
+    @Order(8)
+    void aReloadedStoreReplacesTheOldOne() throws Exception {
+        long before = redis.info("connected_clients");
+        String old = "timeout: 500ms, on-failure: closed }";
+        String changed = YAML.replace(old, "timeout: 500ms, on-failure: closed, key-prefix: \"other:\" }");
+        assertFalse(changed.equals(YAML));
+        a.reload(changed);
+        assertEquals(200, chat(a, "closed", "sk-erin-111").status());
+        assertTrue(redis.keys().contains("other:rl:"), "the new store is used");
+        Await.until("the old store's connection closed and the new one's open", Duration.ofSeconds(10), () -> {
+            try {
+                return redis.info("connected_clients") == before;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
 }

@@ -118,6 +118,24 @@ final class TestRedis implements AutoCloseable {
         }
     }
 
+    /** A field of {@code INFO}, e.g. {@code connected_clients}. */
+    long info(String field) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+            s.setSoTimeout(2000);
+            s.getOutputStream().write("*1\r\n$4\r\nINFO\r\n".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            InputStream in = s.getInputStream();
+            RawHttp.readLine(in); // $length
+            for (String line; (line = RawHttp.readLine(in)) != null && !line.isEmpty() || line != null; ) {
+                if (line.startsWith(field + ":")) {
+                    return Long.parseLong(line.substring(field.length() + 1).trim());
+                }
+            }
+            throw new IOException("no " + field + " in INFO");
+        }
+    }
+
     /** Every key, as the reply's raw RESP text (for checking what is stored). */
     String keys() throws IOException {
         try (Socket s = new Socket()) {

@@ -84,6 +84,8 @@ final class RedisBuckets implements AutoCloseable {
     private final RedisURI uri;
     private final LogThrottle throttle = new LogThrottle(Duration.ofSeconds(30), 4);
     private volatile StatefulRedisConnection<String, String> connection;
+    /** The first connection being made: checks meanwhile wait for it (up to the timeout) rather than fail at once. */
+    private volatile CompletableFuture<StatefulRedisConnection<String, String>> connecting;
     private volatile State state = State.UNKNOWN;
     private volatile boolean closed;
 
@@ -117,7 +119,9 @@ final class RedisBuckets implements AutoCloseable {
         if (closed) {
             return;
         }
-        client.connectAsync(StringCodec.UTF8, uri).toCompletableFuture().whenComplete((c, failure) -> {
+        CompletableFuture<StatefulRedisConnection<String, String>> attempt = client.connectAsync(StringCodec.UTF8, uri).toCompletableFuture();
+        connecting = attempt;
+        attempt.whenComplete((c, failure) -> {
             if (failure != null) {
                 markDown(failure);
                 if (!closed) {
@@ -153,11 +157,23 @@ final class RedisBuckets implements AutoCloseable {
      */
     CompletableFuture<Reply> run(String key, long requestsPerMinute, long tokensPerMinute, long spend) {
         StatefulRedisConnection<String, String> c = connection;
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("store closed (the config no longer names it)"));
+        }
+        CompletableFuture<StatefulRedisConnection<String, String>> attempt = connecting;
+        if (c == null && attempt != null && !attempt.isDone()) {
+            return afterConnect(attempt, key, requestsPerMinute, tokensPerMinute, spend);
+        }
         if (c == null) {
             IllegalStateException e = new IllegalStateException("not connected");
             markDown(e);
             return CompletableFuture.failedFuture(e);
         }
+        return runOn(c, key, requestsPerMinute, tokensPerMinute, spend);
+    }
+
+    private CompletableFuture<Reply> runOn(StatefulRedisConnection<String, String> c, String key, long requestsPerMinute,
+                                           long tokensPerMinute, long spend) {
         String[] keys = {key};
         String[] args = {Long.toString(requestsPerMinute), Long.toString(tokensPerMinute), Long.toString(spend)};
         CompletableFuture<List<Object>> f;
@@ -172,13 +188,40 @@ final class RedisBuckets implements AutoCloseable {
         }
         return f.handle((list, failure) -> {
             if (failure != null) {
-                markDown(failure);
+                if (!closed) {
+                    markDown(failure);
+                }
                 throw failure instanceof CompletionException ce ? ce : new CompletionException(failure);
             }
             markUp();
             return new Reply(((Number) list.get(0)).longValue() == 1, Double.parseDouble((String) list.get(1)),
                     Double.parseDouble((String) list.get(2)));
         });
+    }
+
+    /** A check made while the first connection is being set up (just after start or a reload): it waits, within the timeout. */
+    private CompletableFuture<Reply> afterConnect(CompletableFuture<StatefulRedisConnection<String, String>> attempt, String key,
+                                                  long requestsPerMinute, long tokensPerMinute, long spend) {
+        CompletableFuture<Reply> out = new CompletableFuture<>();
+        io.netty.util.concurrent.ScheduledFuture<?> timer = resources.eventExecutorGroup().schedule(
+                () -> out.completeExceptionally(new java.util.concurrent.TimeoutException("no connection within " + config.timeout())),
+                config.timeout().toNanos(), TimeUnit.NANOSECONDS);
+        attempt.whenComplete((c, failure) -> {
+            if (failure != null) {
+                timer.cancel(false);
+                out.completeExceptionally(failure);
+                return;
+            }
+            runOn(c, key, requestsPerMinute, tokensPerMinute, spend).whenComplete((reply, e) -> {
+                timer.cancel(false);
+                if (e != null) {
+                    out.completeExceptionally(e);
+                } else {
+                    out.complete(reply);
+                }
+            });
+        });
+        return out;
     }
 
     private void markDown(Throwable failure) {

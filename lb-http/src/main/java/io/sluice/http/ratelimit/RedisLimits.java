@@ -57,6 +57,21 @@ public final class RedisLimits implements AutoCloseable {
         return !stores.isEmpty() && stores.values().stream().allMatch(RedisBuckets::up);
     }
 
+    /**
+     * After a reload: closes the stores no listener names any more. A request still holding one of
+     * their limiters falls back as if Redis were unreachable.
+     */
+    public synchronized void retain(java.util.Collection<AccessConfig.LimitStore> inUse) {
+        java.util.Set<AccessConfig.LimitStore> keep = new java.util.HashSet<>(inUse);
+        stores.entrySet().removeIf(e -> {
+            if (keep.contains(e.getKey())) {
+                return false;
+            }
+            e.getValue().close();
+            return true;
+        });
+    }
+
     @Override
     public synchronized void close() {
         closed = true;

@@ -481,6 +481,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         config = next;
         adminAccess.update(next.admin());
         startProviders();
+        limitStores.retain(next.listeners().stream().map(l -> l.access().store()).filter(java.util.Objects::nonNull).toList());
     }
 
     @Override
