@@ -124,6 +124,11 @@ final class H2Client implements AutoCloseable {
     }
 
     Stream post(String path, String json) throws InterruptedException {
+        return post(path, json, new String[0]);
+    }
+
+    /** @param headers extra request headers, {@code "name: value"} each */
+    Stream post(String path, String json, String... headers) throws InterruptedException {
         Stream s = new Stream();
         Http2StreamChannel ch = new Http2StreamChannelBootstrap(connection).handler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
@@ -138,6 +143,10 @@ final class H2Client implements AutoCloseable {
         req.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
         req.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
         req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, req.content().readableBytes());
+        for (String h : headers) {
+            int colon = h.indexOf(':');
+            req.headers().add(h.substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT), h.substring(colon + 1).trim());
+        }
         ch.writeAndFlush(req).sync();
         return s;
     }

@@ -1037,11 +1037,13 @@ public final class ConfigLoader {
         AccessConfig.Auth auth = o.has("auth") ? auth(child(o, "auth", "keys-file", "keys-env")) : null;
         AccessConfig.Limit perKey = null;
         AccessConfig.Limit perIp = null;
+        AccessConfig.LimitStore store = null;
         if (o.has("rate-limits")) {
-            Obj r = child(o, "rate-limits", "per-key", "per-ip");
+            Obj r = child(o, "rate-limits", "per-key", "per-ip", "store");
             if (r != null) {
                 perKey = r.has("per-key") ? limit(child(r, "per-key", "requests-per-minute", "tokens-per-minute")) : null;
                 perIp = r.has("per-ip") ? limit(child(r, "per-ip", "requests-per-minute", "tokens-per-minute")) : null;
+                store = r.has("store") ? limitStore(child(r, "store", "redis", "on-failure", "timeout", "key-prefix")) : null;
             }
         }
         AccessConfig.Cors cors = null;
@@ -1063,7 +1065,46 @@ public final class ConfigLoader {
             }
         }
         return auth == null && perKey == null && perIp == null && cors == null ? AccessConfig.NONE
-                : new AccessConfig(auth, perKey, perIp, cors);
+                : new AccessConfig(auth, perKey, perIp, cors, store);
+    }
+
+    /** {@code rate-limits.store}: the shared Redis store of the buckets; its URL is never echoed (it may hold a password). */
+    private AccessConfig.LimitStore limitStore(Obj s) {
+        if (s == null) {
+            return null;
+        }
+        String url = value(s, "redis", null, "a redis:// URL", ConfigLoader::redisUrl);
+        if (!s.has("redis")) {
+            missing(s, "redis");
+        }
+        String onFailure = value(s, "on-failure", "open", "open or closed", oneOf("on-failure", List.of("open", "closed")));
+        Duration timeout = value(s, "timeout", Duration.ofMillis(50), "a duration", atMost(Duration.ofSeconds(10)));
+        if (timeout.isZero()) {
+            problem(s.get("timeout"), s.path("timeout"), "must be longer than 0");
+        }
+        String prefix = value(s, "key-prefix", "sluice:", "a string", ConfigLoader::nonEmpty);
+        return url == null ? null : new AccessConfig.LimitStore(url, onFailure.equals("open"), timeout, prefix);
+    }
+
+    private static String redisUrl(String s) {
+        URI u;
+        try {
+            u = new URI(s.strip());
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("not a URL (expected redis://host:port; the value is not shown)");
+        }
+        String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("redis") && !scheme.equals("rediss")) {
+            throw new IllegalArgumentException("expected a redis:// or rediss:// URL, got scheme '" + scheme + "'");
+        }
+        if (u.getHost() == null || u.getHost().isEmpty()) {
+            throw new IllegalArgumentException("the Redis URL has no host (expected redis://host:port)");
+        }
+        String path = u.getPath() == null ? "" : u.getPath();
+        if (!path.isEmpty() && !path.equals("/") && !path.substring(1).chars().allMatch(Character::isDigit)) {
+            throw new IllegalArgumentException("the Redis URL's path must be a database number (redis://host:port/0)");
+        }
+        return s.strip();
     }
 
     private AccessConfig.Auth auth(Obj a) {

@@ -4,6 +4,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import java.util.concurrent.CompletionStage;
 
 /**
  * A feature that plugs into the phases of every exchange, in the spirit of Envoy's HTTP filters and
@@ -14,6 +15,8 @@ import io.netty.handler.codec.http.HttpResponse;
  * <p>The phases, in order (a filter overrides only those it needs; the chain skips the rest):
  * <ol>
  *   <li>{@link #onRequestHead}: the head has arrived; may answer instead (a refusal, a preflight).</li>
+ *   <li>{@link #onAdmission}: a decision that needs something outside this process (a rate-limit
+ *       store shared by replicas); the exchange waits for it without blocking its loop.</li>
  *   <li>{@link #onRequestBody}: only if some filter {@link #wantsBody wants the body}: the whole body
  *       is in {@link RequestContext#body()}; may replace it, choose the target, or answer. Without
  *       such a filter the body streams through unbuffered.</li>
@@ -28,6 +31,18 @@ public interface ExchangeFilter {
 
     /** @return null to go on, or the response to answer with (the request's body is then dropped) */
     default FullHttpResponse onRequestHead(RequestContext rc) {
+        return null;
+    }
+
+    /**
+     * After every filter's head phase, the one phase that may wait: the exchange reads nothing more of
+     * the request (what arrives is held) until the stage completes, then answers or goes on, on its
+     * event loop. A filter that need not wait returns null, or a completed stage, and costs nothing more.
+     *
+     * @return null to go on at once, or a stage completing with null (go on) or the answer; the stage
+     *         may complete on any thread, and should not fail (a failure answers 503)
+     */
+    default CompletionStage<FullHttpResponse> onAdmission(RequestContext rc) {
         return null;
     }
 

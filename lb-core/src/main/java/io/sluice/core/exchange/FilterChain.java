@@ -7,6 +7,8 @@ import io.netty.handler.codec.http.HttpResponse;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +22,7 @@ public final class FilterChain {
 
     private final List<ExchangeFilter> all;
     private final ExchangeFilter[] head;
+    private final ExchangeFilter[] admission;
     private final ExchangeFilter[] wantsBody;
     private final ExchangeFilter[] body;
     private final ExchangeFilter[] upstream;
@@ -31,6 +34,7 @@ public final class FilterChain {
     public FilterChain(List<ExchangeFilter> filters) {
         all = List.copyOf(filters);
         head = overriding("onRequestHead", RequestContext.class);
+        admission = overriding("onAdmission", RequestContext.class);
         wantsBody = overriding("wantsBody", RequestContext.class);
         body = overriding("onRequestBody", RequestContext.class);
         upstream = overriding("onUpstreamRequest", RequestContext.class, HttpRequest.class);
@@ -68,6 +72,30 @@ public final class FilterChain {
             }
         }
         return null;
+    }
+
+    /**
+     * The admission phase: each filter in turn, the next one only once the previous one let the request
+     * through (on the exchange's event loop).
+     *
+     * @return null when no filter has to wait; else a stage with the first answer, or null to go on
+     */
+    public CompletionStage<FullHttpResponse> admission(RequestContext rc) {
+        CompletionStage<FullHttpResponse> out = null;
+        for (ExchangeFilter f : admission) {
+            if (out == null) {
+                out = f.onAdmission(rc);
+            } else {
+                out = out.thenComposeAsync(answer -> {
+                    if (answer != null) {
+                        return CompletableFuture.completedFuture(answer);
+                    }
+                    CompletionStage<FullHttpResponse> next = f.onAdmission(rc);
+                    return next == null ? CompletableFuture.completedFuture(null) : next;
+                }, rc.channel().eventLoop());
+            }
+        }
+        return out;
     }
 
     public boolean wantsBody(RequestContext rc) {

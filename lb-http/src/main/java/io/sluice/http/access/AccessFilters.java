@@ -22,10 +22,13 @@ import io.sluice.core.exchange.RequestContext;
 import io.sluice.core.exchange.StateKey;
 import io.sluice.core.http.GatewayErrors;
 import io.sluice.core.http.Json;
+import io.sluice.core.ratelimit.Limiter;
 import io.sluice.core.ratelimit.RateLimiter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -176,17 +179,23 @@ public final class AccessFilters {
         /** One request's limits: the decision to report, and the tokens charged so far. */
         private static final class Meter {
             RateLimiter.Decision decision;
-            RateLimiter from;
+            Limiter from;
             String keyId;
             String ipId;
             boolean countTokens;
             long charged;
+            long promptEstimate;
+            CompletableFuture<FullHttpResponse> pending; // a shared store's answer, awaited in the admission phase
         }
 
         Limits(AccessPolicy policy) {
             this.policy = policy;
         }
 
+        /**
+         * Local buckets decide here, at once. A shared store's answer is awaited in the admission phase,
+         * without blocking the loop; the per-address check follows the per-key one only if that let the request through.
+         */
         @Override
         public FullHttpResponse onRequestHead(RequestContext rc) {
             if (!proxied(rc)) {
@@ -195,24 +204,54 @@ public final class AccessFilters {
             Meter m = new Meter();
             rc.set(METER, m);
             m.keyId = rc.apiKeyId();
-            long promptEstimate = HttpUtil.getContentLength(rc.request(), 0L) / 4; // charged now, corrected by usage later
-            FullHttpResponse refused = null;
+            m.promptEstimate = HttpUtil.getContentLength(rc.request(), 0L) / 4; // charged now, corrected by usage later
+            CompletableFuture<FullHttpResponse> refused = CompletableFuture.completedFuture(null);
             if (policy.perKey != null && m.keyId != null) {
-                refused = admit(rc, m, policy.perKey, "key:" + m.keyId);
+                refused = check(rc, m, policy.perKey, "key:" + m.keyId);
             }
-            if (refused == null && policy.perIp != null) {
-                refused = admit(rc, m, policy.perIp, "ip:" + rc.client().limitKey());
+            if (policy.perIp != null) {
+                String ip = "ip:" + rc.client().limitKey();
+                refused = refused.isDone() && refused.join() != null ? refused
+                        : refused.thenCompose(r -> r != null ? CompletableFuture.completedFuture(r) : check(rc, m, policy.perIp, ip));
             }
-            if (refused == null && m.countTokens) {
-                charge(m, promptEstimate);
+            refused = refused.thenApply(r -> {
+                if (r == null && m.countTokens) {
+                    charge(m, m.promptEstimate);
+                }
+                return r;
+            });
+            if (refused.isDone()) {
+                return refused.join();
             }
-            return refused;
+            m.pending = refused;
+            return null;
         }
 
-        private FullHttpResponse admit(RequestContext rc, Meter m, RateLimiter limiter, String id) {
-            RateLimiter.Decision d = limiter.tryAcquire(id);
+        @Override
+        public CompletionStage<FullHttpResponse> onAdmission(RequestContext rc) {
+            Meter m = rc.get(METER);
+            return m == null ? null : m.pending;
+        }
+
+        /** One limiter's check; its answer is built on the exchange's loop. */
+        private CompletableFuture<FullHttpResponse> check(RequestContext rc, Meter m, Limiter limiter, String id) {
+            CompletableFuture<RateLimiter.Decision> d = limiter.acquire(id).toCompletableFuture();
+            if (d.isDone()) {
+                return CompletableFuture.completedFuture(admit(rc, m, limiter, id, d.join()));
+            }
+            return d.thenApplyAsync(decision -> admit(rc, m, limiter, id, decision), rc.channel().eventLoop());
+        }
+
+        private FullHttpResponse admit(RequestContext rc, Meter m, Limiter limiter, String id, RateLimiter.Decision d) {
             m.decision = d;
             m.from = limiter;
+            if (d.storeUnavailable()) {
+                FullHttpResponse r = GatewayErrors.response(rc.channel().alloc(), HttpResponseStatus.SERVICE_UNAVAILABLE,
+                        "rate_limit_unavailable", "rate limits cannot be checked now (their shared store is unreachable); retry later");
+                r.headers().set(HttpHeaderNames.RETRY_AFTER, 1);
+                m.decision = null; // no x-ratelimit-* figures to report
+                return r;
+            }
             if (!d.allowed()) {
                 FullHttpResponse r = GatewayErrors.response(rc.channel().alloc(), HttpResponseStatus.TOO_MANY_REQUESTS,
                         "rate_limit_exceeded", "rate limit reached for " + describe(id) + "; retry in " + d.retryAfterSeconds() + "s");

@@ -4,7 +4,9 @@ import io.sluice.core.auth.ApiKeys;
 import io.sluice.core.config.AccessConfig;
 import io.sluice.core.config.ListenerConfig;
 import io.sluice.core.config.RouteConfig;
+import io.sluice.core.ratelimit.Limiter;
 import io.sluice.core.ratelimit.RateLimiter;
+import io.sluice.http.ratelimit.RedisLimits;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -14,11 +16,11 @@ import java.util.Map;
 public final class AccessPolicy {
     final ApiKeys listenerKeys;
     final Map<String, ApiKeys> routeKeys = new HashMap<>();
-    final RateLimiter perKey;
-    final RateLimiter perIp;
+    final Limiter perKey;
+    final Limiter perIp;
     final AccessConfig.Cors cors;
 
-    private AccessPolicy(ListenerConfig config, AccessPolicy previous, AccessPolicy sharedLimits) throws IOException {
+    private AccessPolicy(ListenerConfig config, AccessPolicy previous, AccessPolicy sharedLimits, RedisLimits stores) throws IOException {
         AccessConfig a = config.access();
         listenerKeys = a.auth() == null ? null : load(a.auth());
         for (RouteConfig r : config.routes()) {
@@ -30,19 +32,29 @@ public final class AccessPolicy {
             perKey = sharedLimits.perKey; // one budget per client, whichever port it comes in on
             perIp = sharedLimits.perIp;
         } else {
-            perKey = limiter(a.perKey(), previous == null ? null : previous.perKey);
-            perIp = limiter(a.perIp(), previous == null ? null : previous.perIp);
+            perKey = limiter(a.perKey(), a.store(), stores, config.name() + "/key", previous == null ? null : previous.perKey);
+            perIp = limiter(a.perIp(), a.store(), stores, config.name() + "/ip", previous == null ? null : previous.perIp);
         }
         cors = a.cors();
     }
 
-    /** A limiter with these limits; the previous one (and its counts) when a reload kept them. */
-    private static RateLimiter limiter(AccessConfig.Limit limit, RateLimiter previous) {
+    /**
+     * A limiter with these limits, local or in the shared store; the previous one (and its counts) when
+     * a reload kept them.
+     */
+    private static Limiter limiter(AccessConfig.Limit limit, AccessConfig.LimitStore store, RedisLimits stores, String scope,
+                                   Limiter previous) {
         if (limit == null) {
             return null;
         }
-        if (previous != null && previous.requestsPerMinute() == limit.requestsPerMinute()
-                && previous.tokensPerMinute() == limit.tokensPerMinute()) {
+        if (store != null && stores != null) {
+            if (RedisLimits.same(previous, store, limit.requestsPerMinute(), limit.tokensPerMinute())) {
+                return previous;
+            }
+            return stores.limiter(store, scope, limit.requestsPerMinute(), limit.tokensPerMinute());
+        }
+        if (previous instanceof RateLimiter p && p.requestsPerMinute() == limit.requestsPerMinute()
+                && p.tokensPerMinute() == limit.tokensPerMinute()) {
             return previous;
         }
         return new RateLimiter(limit.requestsPerMinute(), limit.tokensPerMinute());
@@ -63,8 +75,14 @@ public final class AccessPolicy {
      *                     instead of new or previous ones (the compat listener's mirrored listener), or null
      */
     public static AccessPolicy of(ListenerConfig config, AccessPolicy previous, AccessPolicy sharedLimits) throws IOException {
+        return of(config, previous, sharedLimits, null);
+    }
+
+    /** @param stores the gateway's shared rate-limit stores, for {@code rate-limits.store}; null keeps every bucket local */
+    public static AccessPolicy of(ListenerConfig config, AccessPolicy previous, AccessPolicy sharedLimits, RedisLimits stores)
+            throws IOException {
         boolean routeAuth = config.routes().stream().anyMatch(r -> r.auth() != null);
-        return config.access() == AccessConfig.NONE && !routeAuth ? null : new AccessPolicy(config, previous, sharedLimits);
+        return config.access() == AccessConfig.NONE && !routeAuth ? null : new AccessPolicy(config, previous, sharedLimits, stores);
     }
 
     private static ApiKeys load(AccessConfig.Auth auth) throws IOException {

@@ -42,6 +42,8 @@ import io.sluice.http.timeout.Watch;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -96,6 +98,7 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     private ExchangeTarget files;
     private ExchangeTarget active;  // serving the current request
     private RequestContext rc;      // the current request; null between exchanges
+    private HttpRequest admitting;  // a request waiting for an admission filter's answer: what follows is held
     private HttpRequest bodyHead;   // a request whose whole body a filter asked for...
     private List<HttpContent> bodyParts; // ...and the parts read so far
     private boolean inExchange;     // a request was dispatched and its response has not ended
@@ -160,7 +163,7 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
                 guard.nextHead();
             }
         }
-        if (!held.isEmpty() || (inExchange && msg instanceof HttpRequest)) {
+        if (!held.isEmpty() || admitting != null || (inExchange && msg instanceof HttpRequest)) {
             // A pipelined request: hold it (and what follows) until the current response has ended.
             if (msg instanceof HttpRequest && ++heldRequests > MAX_PIPELINED) {
                 overflow(ctx);
@@ -340,7 +343,69 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
             refuse(ctx, req, answer);
             return;
         }
-        boolean wantsBody = chain.wantsBody(r); // a target may also be chosen by the body (its model)
+        CompletionStage<FullHttpResponse> admission = chain.admission(r);
+        if (admission != null) {
+            CompletableFuture<FullHttpResponse> decided = admission.toCompletableFuture();
+            if (!decided.isDone()) {
+                awaitAdmission(ctx, r, req, decided);
+                return;
+            }
+            answer = admissionAnswer(decided);
+            if (answer != null) {
+                refuse(ctx, req, answer);
+                return;
+            }
+        }
+        proceed(ctx, r, req);
+    }
+
+    /**
+     * A filter waits for something outside the process (a shared rate-limit store): the request's
+     * further parts are held and reading stops until the answer, which comes back on this loop.
+     */
+    private void awaitAdmission(ChannelHandlerContext ctx, RequestContext r, HttpRequest req,
+                                CompletableFuture<FullHttpResponse> decided) {
+        admitting = req;
+        ctx.channel().config().setAutoRead(false);
+        decided.whenComplete((answer, failure) -> {
+            try {
+                ctx.executor().execute(() -> admitted(ctx, r, req, decided));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                ReferenceCountUtil.release(answer); // the loop is gone, and the connection with it
+            }
+        });
+    }
+
+    private void admitted(ChannelHandlerContext ctx, RequestContext r, HttpRequest req, CompletableFuture<FullHttpResponse> decided) {
+        FullHttpResponse answer = admissionAnswer(decided);
+        if (admitting != req || rc != r) {
+            ReferenceCountUtil.release(answer); // the client left meanwhile; the request was released then
+            return;
+        }
+        admitting = null;
+        if (answer != null) {
+            refuse(ctx, req, answer);
+        } else {
+            proceed(ctx, r, req);
+        }
+        releaseHeld(ctx); // what arrived meanwhile: the body goes on to the target (or is dropped), reading resumes
+    }
+
+    private FullHttpResponse admissionAnswer(CompletableFuture<FullHttpResponse> decided) {
+        try {
+            return decided.join();
+        } catch (RuntimeException e) {
+            log.warn("request {}: an admission filter failed", rc == null ? "-" : rc.requestId(), e);
+            return GatewayErrors.response(ctx.alloc(), HttpResponseStatus.SERVICE_UNAVAILABLE, "admission_failed",
+                    "the request could not be admitted; retry later");
+        }
+    }
+
+    /** After the head phase and admission: the body phase or the target. */
+    private void proceed(ChannelHandlerContext ctx, RequestContext r, HttpRequest req) {
+        String path = r.path();
+        String requestId = r.requestId();
+        boolean wantsBody = r.chain().wantsBody(r); // a target may also be chosen by the body (its model)
         if (r.target() == null && !wantsBody) {
             refuse(ctx, req, GatewayErrors.response(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "route_not_found",
                     "no route for path " + path));
@@ -579,12 +644,13 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     private void releaseHeld(ChannelHandlerContext ctx) {
         Object msg;
         // Release the next request with all of its parts; a further request waits for its turn.
-        while ((msg = held.peek()) != null && !(inExchange && msg instanceof HttpRequest)) {
+        // A request released here may have to wait for its admission: its parts stay held until then.
+        while (admitting == null && (msg = held.peek()) != null && !(inExchange && msg instanceof HttpRequest)) {
             held.poll();
             dispatch(ctx, msg);
         }
         readComplete(); // the targets flush what they wrote, as after a socket read
-        if (held.isEmpty()) {
+        if (held.isEmpty() && admitting == null) {
             ctx.channel().config().setAutoRead(true);
             ctx.read();
         }
@@ -680,6 +746,10 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         }
         active = null;
         endExchange(Exchange.Outcome.CLIENT_ABORTED);
+        if (admitting != null) {
+            ReferenceCountUtil.release(admitting);
+            admitting = null;
+        }
         held.forEach(ReferenceCountUtil::release);
         held.clear();
         ctx.fireChannelInactive();

@@ -81,6 +81,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final StreamBudget streamBudget;
     private final java.time.Duration shutdownGrace;
     private final ListenerInitializer limitsFrom;
+    private final io.sluice.http.ratelimit.RedisLimits limitStores;
 
     /**
      * @param certificates the listener's certificates, null for a plain listener
@@ -99,6 +100,17 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
                         List<ExchangeObserver> observers, AtomicInteger totalConnections, int maxTotal,
                         ChannelGroup clients, CertificateStore certificates, AcmeChallenges challenges,
                         java.time.Duration shutdownGrace, ListenerInitializer limitsFrom) throws IOException {
+        this(config, adminRoutes, upstreams, observers, totalConnections, maxTotal, clients, certificates, challenges,
+                shutdownGrace, limitsFrom, null);
+    }
+
+    /** @param limitStores the gateway's shared rate-limit stores ({@code rate-limits.store}), or null (buckets stay local) */
+    ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams,
+                        List<ExchangeObserver> observers, AtomicInteger totalConnections, int maxTotal,
+                        ChannelGroup clients, CertificateStore certificates, AcmeChallenges challenges,
+                        java.time.Duration shutdownGrace, ListenerInitializer limitsFrom,
+                        io.sluice.http.ratelimit.RedisLimits limitStores) throws IOException {
+        this.limitStores = limitStores;
         this.config = config;
         this.routes = new RouteTable(config.routes());
         this.adminRoutes = adminRoutes;
@@ -110,7 +122,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         this.certificates = certificates;
         this.challenges = challenges;
         this.limitsFrom = limitsFrom;
-        this.access = AccessPolicy.of(config, null, limitsFrom == null ? null : limitsFrom.access());
+        this.access = AccessPolicy.of(config, null, limitsFrom == null ? null : limitsFrom.access(), limitStores);
         this.mayHibernate = certificates == null && config.redirectToHttps() == 0;
         this.streamBudget = new StreamBudget(config.http2().maxUpstreamPerConnection(), config.http2().maxUpstreamTotal());
         this.shutdownGrace = shutdownGrace;
@@ -222,7 +234,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
      */
     void apply(ListenerConfig next, CertificateStore nextCertificates) throws IOException {
         // Key files are read again; unchanged limits keep their counts (the compat listener: its mirrored listener's).
-        access = AccessPolicy.of(next, access, limitsFrom == null ? null : limitsFrom.access());
+        access = AccessPolicy.of(next, access, limitsFrom == null ? null : limitsFrom.access(), limitStores);
         certificates = nextCertificates;
         mayHibernate = nextCertificates == null && next.redirectToHttps() == 0;
         streamBudget.limits(next.http2().maxUpstreamPerConnection(), next.http2().maxUpstreamTotal());

@@ -103,6 +103,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     /** The built-in HTTP services ({@code services:} vfs, console): their thread, read the config as it is now. */
     private final io.sluice.http.services.BuiltinServices builtins = new io.sluice.http.services.BuiltinServices(
             () -> this.config.services());
+    /** Rate-limit buckets shared with other replicas ({@code rate-limits.store}): Redis connections, made on first use. */
+    private final io.sluice.http.ratelimit.RedisLimits limitStores = new io.sluice.http.ratelimit.RedisLimits();
     private final Map<String, ListenerInitializer> initializers = new ConcurrentHashMap<>();
     private final Map<String, Integer> listenerPorts = new ConcurrentHashMap<>();
     private final Reloader reloader = new Reloader(this);
@@ -392,7 +394,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         ListenerConfig lc = CompatListener.config(c, mirrored);
         ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), upstreams, observers, totalConnections,
                 config.server().maxConnections(), clients, null, null, config.server().shutdownGrace(),
-                mirrored == null ? null : initializers.get(mirrored.name()));
+                mirrored == null ? null : initializers.get(mirrored.name()), limitStores);
         ServerBootstrap b = bootstrap(1024, metrics.openConnections(lc.name()), init).group(boss, workers);
         init.services(builtins);
         compatConfig = c;
@@ -421,7 +423,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private ListenerInitializer initializer(ListenerConfig lc, AdminRoutes adminRoutes) throws java.io.IOException {
         ListenerInitializer init = new ListenerInitializer(lc, adminRoutes, upstreams, observers,
                 totalConnections, config.server().maxConnections(), clients, edge.certificates(lc), edge.challenges(),
-                config.server().shutdownGrace());
+                config.server().shutdownGrace(), null, limitStores);
         init.models(this::models);
         init.providers(this::providers);
         init.services(builtins);
@@ -507,6 +509,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         config = next;
         adminAccess.update(next.admin());
         startProviders();
+        limitStores.retain(next.listeners().stream().map(l -> l.access().store()).filter(java.util.Objects::nonNull).toList());
     }
 
     @Override
@@ -588,6 +591,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             }
         }
         return n;
+    }
+
+    /** Whether every shared rate-limit store answered its last command (false without any, or before the first answer). */
+    public boolean limitStoresUp() {
+        return limitStores.allUp();
     }
 
     public Upstreams upstreams() {
@@ -712,6 +720,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         providerSimulators.forEach(io.sluice.sim.provider.ProviderSimulator::close);
         blocking.shutdownNow();
         builtins.close(); // after the loops: no request can give it work any more
+        limitStores.close(); // Lettuce's thread; after the loops, whose requests may still have been asking
         if (otlp != null) {
             otlp.close(); // after the loops: every exchange has ended and is in the last export
         }
