@@ -10,8 +10,6 @@ import io.opentelemetry.proto.metrics.v1.AggregationTemporality;
 import io.opentelemetry.proto.metrics.v1.HistogramDataPoint;
 import io.opentelemetry.proto.metrics.v1.Metric;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -38,7 +36,7 @@ class OtlpExportTest {
     static final PrintStream ORIGINAL_ERR = System.err;
 
     static {
-        System.setErr(new PrintStream(new Tee(ORIGINAL_ERR, CAPTURED), true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(new WarningFloodTest.Tee(ORIGINAL_ERR, CAPTURED), true, StandardCharsets.UTF_8));
     }
 
     @AfterAll
@@ -215,33 +213,6 @@ class OtlpExportTest {
         synchronized (CAPTURED) {
             return CAPTURED.toString(StandardCharsets.UTF_8).lines()
                     .filter(l -> l.contains("WARN") && l.contains("telemetry: OTLP export")).toList();
-        }
-    }
-
-    /** Writes to both, so the test's output still shows what the gateway logged. */
-    static final class Tee extends OutputStream {
-        private final OutputStream a;
-        private final ByteArrayOutputStream b;
-
-        Tee(OutputStream a, ByteArrayOutputStream b) {
-            this.a = a;
-            this.b = b;
-        }
-
-        @Override
-        public void write(int c) throws IOException {
-            a.write(c);
-            synchronized (b) {
-                b.write(c);
-            }
-        }
-
-        @Override
-        public void write(byte[] buf, int off, int len) throws IOException {
-            a.write(buf, off, len);
-            synchronized (b) {
-                b.write(buf, off, len);
-            }
         }
     }
 }
