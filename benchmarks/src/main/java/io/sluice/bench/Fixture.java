@@ -7,7 +7,9 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Two simulated vLLM backends and a Sluice in front of them, each in its own process, as in
@@ -24,7 +26,10 @@ public final class Fixture implements AutoCloseable {
      */
     static final String JAVA_OPTS = "-Xms64m -Xmx1g -Xmn24m -XX:+UseParallelGC";
     static final String STREAMING_JAVA_OPTS = "-Xms256m -Xmx1g -Xmn24m -XX:+UseParallelGC";
+    /** Ports this JVM has handed out: the kernel may give the same closed ephemeral port to two probes in a row. */
+    private static final Set<Integer> handedOut = new HashSet<>();
     final List<Process> processes = new ArrayList<>();
+    private final List<Path> logs = new ArrayList<>();
     final int[] simPorts = new int[2];
     final int sluicePort;
     final Process sluice;
@@ -62,8 +67,9 @@ public final class Fixture implements AutoCloseable {
         cmd.addAll(List.of("-jar", jar("lb-http/target/sluice.jar").toString(), "--config", config.toString()));
         sluice = start(cmd, "sluice");
         processes.add(sluice);
-        for (int p : new int[] {simPorts[0], simPorts[1], sluicePort}) {
-            awaitListening(p);
+        int[] ports = {simPorts[0], simPorts[1], sluicePort};
+        for (int i = 0; i < ports.length; i++) {
+            awaitListening(processes.get(i), logs.get(i), ports[i]);
         }
     }
 
@@ -77,18 +83,29 @@ public final class Fixture implements AutoCloseable {
 
     private Process start(List<String> cmd, String name) throws IOException {
         Path log = Files.createTempFile("bench-" + name, ".log");
+        logs.add(log);
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+    static synchronized int freePort() throws IOException {
+        for (int attempt = 0; attempt < 64; attempt++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                if (handedOut.add(s.getLocalPort())) {
+                    return s.getLocalPort();
+                }
+            }
         }
+        throw new IOException("no new free port in 64 attempts");
     }
 
-    private static void awaitListening(int port) throws Exception {
+    /** Waits until {@code p} listens on {@code port}; fails with its log if it exits first. */
+    private static void awaitListening(Process p, Path log, int port) throws Exception {
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException("the process for port " + port + " exited with " + p.exitValue()
+                        + " before listening; its log " + log + ":\n" + tail(log));
+            }
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress("127.0.0.1", port), 500);
                 if (s.getLocalPort() != port) {
@@ -101,7 +118,25 @@ public final class Fixture implements AutoCloseable {
             }
             Thread.sleep(100);
         }
-        throw new IllegalStateException("nothing listens on " + port);
+        throw new IllegalStateException("nothing listens on " + port + "; log " + log + ":\n" + tail(log));
+    }
+
+    private static String tail(Path log) throws IOException {
+        List<String> lines = Files.readAllLines(log);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+    }
+
+    /** The last lines of each process's output, for a benchmark that failed against this fixture. */
+    public String logTails() {
+        StringBuilder sb = new StringBuilder();
+        for (Path log : logs) {
+            try {
+                sb.append("== ").append(log).append('\n').append(tail(log)).append('\n');
+            } catch (IOException e) {
+                sb.append("== ").append(log).append(": ").append(e).append('\n');
+            }
+        }
+        return sb.toString();
     }
 
     /** User + system CPU time of a process, from /proc/PID/stat, in milliseconds. */

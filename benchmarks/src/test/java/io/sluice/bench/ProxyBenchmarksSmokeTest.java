@@ -19,6 +19,10 @@ class ProxyBenchmarksSmokeTest {
         b.start(name);
         try {
             return run.call();
+        } catch (Exception | AssertionError e) {
+            // The processes' output says which one closed or refused; it is gone once they stop.
+            e.addSuppressed(new IllegalStateException("process output:\n" + b.fixture.logTails()));
+            throw e;
         } finally {
             b.stopProcesses();
         }
@@ -35,18 +39,27 @@ class ProxyBenchmarksSmokeTest {
         b.load = "20x3@5ms";
         b.idleConnections = 50;
 
-        Map<String, Object> rr = scenario(b, "requestResponse", () -> b.requestResponse());
-        Map<String, Object> round = ((List<Map<String, Object>>) rr.get("closed_loop_rounds")).get(0);
-        Map<String, Object> via = (Map<String, Object>) round.get("sluice");
-        assertTrue(((Number) via.get("requests")).longValue() > 0, rr.toString());
-        assertEquals(0L, ((Number) via.get("errors")).longValue(), rr.toString());
+        scenario(b, "requestResponse", () -> {
+            Map<String, Object> rr = b.requestResponse();
+            Map<String, Object> round = ((List<Map<String, Object>>) rr.get("closed_loop_rounds")).get(0);
+            Map<String, Object> via = (Map<String, Object>) round.get("sluice");
+            assertTrue(((Number) via.get("requests")).longValue() > 0, rr.toString());
+            assertEquals(0L, ((Number) via.get("errors")).longValue(), rr.toString());
+            return rr;
+        });
 
-        Map<String, Object> st = scenario(b, "streaming", () -> b.streaming());
-        Map<String, Object> streams = (Map<String, Object>) st.get("sluice");
-        assertEquals(20L, ((Number) streams.get("completed")).longValue(), st.toString());
-        assertEquals(0L, ((Number) streams.get("errors")).longValue(), st.toString());
+        scenario(b, "streaming", () -> {
+            Map<String, Object> st = b.streaming();
+            Map<String, Object> streams = (Map<String, Object>) st.get("sluice");
+            assertEquals(20L, ((Number) streams.get("completed")).longValue(), st.toString());
+            assertEquals(0L, ((Number) streams.get("errors")).longValue(), st.toString());
+            return st;
+        });
 
-        Map<String, Object> idle = scenario(b, "idleConnections", () -> b.idleConnections());
-        assertEquals(50L, ((Number) idle.get("held_and_answered_again")).longValue(), idle.toString());
+        scenario(b, "idleConnections", () -> {
+            Map<String, Object> idle = b.idleConnections();
+            assertEquals(50L, ((Number) idle.get("held_and_answered_again")).longValue(), idle.toString());
+            return idle;
+        });
     }
 }

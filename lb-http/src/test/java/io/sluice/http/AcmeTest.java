@@ -15,7 +15,6 @@ import io.sluice.sim.VllmSimulator;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
@@ -95,11 +94,8 @@ class AcmeTest {
         }
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
-        }
+    static int freePort() {
+        return FreePorts.next();
     }
 
     static boolean listening(int port) {

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.core.backend.Backend;
 import io.sluice.sim.SimulatorOptions;
-import java.net.ServerSocket;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -15,9 +14,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** Upstream failures become the right gateway errors: 502 on a dead backend, 503 with none healthy, 504 on silence. */
 class FailureTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final int DEAD_PORT_1 = freePort();
-    static final int DEAD_PORT_2 = freePort();
-    static final int DEAD_PORT_3 = freePort();
+    static final int DEAD_PORT_1 = FreePorts.refusing();
+    static final int DEAD_PORT_2 = FreePorts.refusing();
+    static final int DEAD_PORT_3 = FreePorts.refusing();
 
     @RegisterExtension
     static final SluiceExtension sluice = new SluiceExtension("""
@@ -51,11 +50,7 @@ class FailureTest {
             SimulatorOptions.builder().ttft(Duration.ofSeconds(30)).build());
 
     static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort(); // closed again: nothing listens there
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return FreePorts.next();
     }
 
     @Test

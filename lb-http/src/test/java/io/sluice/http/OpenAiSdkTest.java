@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sluice.http.sdk.NodeSdk;
 import io.sluice.http.sdk.NodeSdk.Result;
 import io.sluice.sim.SimulatorOptions;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -26,7 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class OpenAiSdkTest {
     static final int NATURAL_TOKENS = 8; // the simulator's reply without max_tokens: 7 words, then EOS
-    static final int DEAD_PORT = freePort();
+    static final int DEAD_PORT = FreePorts.refusing();
 
     @RegisterExtension
     static final SluiceExtension sluice = SluiceExtension.builder()
@@ -63,11 +62,7 @@ class OpenAiSdkTest {
     }
 
     static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort(); // closed again: nothing listens there
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return FreePorts.next();
     }
 
     @BeforeAll

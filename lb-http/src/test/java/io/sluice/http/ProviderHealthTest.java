@@ -76,7 +76,7 @@ class ProviderHealthTest {
             .backend("OLLAMA", () -> ProviderStub.start(ProviderStub.Kind.OLLAMA, ""), ProviderStub::port)
             .backend("UNCALLED", () -> ProviderStub.start(ProviderStub.Kind.OPENAI, GOOD_KEY), ProviderStub::port)
             .backend("SILENT", Silent::new, s -> s.socket.getLocalPort())
-            .env("DEAD", String.valueOf(FailureTest.freePort()))
+            .env("DEAD", String.valueOf(FreePorts.refusing()))
             .simulators(SimulatorOptions.builder().model("local-model").build())
             .yaml("""
                     server: { provider-check-interval: 200ms, provider-check-timeout: 400ms }

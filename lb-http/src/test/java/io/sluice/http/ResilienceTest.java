@@ -18,7 +18,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Failures survived: retries, outlier ejection, cut-off streams that say so, stalls, full backends. */
 class ResilienceTest {
-    static final int DEAD = FailureTest.freePort();
+    static final int DEAD = FreePorts.refusing();
 
     @RegisterExtension
     static final SluiceExtension sluice = new SluiceExtension("""

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * tees it for the duration and looks only at lines naming its own pool.
  */
 class WarningFloodTest {
-    static final int DEAD_PORT = FailureTest.freePort();
+    static final int DEAD_PORT = FreePorts.refusing();
     static final String WHY = "no healthy backend in pool 'flooded'";
 
     @RegisterExtension

@@ -18,7 +18,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -37,7 +36,7 @@ class WebSocketProxyTest {
     @RegisterExtension
     static final SluiceExtension sluice = SluiceExtension.builder()
             .backend("WS", WsBackend::new, WsBackend::port)
-            .env("DOWN", String.valueOf(freePort()))
+            .env("DOWN", String.valueOf(FreePorts.refusing()))
             .observer(exchanges::add)
             .yaml("""
                     listeners:
@@ -67,14 +66,6 @@ class WebSocketProxyTest {
                         backends: [ { url: "http://127.0.0.1:${DOWN}" } ]
                     """)
             .build();
-
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     WsBackend backend() {
         return sluice.backend("WS");

@@ -11,20 +11,24 @@ import io.sluice.http.pool.Upstreams;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -195,8 +199,9 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
                                CompletableFuture<List<Map<String, Object>>> done) {
         List<Engine> started = new ArrayList<>();
         try {
+            Set<Integer> taken = portsInUse(c.pool());
             for (int i = 0; i < replicas; i++) {
-                int port = freePort();
+                int port = pickPort(InferenceSupervisor::freePort, taken);
                 Engine e = new Engine("engine-" + model.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + port, model, dtype, port, c);
                 claim(e);
                 unclaimed[0]--;
@@ -377,10 +382,38 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
 
     private static final java.util.regex.Pattern SECRET = java.util.regex.Pattern.compile("key|token|secret|password|passwd");
 
-    private static int freePort() throws IOException {
+    private static int freePort() {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
+    }
+
+    /** Loopback ports the pool's backends and the supervised replicas already use. */
+    private Set<Integer> portsInUse(String poolName) {
+        Set<Integer> taken = new HashSet<>();
+        BackendPool pool = upstreams.pool(poolName);
+        if (pool != null) {
+            pool.backends().forEach(b -> taken.add(b.port()));
+        }
+        engines.values().forEach(e -> taken.add(e.port));
+        return taken;
+    }
+
+    /**
+     * A free port not in {@code taken}, which it is then added to. The kernel may hand the same
+     * ephemeral port out twice in a row once the probing socket is closed, and the replica before has
+     * not bound it yet.
+     */
+    static int pickPort(IntSupplier free, Set<Integer> taken) {
+        for (int attempt = 0; attempt < 64; attempt++) {
+            int port = free.getAsInt();
+            if (taken.add(port)) {
+                return port;
+            }
+        }
+        throw new IllegalStateException("no free loopback port found that is not already in use by the pool");
     }
 
     /**
