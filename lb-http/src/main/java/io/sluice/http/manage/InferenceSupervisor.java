@@ -189,6 +189,17 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
         reserved -= n;
     }
 
+    /**
+     * A reserved replica becomes an engine on a port that no backend of the pool and no other replica
+     * uses, chosen and claimed under one lock: {@code up}s start on threads of their own.
+     */
+    private synchronized Engine claimNewEngine(String model, String dtype, InferenceConfig c) {
+        int port = pickPort(InferenceSupervisor::freePort, portsInUse(c.pool()));
+        Engine e = new Engine("engine-" + model.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + port, model, dtype, port, c);
+        claim(e);
+        return e;
+    }
+
     /** A reserved replica becomes an engine: counted once, in {@code engines}. */
     private synchronized void claim(Engine e) {
         engines.put(e.id, e);
@@ -199,14 +210,11 @@ public final class InferenceSupervisor implements InferenceManager, AutoCloseabl
                                CompletableFuture<List<Map<String, Object>>> done) {
         List<Engine> started = new ArrayList<>();
         try {
-            Set<Integer> taken = portsInUse(c.pool());
             for (int i = 0; i < replicas; i++) {
-                int port = pickPort(InferenceSupervisor::freePort, taken);
-                Engine e = new Engine("engine-" + model.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + port, model, dtype, port, c);
-                claim(e);
+                Engine e = claimNewEngine(model, dtype, c);
                 unclaimed[0]--;
                 started.add(e);
-                e.backend = backends.add(c.pool(), e.id, "127.0.0.1", port, 1);
+                e.backend = backends.add(c.pool(), e.id, "127.0.0.1", e.port, 1);
                 start(e);
             }
         } catch (IOException | RuntimeException ex) {
