@@ -36,6 +36,8 @@ class WarmupTest {
         assertTrue(r.streams() > 0, r::toString);
         assertTrue(r.requests() > r.streams(), "non-streaming requests too: " + r);
         assertTrue(r.connections() >= Warmup.CONNECTIONS, r::toString);
+        assertEquals(0, r.tlsConnections(), "no listener serves TLS, so none is warmed: " + r);
+        assertEquals(0, r.http2Streams(), r::toString);
     }
 
     @Test

@@ -27,6 +27,14 @@ import io.sluice.core.config.BackendConfig;
 import io.sluice.core.config.CompatConfig;
 import java.time.Duration;
 import io.sluice.core.config.ListenerConfig;
+import io.sluice.core.config.TlsConfig;
+import io.sluice.http.tls.CertificateStore;
+import io.sluice.http.tls.SelfSigned;
+import io.sluice.http.tls.Tls;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.ReferenceCountUtil;
+import java.security.cert.X509Certificate;
 import io.sluice.core.config.PoolConfig;
 import io.sluice.core.config.SimulatorConfig;
 import io.sluice.core.config.SluiceConfig;
@@ -331,43 +339,76 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
 
     /**
      * Runs {@link Warmup} through a private listener, pool and simulated backend, with throwaway
-     * metrics, so that none of it shows in the gateway's own status or counters.
+     * metrics, so that none of it shows in the gateway's own status or counters. When a configured
+     * listener serves TLS, a second private listener does too (a throwaway self-signed certificate,
+     * ALPN h2 and http/1.1), so handshakes and HTTP/2 streams are compiled before the first client.
      */
     private void warmUp(Duration duration) throws Exception {
+        boolean tls = config.listeners().stream().anyMatch(l -> l.tls() != null);
         VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().host("127.0.0.1").port(0)
                 .models(List.of("warmup")).ttft(Duration.ZERO).itl(Duration.ZERO).maxTokens(64)
                 .transport(config.server().transport()).build());
-        Channel server = null;
+        List<Channel> servers = new ArrayList<>();
+        List<AutoCloseable> resources = new ArrayList<>();
         ChannelGroup accepted = new DefaultChannelGroup("warmup", GlobalEventExecutor.INSTANCE);
         try {
             SluiceConfig wc = ConfigLoader.parse("""
-                    listeners: [ { name: warmup, host: 127.0.0.1, port: 0, routes: [ { path: /, pool: warmup } ] } ]
+                    listeners:
+                      - { name: warmup, host: 127.0.0.1, port: 0, routes: [ { path: /, pool: warmup } ] }
+                      - { name: warmup-tls, host: 127.0.0.1, port: 0, tls: { self-signed: true }, routes: [ { path: /, pool: warmup } ] }
                     pools: { warmup: { backends: [ { url: "http://127.0.0.1:%d" } ] } }
                     """.formatted(sim.port()), "warm-up", name -> null);
-            ListenerConfig lc = wc.listeners().get(0);
             PoolConfig pc = wc.pools().get("warmup");
             Upstreams privateUpstreams = new Upstreams(transport.clientChannel(), resolver);
             privateUpstreams.addPool(new BackendPool(pc, List.of(new Backend("warmup", "warmup", "127.0.0.1", sim.port(), 1))));
             GatewayMetrics throwaway = new GatewayMetrics();
-            ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), privateUpstreams, List.of(throwaway),
-                    new AtomicInteger(), 0, accepted, null, null, Duration.ZERO);
-            server = bootstrap(1024, throwaway.openConnections(lc.name()), init).group(boss, workers)
-                    .bind(lc.host(), 0).sync().channel();
+            Channel plain = warmUpListener(wc.listeners().get(0), null, privateUpstreams, throwaway, accepted);
+            servers.add(plain);
+            Warmup.TlsTarget tlsTarget = null;
+            if (tls) {
+                ListenerConfig lc = wc.listeners().get(1);
+                SelfSigned.Certificate cert = SelfSigned.create(SelfSigned.LOCAL_NAMES, Duration.ofDays(1));
+                // Not lc.tls() itself: its self-signed flag would warn of a development certificate.
+                CertificateStore store = new CertificateStore(lc.name(), new TlsConfig(List.of(), false, null,
+                        TlsConfig.DEFAULT_RELOAD, Duration.ZERO), true, null);
+                resources.add(store);
+                store.put("warm-up", cert.keys().getPrivate(), new X509Certificate[] {cert.cert()}, null);
+                Channel server = warmUpListener(lc, store, privateUpstreams, throwaway, accepted);
+                servers.add(server);
+                SslContext http1 = Tls.clientContext(cert.cert(), ApplicationProtocolNames.HTTP_1_1);
+                resources.add(() -> ReferenceCountUtil.release(http1));
+                SslContext http2 = Tls.clientContext(cert.cert(), ApplicationProtocolNames.HTTP_2);
+                resources.add(() -> ReferenceCountUtil.release(http2));
+                tlsTarget = new Warmup.TlsTarget((InetSocketAddress) server.localAddress(), http1, http2);
+            }
             long t0 = System.nanoTime();
-            Warmup.Result r = Warmup.drive(workers, transport.clientChannel(), (InetSocketAddress) server.localAddress(), duration);
+            Warmup.Result r = Warmup.drive(workers, transport.clientChannel(), (InetSocketAddress) plain.localAddress(),
+                    tlsTarget, duration);
             warmup = r;
-            log.info("warm-up: {} requests ({} streams) over {} connections in {} ms, {} failures", r.requests(), r.streams(),
-                    r.connections(), (System.nanoTime() - t0) / 1_000_000, r.failures());
+            log.info("warm-up: {} requests ({} streams, {} over HTTP/2) over {} connections ({} TLS) in {} ms, {} failures",
+                    r.requests(), r.streams(), r.http2Streams(), r.connections(), r.tlsConnections(),
+                    (System.nanoTime() - t0) / 1_000_000, r.failures());
         } finally {
             try {
-                if (server != null) {
+                for (Channel server : servers) {
                     server.close().syncUninterruptibly();
                 }
                 accepted.close().syncUninterruptibly(); // a connection the warm-up left behind does not outlive it
+                for (AutoCloseable r : resources) {
+                    r.close();
+                }
             } finally {
                 sim.close();
             }
         }
+    }
+
+    private Channel warmUpListener(ListenerConfig lc, CertificateStore certificates, Upstreams privateUpstreams,
+                                   GatewayMetrics throwaway, ChannelGroup accepted) throws Exception {
+        ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), privateUpstreams, List.of(throwaway),
+                new AtomicInteger(), 0, accepted, certificates, null, Duration.ZERO);
+        return bootstrap(1024, throwaway.openConnections(lc.name()), init).group(boss, workers)
+                .bind(lc.host(), 0).sync().channel();
     }
 
     /** Listening sockets over all listeners: one per event loop each with a native transport. */

@@ -84,4 +84,22 @@ public final class Tls {
                         alpn))
                 .build();
     }
+
+    /**
+     * A client context trusting only {@code trusted} and offering only {@code protocol} over ALPN (the
+     * warm-up's clients of its own listener); the caller owns one reference.
+     */
+    public static SslContext clientContext(X509Certificate trusted, String protocol) throws SSLException {
+        return SslContextBuilder.forClient()
+                .sslProvider(provider())
+                .protocols(PROTOCOLS)
+                .trustManager(trusted)
+                .endpointIdentificationAlgorithm("HTTPS")
+                .applicationProtocolConfig(new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        protocol))
+                .build();
+    }
 }
