@@ -32,6 +32,8 @@ public final class Fixture implements AutoCloseable {
     private final List<Path> logs = new ArrayList<>();
     final int[] simPorts = new int[2];
     final int sluicePort;
+    /** Sluice's TLS listener (TLS 1.3 and 1.2, ALPN h2 and http/1.1, ECDSA P-256), or -1 when not asked for. */
+    final int tlsPort;
     final Process sluice;
     final String sluiceJavaOpts;
 
@@ -40,6 +42,11 @@ public final class Fixture implements AutoCloseable {
     }
 
     public Fixture(String itl, String ttft, String javaOpts) throws Exception {
+        this(itl, ttft, javaOpts, false);
+    }
+
+    /** With {@code tls}, Sluice also listens with TLS, on a certificate made for this run (see {@link #tlsPort}). */
+    public Fixture(String itl, String ttft, String javaOpts, boolean tls) throws Exception {
         for (int i = 0; i < 2; i++) {
             simPorts[i] = freePort();
             processes.add(start(List.of("java", "-Xmx1g", "-jar", jar("lb-sim/target/lb-sim.jar").toString(),
@@ -47,6 +54,8 @@ public final class Fixture implements AutoCloseable {
                     "--max-num-seqs", "100000", "--kv-blocks", "100000000", "--io-threads", "1"), "sim-" + i));
         }
         sluicePort = freePort();
+        tlsPort = tls ? freePort() : -1;
+        String tlsListener = tls ? tlsListener(tlsPort) : "";
         Path config = Files.createTempFile("sluice-bench", ".yaml");
         config.toFile().deleteOnExit();
         Files.writeString(config, """
@@ -56,11 +65,12 @@ public final class Fixture implements AutoCloseable {
                 admin: { scrape-interval: 0s }
                 listeners:
                   - { port: %d, host: 127.0.0.1, header-timeout: 60s, routes: [ { path: /, pool: vllm } ] }
+                %s
                 pools:
                   vllm:
                     max-idle-per-backend: 1024
                     backends: [ { url: "http://127.0.0.1:%d" }, { url: "http://127.0.0.1:%d" } ]
-                """.formatted(sluicePort, simPorts[0], simPorts[1]));
+                """.formatted(sluicePort, tlsListener, simPorts[0], simPorts[1]));
         List<String> cmd = new ArrayList<>(List.of("java"));
         sluiceJavaOpts = System.getProperty("sluice.javaOpts", javaOpts).trim();
         cmd.addAll(List.of(sluiceJavaOpts.split("\\s+")));
@@ -71,6 +81,33 @@ public final class Fixture implements AutoCloseable {
         for (int i = 0; i < ports.length; i++) {
             awaitListening(processes.get(i), logs.get(i), ports[i]);
         }
+        if (tls) {
+            awaitListening(sluice, logs.get(2), tlsPort);
+        }
+    }
+
+    /**
+     * A listener like {@code bench/sluice-peer.sh}'s for {@code BENCH_POOL=tls}: the certificate is an
+     * ECDSA P-256 self-signed one made with openssl, as {@code peers.sh} makes its own.
+     */
+    private static String tlsListener(int port) throws Exception {
+        Path dir = Files.createTempDirectory("sluice-bench-tls");
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-keyout", key.toString(), "-out", cert.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("openssl could not make the benchmark's certificate: " + out);
+        }
+        for (Path f : new Path[] {cert, key, dir}) {
+            f.toFile().deleteOnExit();
+        }
+        return "  - { name: tls, port: %d, host: 127.0.0.1, header-timeout: 60s, routes: [ { path: /, pool: vllm } ],\n"
+                .formatted(port)
+                + "      tls: { certificates: [ { cert: \"%s\", key: \"%s\" } ] } }".formatted(cert, key);
     }
 
     private static Path jar(String relative) {

@@ -78,6 +78,11 @@ public class ProxyBenchmarks {
     String load;
     @Param("2000")
     int idleConnections;
+    /** HTTP/2 connections and streams in flight on each, as peers.sh's S5 ({@code h2load -c16 -m32}). */
+    @Param("16")
+    int h2Connections;
+    @Param("32")
+    int h2Streams;
 
     /** Sluice and its two simulated backends, started for each trial (one benchmark, one parameter set). */
     Fixture fixture;
@@ -89,9 +94,13 @@ public class ProxyBenchmarks {
 
     /** Starts the processes the benchmark method named at the end of {@code benchmark} measures. */
     void start(String benchmark) throws Exception {
-        fixture = benchmark.endsWith("streaming")
-                ? new Fixture(Load.parse(load).itl(), "0ms", Fixture.STREAMING_JAVA_OPTS)
-                : new Fixture("1ms", "0ms");
+        if (benchmark.endsWith("streaming")) {
+            fixture = new Fixture(Load.parse(load).itl(), "0ms", Fixture.STREAMING_JAVA_OPTS);
+        } else if (benchmark.endsWith("tlsHandshakes") || benchmark.endsWith("http2Streams")) {
+            fixture = new Fixture("1ms", "0ms", Fixture.JAVA_OPTS, true);
+        } else {
+            fixture = new Fixture("1ms", "0ms");
+        }
     }
 
     @TearDown(Level.Trial)
@@ -152,6 +161,112 @@ public class ProxyBenchmarks {
             out.put("open_loop_sluice", summary(client.run(f.sluicePort, "/v1/models", connections, seconds, rate)));
         }
         write("request-response", out);
+        return out;
+    }
+
+    /**
+     * One client, one connection, one request at a time against a fast backend: the latency Sluice adds
+     * to each request when nothing else runs (the issue 17 target "sequential overhead"), direct and
+     * through Sluice in alternating rounds, after {@code warmup} seconds of parallel load through Sluice.
+     */
+    @Benchmark
+    public Map<String, Object> sequential() throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        Fixture f = fixture;
+        try (LoadClient client = new LoadClient(1)) {
+            client.run(f.simPorts[0], "/v1/models", 1, Math.min(warmup, 2), 0);
+            client.run(f.sluicePort, "/v1/models", connections, warmup, 0); // JIT and pools, as in requestResponse
+            List<Double> added = new ArrayList<>();
+            List<Map<String, Object>> runs = new ArrayList<>();
+            for (int r = 0; r < rounds; r++) {
+                LoadClient.Result direct = client.run(f.simPorts[0], "/v1/models", 1, seconds, 0);
+                long cpu0 = Fixture.cpuMillis(f.sluice);
+                LoadClient.Result via = client.run(f.sluicePort, "/v1/models", 1, seconds, 0);
+                long cpu = Fixture.cpuMillis(f.sluice) - cpu0;
+                double addedP50 = via.latencyMicros().getValueAtPercentile(50) - direct.latencyMicros().getValueAtPercentile(50);
+                added.add(addedP50);
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("direct", summary(direct));
+                run.put("sluice", summary(via));
+                run.put("added_latency_p50_us", addedP50);
+                run.put("sluice_cpu_us_per_request", via.requests() == 0 ? -1 : cpu * 1000.0 / via.requests());
+                runs.add(run);
+            }
+            out.put("sluice_java_opts", f.sluiceJavaOpts);
+            out.put("warmup_seconds", warmup);
+            out.put("rounds", runs);
+            out.put("added_latency_p50_us_median", median(added));
+        }
+        write("sequential", out);
+        return out;
+    }
+
+    /**
+     * peers.sh's S4: every request on a new TLS 1.3 connection ({@code connections} at once), so each
+     * costs Sluice a full handshake plus a proxied request. Rate, latency from connect, Sluice's CPU per
+     * request, per round, after {@code warmup} seconds of the same load.
+     */
+    @Benchmark
+    public Map<String, Object> tlsHandshakes() throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        Fixture f = fixture;
+        try (TlsClient client = new TlsClient(clientThreads)) {
+            if (warmup > 0) {
+                client.run(f.tlsPort, "/v1/models", connections, warmup);
+            }
+            List<Map<String, Object>> runs = new ArrayList<>();
+            for (int r = 0; r < rounds; r++) {
+                long cpu0 = Fixture.cpuMillis(f.sluice);
+                TlsClient.Result via = client.run(f.tlsPort, "/v1/models", connections, seconds);
+                long cpu = Fixture.cpuMillis(f.sluice) - cpu0;
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("requests", via.requests());
+                run.put("errors", via.errors());
+                run.put("throughput_per_s", Math.round(via.throughput()));
+                run.putAll(percentiles("latency_us", via.latencyMicros()));
+                run.put("sluice_cpu_us_per_request", via.requests() == 0 ? -1 : cpu * 1000.0 / via.requests());
+                runs.add(run);
+            }
+            out.put("sluice_java_opts", f.sluiceJavaOpts);
+            out.put("warmup_seconds", warmup);
+            out.put("concurrency", connections);
+            out.put("tls", "TLSv1.3, ECDSA P-256, no resumption, client " + (io.netty.handler.ssl.OpenSsl.isAvailable() ? "BoringSSL" : "JDK"));
+            out.put("rounds", runs);
+        }
+        write("tls-handshakes-warmup" + Math.round(warmup) + "s", out);
+        return out;
+    }
+
+    /**
+     * peers.sh's S5: HTTP/2 over TLS from {@code h2load} (nghttp2's load client, as peers.sh uses),
+     * {@code h2Connections} connections with {@code h2Streams} streams in flight each, GET /v1/models.
+     * Rate and Sluice's CPU per request, per round, after {@code warmup} seconds of the same load.
+     */
+    @Benchmark
+    public Map<String, Object> http2Streams() throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        Fixture f = fixture;
+        String url = "https://127.0.0.1:" + f.tlsPort + "/v1/models";
+        if (warmup > 0) {
+            H2load.run(url, h2Connections, h2Streams, warmup);
+        }
+        List<Map<String, Object>> runs = new ArrayList<>();
+        for (int r = 0; r < rounds; r++) {
+            long cpu0 = Fixture.cpuMillis(f.sluice);
+            H2load.Result via = H2load.run(url, h2Connections, h2Streams, seconds);
+            long cpu = Fixture.cpuMillis(f.sluice) - cpu0;
+            Map<String, Object> run = new LinkedHashMap<>();
+            run.put("requests", via.succeeded());
+            run.put("errors", via.failed() + via.errored() + via.timeout());
+            run.put("throughput_per_s", Math.round(via.succeeded() / via.seconds()));
+            run.put("sluice_cpu_us_per_request", via.succeeded() == 0 ? -1 : cpu * 1000.0 / via.succeeded());
+            runs.add(run);
+        }
+        out.put("sluice_java_opts", f.sluiceJavaOpts);
+        out.put("warmup_seconds", warmup);
+        out.put("client", "h2load -t1 -c" + h2Connections + " -m" + h2Streams);
+        out.put("rounds", runs);
+        write("http2-streams-warmup" + Math.round(warmup) + "s", out);
         return out;
     }
 

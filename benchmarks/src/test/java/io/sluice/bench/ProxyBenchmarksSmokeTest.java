@@ -56,6 +56,39 @@ class ProxyBenchmarksSmokeTest {
             return st;
         });
 
+        scenario(b, "sequential", () -> {
+            Map<String, Object> seq = b.sequential();
+            Map<String, Object> round = ((List<Map<String, Object>>) seq.get("rounds")).get(0);
+            Map<String, Object> via = (Map<String, Object>) round.get("sluice");
+            assertTrue(((Number) via.get("requests")).longValue() > 0, seq.toString());
+            assertEquals(0L, ((Number) via.get("errors")).longValue(), seq.toString());
+            return seq;
+        });
+
+        scenario(b, "tlsHandshakes", () -> {
+            Map<String, Object> tls = b.tlsHandshakes();
+            Map<String, Object> round = ((List<Map<String, Object>>) tls.get("rounds")).get(0);
+            assertTrue(((Number) round.get("requests")).longValue() > 0, tls.toString());
+            assertEquals(0L, ((Number) round.get("errors")).longValue(), tls.toString());
+            return tls;
+        });
+
+        if (H2load.available()) {
+            b.h2Connections = 2;
+            b.h2Streams = 4;
+            scenario(b, "http2Streams", () -> {
+                Map<String, Object> h2 = b.http2Streams();
+                Map<String, Object> round = ((List<Map<String, Object>>) h2.get("rounds")).get(0);
+                assertTrue(((Number) round.get("requests")).longValue() > 0, h2.toString());
+                assertEquals(0L, ((Number) round.get("errors")).longValue(), h2.toString());
+                return h2;
+            });
+        } else if ("true".equals(System.getenv("CI"))) {
+            throw new AssertionError("h2load is missing under CI (bin/test installs nghttp2-client)");
+        } else {
+            System.err.println("http2Streams smoke run skipped: no h2load (apt-get install nghttp2-client)");
+        }
+
         scenario(b, "idleConnections", () -> {
             Map<String, Object> idle = b.idleConnections();
             assertEquals(50L, ((Number) idle.get("held_and_answered_again")).longValue(), idle.toString());
