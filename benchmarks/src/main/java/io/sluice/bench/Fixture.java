@@ -121,7 +121,10 @@ public final class Fixture implements AutoCloseable {
     private Process start(List<String> cmd, String name) throws IOException {
         Path log = Files.createTempFile("bench-" + name, ".log");
         logs.add(log);
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // A benchmark that failed may leave JMH's fork without its @TearDown (seen once): no orphans then either.
+        Runtime.getRuntime().addShutdownHook(new Thread(p::destroy, "bench-stop-" + name));
+        return p;
     }
 
     static synchronized int freePort() throws IOException {
