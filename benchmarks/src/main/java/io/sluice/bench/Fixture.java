@@ -81,6 +81,7 @@ public final class Fixture implements AutoCloseable {
         for (int i = 0; i < ports.length; i++) {
             awaitListening(processes.get(i), logs.get(i), ports[i]);
         }
+        awaitAnswering(sluice, logs.get(2), sluicePort);
         if (tls) {
             awaitListening(sluice, logs.get(2), tlsPort);
         }
@@ -127,7 +128,21 @@ public final class Fixture implements AutoCloseable {
         return p;
     }
 
+    /**
+     * A port below the kernel's ephemeral range when it is known (as the lb-http tests' {@code FreePorts}):
+     * the kernel then never gives it to a socket of another process (a port-0 listener, an outgoing
+     * connection's source port) between this pick and the child process's bind.
+     */
     static synchronized int freePort() throws IOException {
+        int ephemeralLow = ephemeralLow();
+        java.util.Random random = new java.util.Random();
+        for (int attempt = 0; ephemeralLow > 21000 && attempt < 256; attempt++) {
+            int port = 20000 + random.nextInt(ephemeralLow - 20000);
+            if (!handedOut.contains(port) && bindable(port)) {
+                handedOut.add(port);
+                return port;
+            }
+        }
         for (int attempt = 0; attempt < 64; attempt++) {
             try (ServerSocket s = new ServerSocket(0)) {
                 if (handedOut.add(s.getLocalPort())) {
@@ -136,6 +151,23 @@ public final class Fixture implements AutoCloseable {
             }
         }
         throw new IOException("no new free port in 64 attempts");
+    }
+
+    private static boolean bindable(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress("127.0.0.1", port), 1);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static int ephemeralLow() {
+        try {
+            return Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     /** Waits until {@code p} listens on {@code port}; fails with its log if it exits first. */
@@ -159,6 +191,33 @@ public final class Fixture implements AutoCloseable {
             Thread.sleep(100);
         }
         throw new IllegalStateException("nothing listens on " + port + "; log " + log + ":\n" + tail(log));
+    }
+
+    /** Waits until Sluice answers HTTP on {@code port} (seen once in CI: a connect succeeded, the next was refused). */
+    private static void awaitAnswering(Process p, Path log, int port) throws Exception {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException("Sluice exited with " + p.exitValue() + "; its log " + log + ":\n" + tail(log));
+            }
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+                s.setSoTimeout(5000);
+                s.getOutputStream().write(("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                byte[] head = s.getInputStream().readNBytes(12);
+                last = new String(head, java.nio.charset.StandardCharsets.US_ASCII);
+                if (last.equals("HTTP/1.1 200")) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                last = notYet.toString();
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("Sluice on " + port + " does not answer GET /v1/models with 200 (last: " + last + "); log "
+                + log + ":\n" + tail(log));
     }
 
     private static String tail(Path log) throws IOException {

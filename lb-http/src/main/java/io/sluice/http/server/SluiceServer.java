@@ -63,7 +63,6 @@ import java.util.concurrent.atomic.LongAdder;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
-import java.net.ServerSocket;
 import java.net.BindException;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.ChannelHandler;
@@ -290,16 +289,10 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             return ((InetSocketAddress) ch.localAddress()).getPort();
         }
         if (port != 0) {
-            // With SO_REUSEPORT a second Sluice on the same port would silently share it; a plain bind
-            // first makes "address in use" an error, as without it. Not atomic: two started in the same
-            // instant could both pass. The kernel allows the sharing only between sockets of one user.
-            try (ServerSocket probe = new ServerSocket()) {
-                probe.bind(new InetSocketAddress(host, port));
-            } catch (BindException e) {
-                BindException named = new BindException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
-                named.initCause(e);
-                throw named;
-            }
+            // With SO_REUSEPORT a second Sluice on the same port would silently share it. Not atomic: two
+            // started in the same instant could both pass. The kernel allows the sharing only between
+            // sockets of one user.
+            PortCheck.requireFree(host, port);
         }
         int bound = port;
         for (EventExecutor e : workers) {
