@@ -9,7 +9,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Checks the armed {@link Watch}es of one event loop at a fixed tick: one scheduled task per loop
  * rather than one per connection and request. A timeout fires between its deadline and one tick
- * after it; the tick is an eighth of the shortest timeout seen, between 5 ms and 500 ms.
+ * after it; the tick is an eighth of the shortest timeout armed, between 5 ms and 500 ms, and
+ * grows back once the watch that needed a finer one is gone.
  *
  * <p>Watches form a singly linked list. Disarming only clears a flag; the sweep unlinks disarmed
  * watches as it passes, so a check that closes channels (and so disarms other watches) never
@@ -46,6 +47,7 @@ public final class Sweeper implements Runnable {
      * is fine enough for it.
      */
     public void arm(Watch w, long timeoutNanos) {
+        boolean wasArmed = w.armed;
         w.armed = true;
         if (!w.linked) {
             w.linked = true;
@@ -58,10 +60,16 @@ public final class Sweeper implements Runnable {
             tail = w;
         }
         long tick = Math.max(MIN_TICK, Math.min(MAX_TICK, timeoutNanos / 8));
+        w.tickNanos = wasArmed ? Math.min(w.tickNanos, tick) : tick;
         if (task == null || tick < tickNanos) {
-            tickNanos = Math.min(tickNanos, tick);
+            tickNanos = task == null ? tick : Math.min(tickNanos, tick);
             schedule();
         }
+    }
+
+    /** The current tick: the finest any armed watch asked for at the last sweep or since. */
+    long tickNanos() {
+        return tickNanos;
     }
 
     public static void disarm(Watch w) {
@@ -82,6 +90,7 @@ public final class Sweeper implements Runnable {
     @Override
     public void run() {
         long now = System.nanoTime();
+        long finest = MAX_TICK;
         Watch prev = null;
         Watch w = head;
         while (w != null) {
@@ -89,6 +98,7 @@ public final class Sweeper implements Runnable {
             if (w.armed) {
                 w.check(now);
                 prev = w;
+                finest = Math.min(finest, w.tickNanos);
             } else {
                 w.linked = false;
                 w.next = null;
@@ -106,6 +116,9 @@ public final class Sweeper implements Runnable {
         if (head == null && task != null) {
             task.cancel(false); // nothing to watch: an idle loop does not wake up for us
             task = null;
+        } else if (head != null && finest > tickNanos) {
+            tickNanos = finest; // the watch that needed a finer tick is gone: back to the coarser one
+            schedule();
         }
     }
 }

@@ -9,6 +9,7 @@ public abstract class Watch {
     Watch next;
     boolean linked;
     boolean armed;
+    long tickNanos;   // the tick its timeout asked for when armed
 
     /** Called on the event loop at every tick while armed; compare {@code now} with a deadline. */
     protected abstract void check(long nowNanos);

@@ -98,4 +98,46 @@ class SweeperTest {
         assertEquals(2, checks.get());
         assertFalse(w.armed());
     }
+
+    @Test
+    void theTickGrowsBackOnceTheWatchThatNeededAFinerOneIsGone() throws Exception {
+        long ms40 = TimeUnit.MILLISECONDS.toNanos(40);
+        Watch quick = new Watch() {
+            @Override
+            protected void check(long now) {
+            }
+        };
+        Watch slow = new Watch() {
+            @Override
+            protected void check(long now) {
+            }
+        };
+        Sweeper s = loop.submit(() -> {
+            Sweeper sw = Sweeper.of(loop);
+            sw.arm(slow, TimeUnit.SECONDS.toNanos(120));
+            sw.arm(quick, ms40);
+            return sw;
+        }).get();
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(5), (long) loop.submit(s::tickNanos).get());
+        loop.submit(() -> Sweeper.disarm(quick)).sync();
+        // The next sweeps unlink the quick watch and go back to the slow one's tick.
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (loop.submit(s::tickNanos).get() != TimeUnit.MILLISECONDS.toNanos(500) && System.nanoTime() < until) {
+            loop.schedule(() -> { }, 5, TimeUnit.MILLISECONDS).sync();
+        }
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(500), (long) loop.submit(s::tickNanos).get());
+    }
+
+    @Test
+    void theQuietPeriodDoesNotSetTheTickOfEveryConnection() {
+        // A client connection: 120 s idle timeout, 1 s quiet period (dormancy). The tick follows the idle
+        // timeout's 500 ms, not the quiet period's 125 ms, which had every connection checked 8 times a second.
+        io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(
+                new IdleTimeout(0, 120_000, 1000));
+        try {
+            assertEquals(TimeUnit.MILLISECONDS.toNanos(500), Sweeper.of(ch.eventLoop()).tickNanos());
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
 }
