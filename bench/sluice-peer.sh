@@ -2,7 +2,8 @@
 # Sluice as the EXTRA proxy of ../shared/bench/peers.sh (see its README): a config made from the
 # BENCH_* variables the harness exports, a least-connections pool of its two backends, every path
 # forwarded; Sluice in the foreground so the harness can stop it with SIGTERM. It starts cold, as the
-# other proxies do; SLUICE_WARMUP=10s sets server.warmup (both are measured in docs/BENCHMARKS.md).
+# other proxies do; SLUICE_WARMUP=10s or =auto sets server.warmup (measured in docs/BENCHMARKS.md; with
+# auto, give the harness EXTRA_READY_S=90 EXTRA_TLS_READY_S=90, since the warm-up may take up to 60 s).
 #   EXTRA_NAME=sluice EXTRA_CMD="$PWD/bench/sluice-peer.sh" EXTRA_PORT=18080 ../shared/bench/peers.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

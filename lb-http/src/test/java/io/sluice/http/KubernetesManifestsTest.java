@@ -72,11 +72,13 @@ class KubernetesManifestsTest {
 
     /**
      * Port 0 on loopback, each {@code dns:} backend (cluster DNS does not exist here) a simulator, and the API
-     * keys from a file instead of the process environment, which a test cannot set. Nothing else changes.
+     * keys from a file instead of the process environment, which a test cannot set, and no warm-up: a test
+     * JVM compiles all the time, so {@code warmup: auto} would run to its cap. Nothing else changes.
      */
     static String runnableHere(String yaml) {
         try {
             ObjectNode root = (ObjectNode) YAML.readTree(yaml);
+            ((ObjectNode) root.get("server")).put("warmup", "0s");
             ObjectNode listener = (ObjectNode) root.at("/listeners/0");
             listener.put("port", 0).put("host", "127.0.0.1");
             ((ObjectNode) listener.get("auth")).remove("keys-env");
@@ -142,6 +144,13 @@ class KubernetesManifestsTest {
         long drain = cfg.server().shutdownGrace().toSeconds();
         assertTrue(grace > preStop + drain, "terminationGracePeriodSeconds " + grace + " must exceed preStop " + preStop
                 + "s + shutdown-grace " + drain + "s, or the kubelet kills streams still draining");
+
+        // The pod warms up until the JIT settles before its listener opens; the startup probe must wait out the cap.
+        assertTrue(cfg.server().warmupUntilSettled(), "warmup: auto");
+        JsonNode startup = CONTAINER.get("startupProbe");
+        long startupSeconds = startup.get("periodSeconds").asLong() * startup.get("failureThreshold").asLong();
+        assertTrue(startupSeconds > cfg.server().warmup().toSeconds() + 10, "the startup probe gives up after "
+                + startupSeconds + " s, before the warm-up's cap of " + cfg.server().warmup().toSeconds() + " s and the JVM start");
     }
 
     @Test

@@ -109,11 +109,18 @@ public final class ConfigLoader {
                 value(s, "io-threads", 0, "a number", integer(0, 4096)),
                 value(s, "shutdown-grace", ServerConfig.DEFAULT.shutdownGrace(), "a duration", duration(false)),
                 value(s, "max-connections", 0, "a number", integer(0, 10_000_000)),
-                value(s, "warmup", Duration.ZERO, "a duration",
-                        atMost(ServerConfig.MAX_WARMUP)),
+                autoWarmup(s) ? ServerConfig.AUTO_WARMUP_CAP : value(s, "warmup", Duration.ZERO, "a duration or auto",
+                        text -> {
+                            try {
+                                return atMost(ServerConfig.MAX_WARMUP).apply(text);
+                            } catch (IllegalArgumentException e) {
+                                throw new IllegalArgumentException(e.getMessage().replace("is not a duration", "is neither auto nor a duration"));
+                            }
+                        }),
                 dns(s),
                 value(s, "provider-check-interval", ServerConfig.DEFAULT_PROVIDER_CHECK_INTERVAL, "a duration", duration(false)),
-                value(s, "provider-check-timeout", ServerConfig.DEFAULT_PROVIDER_CHECK_TIMEOUT, "a duration", duration(true)));
+                value(s, "provider-check-timeout", ServerConfig.DEFAULT_PROVIDER_CHECK_TIMEOUT, "a duration", duration(true)),
+                autoWarmup(s));
         Map<String, PoolConfig> pools = pools(top);
         ModelsConfig models = models(top); // after the pools (what they serve), before the routes (what they force)
         providers(top, pools); // adds a pool per provider with a base URL, before the routes that name them
@@ -1984,6 +1991,18 @@ public final class ConfigLoader {
             }
             return v;
         };
+    }
+
+    /** {@code server.warmup: auto}: until the JIT has settled, at most {@link ServerConfig#AUTO_WARMUP_CAP}. */
+    private boolean autoWarmup(Obj server) {
+        if (!(server.get("warmup") instanceof Scalar w)) {
+            return false;
+        }
+        try {
+            return "auto".equals(substitute(w.text(), env).strip());
+        } catch (IllegalArgumentException e) {
+            return false; // reported where the value is read as a duration
+        }
     }
 
     private static Function<String, Duration> atMost(Duration max) {

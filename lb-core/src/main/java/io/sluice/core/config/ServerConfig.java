@@ -16,10 +16,15 @@ import java.util.Objects;
  * @param providerCheckInterval how often each provider is checked ({@code GET} of its model list, never a
  *                      billed call) for {@code /api/health}; zero for never
  * @param providerCheckTimeout how long one such check may take
+ * @param warmupUntilSettled {@code warmup: auto}: {@link #warmup} is only the cap, and the warm-up ends
+ *                      once the JIT compilers have gone quiet
  */
 public record ServerConfig(String transport, int ioThreads, Duration shutdownGrace, int maxConnections, Duration warmup,
-                           DnsConfig dns, Duration providerCheckInterval, Duration providerCheckTimeout) {
+                           DnsConfig dns, Duration providerCheckInterval, Duration providerCheckTimeout,
+                           boolean warmupUntilSettled) {
     public static final Duration MAX_WARMUP = Duration.ofMinutes(5);
+    /** The cap of {@code warmup: auto}; measured on two cores, the JIT went quiet after 25–40 s. */
+    public static final Duration AUTO_WARMUP_CAP = Duration.ofSeconds(60);
     public static final Duration DEFAULT_PROVIDER_CHECK_INTERVAL = Duration.ofSeconds(60);
     public static final Duration DEFAULT_PROVIDER_CHECK_TIMEOUT = Duration.ofSeconds(10);
     public static final ServerConfig DEFAULT = new ServerConfig("auto", 0, Duration.ofSeconds(10), 0, Duration.ZERO);
@@ -35,7 +40,7 @@ public record ServerConfig(String transport, int ioThreads, Duration shutdownGra
     public ServerConfig(String transport, int ioThreads, Duration shutdownGrace, int maxConnections, Duration warmup,
                         DnsConfig dns) {
         this(transport, ioThreads, shutdownGrace, maxConnections, warmup, dns, DEFAULT_PROVIDER_CHECK_INTERVAL,
-                DEFAULT_PROVIDER_CHECK_TIMEOUT);
+                DEFAULT_PROVIDER_CHECK_TIMEOUT, false);
     }
 
     public ServerConfig {

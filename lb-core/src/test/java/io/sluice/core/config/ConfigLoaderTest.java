@@ -60,12 +60,16 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void warmupIsADurationOfAtMostFiveMinutes() throws Exception {
+    void warmupIsAutoOrADurationOfAtMostFiveMinutes() throws Exception {
         assertEquals(Duration.ZERO, parse(BASE).server().warmup());
         assertEquals(Duration.ofSeconds(5), parse("server: { warmup: 5s }\n" + BASE).server().warmup());
         assertError("server: { warmup: 10m }\n" + BASE,
                 "test.yaml:1:19: server.warmup: 10m is longer than the maximum, 5m");
-        assertError("server: { warmup: soon }\n" + BASE, "test.yaml:1:19: server.warmup: 'soon' is not a duration (examples: 250ms, 5s, 2m, 1h30m)");
+        assertFalse(parse("server: { warmup: 5s }\n" + BASE).server().warmupUntilSettled());
+        ServerConfig auto = parse("server: { warmup: auto }\n" + BASE).server();
+        assertTrue(auto.warmupUntilSettled());
+        assertEquals(ServerConfig.AUTO_WARMUP_CAP, auto.warmup());
+        assertError("server: { warmup: soon }\n" + BASE, "test.yaml:1:19: server.warmup: 'soon' is neither auto nor a duration (examples: 250ms, 5s, 2m, 1h30m)");
     }
 
     @Test

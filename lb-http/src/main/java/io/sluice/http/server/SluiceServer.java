@@ -17,6 +17,7 @@ import io.sluice.admin.gpu.GpuEndpoints;
 import io.sluice.admin.gpu.GpuProbe;
 import io.sluice.admin.metrics.GatewayMetrics;
 import io.sluice.core.config.ConfigLoader;
+import io.sluice.http.warmup.JitSettling;
 import io.sluice.http.warmup.Warmup;
 import io.sluice.admin.metrics.MetricsEndpoints;
 import io.sluice.http.manage.RuntimeBackends;
@@ -170,7 +171,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             s.startProviders();
             s.edge.start(config, s::addObserver);
             if (!config.server().warmup().isZero()) {
-                s.warmUp(config.server().warmup());
+                s.warmUp(config.server().warmup(), config.server().warmupUntilSettled());
             }
             s.startListeners();
             s.startCompat();
@@ -336,7 +337,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
      * listener serves TLS, a second private listener does too (a throwaway self-signed certificate,
      * ALPN h2 and http/1.1), so handshakes and HTTP/2 streams are compiled before the first client.
      */
-    private void warmUp(Duration duration) throws Exception {
+    private void warmUp(Duration duration, boolean untilSettled) throws Exception {
         boolean tls = config.listeners().stream().anyMatch(l -> l.tls() != null);
         VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().host("127.0.0.1").port(0)
                 .models(List.of("warmup")).ttft(Duration.ZERO).itl(Duration.ZERO).maxTokens(64)
@@ -375,12 +376,18 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 tlsTarget = new Warmup.TlsTarget((InetSocketAddress) server.localAddress(), http1, http2);
             }
             long t0 = System.nanoTime();
+            JitSettling settling = untilSettled ? JitSettling.ofThisJvm() : null;
+            if (untilSettled && settling == null) {
+                log.warn("warm-up: this JVM does not report compilation time; warming up for {} (the cap of auto)",
+                        io.sluice.core.config.Durations.format(duration));
+            }
             Warmup.Result r = Warmup.drive(workers, transport.clientChannel(), (InetSocketAddress) plain.localAddress(),
-                    tlsTarget, duration);
+                    tlsTarget, duration, settling);
             warmup = r;
-            log.info("warm-up: {} requests ({} streams, {} over HTTP/2) over {} connections ({} TLS) in {} ms, {} failures",
+            log.info("warm-up: {} requests ({} streams, {} over HTTP/2) over {} connections ({} TLS) in {} ms, {} failures{}",
                     r.requests(), r.streams(), r.http2Streams(), r.connections(), r.tlsConnections(),
-                    (System.nanoTime() - t0) / 1_000_000, r.failures());
+                    (System.nanoTime() - t0) / 1_000_000, r.failures(),
+                    r.settled() ? "; ended when the JIT had settled" : untilSettled ? "; the JIT had not settled by the cap" : "");
         } finally {
             try {
                 for (Channel server : servers) {

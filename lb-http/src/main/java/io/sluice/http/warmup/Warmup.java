@@ -54,6 +54,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Warmup {
     public static final int CONNECTIONS = 32;
+    /** An adaptive warm-up runs at least this long, so that the JIT has had traffic to compile. */
+    static final Duration MIN_ADAPTIVE = Duration.ofSeconds(5);
+    static final long SETTLE_WINDOW_MILLIS = 1_000;
     static final int REQUESTS_PER_CONNECTION = 12;
     static final int REQUESTS_PER_TLS_CONNECTION = 2;
     static final int STREAMS_IN_FLIGHT = 8;
@@ -74,10 +77,11 @@ public final class Warmup {
 
     /**
      * What the warm-up did: answered requests (of which SSE streams, and of which over HTTP/2), failures,
-     * connections opened, and of those the ones over TLS.
+     * connections opened, and of those the ones over TLS; whether an adaptive one ended because the JIT
+     * had settled (rather than at its cap).
      */
     public record Result(long requests, long streams, long http2Streams, long failures, long connections,
-                         long tlsConnections) {
+                         long tlsConnections, boolean settled) {
     }
 
     private enum Kind { PLAIN, TLS_HTTP1, HTTP2 }
@@ -100,16 +104,36 @@ public final class Warmup {
      */
     public static Result drive(EventLoopGroup group, Class<? extends Channel> channelClass, InetSocketAddress plain,
                                TlsTarget tls, Duration duration) throws InterruptedException {
-        Run run = new Run(group, channelClass, plain, tls, System.nanoTime() + duration.toNanos());
+        return drive(group, channelClass, plain, tls, duration, null);
+    }
+
+    /**
+     * As above; with {@code settling}, {@code duration} is only the cap: after {@link #MIN_ADAPTIVE} the
+     * warm-up ends as soon as the JIT has settled.
+     */
+    public static Result drive(EventLoopGroup group, Class<? extends Channel> channelClass, InetSocketAddress plain,
+                               TlsTarget tls, Duration duration, JitSettling settling) throws InterruptedException {
+        long start = System.nanoTime();
+        Run run = new Run(group, channelClass, plain, tls, start + duration.toNanos());
         for (int i = 0; i < CONNECTIONS; i++) {
             run.connect(i);
+        }
+        boolean settled = false;
+        if (settling != null) {
+            while (!run.over() && !run.finished.await(SETTLE_WINDOW_MILLIS, TimeUnit.MILLISECONDS)) {
+                if (settling.settledAfter(SETTLE_WINDOW_MILLIS) && System.nanoTime() - start >= MIN_ADAPTIVE.toNanos()) {
+                    settled = true;
+                    run.end();
+                    break;
+                }
+            }
         }
         // Each connection stops at the deadline after its current request; the slack covers a stalled one.
         if (!run.finished.await(duration.toMillis() + 10_000, TimeUnit.MILLISECONDS)) {
             run.failures.addAndGet(run.open.get());
         }
         return new Result(run.requests.get(), run.streams.get(), run.http2Streams.get(), run.failures.get(),
-                run.connections.get(), run.tlsConnections.get());
+                run.connections.get(), run.tlsConnections.get(), settled);
     }
 
     private static final class Run {
@@ -118,6 +142,7 @@ public final class Warmup {
         final InetSocketAddress plain;
         final TlsTarget tls;
         final long deadline;
+        volatile boolean ended;
         final AtomicLong requests = new AtomicLong();
         final AtomicLong streams = new AtomicLong();
         final AtomicLong http2Streams = new AtomicLong();
@@ -137,7 +162,12 @@ public final class Warmup {
         }
 
         boolean over() {
-            return System.nanoTime() - deadline >= 0;
+            return ended || System.nanoTime() - deadline >= 0;
+        }
+
+        /** Ends the run before its deadline: each connection stops after its current request. */
+        void end() {
+            ended = true;
         }
 
         Kind kind(int slot) {
