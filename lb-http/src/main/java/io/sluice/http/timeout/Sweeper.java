@@ -26,6 +26,8 @@ public final class Sweeper implements Runnable {
     private Watch tail;
     private long tickNanos = MAX_TICK;
     private ScheduledFuture<?> task;
+    private boolean sweeping;
+    private long armedWhileSweeping = Long.MAX_VALUE; // finest tick asked for by a check's re-arm
 
     private Sweeper(EventExecutor loop) {
         this.loop = loop;
@@ -61,6 +63,9 @@ public final class Sweeper implements Runnable {
         }
         long tick = Math.max(MIN_TICK, Math.min(MAX_TICK, timeoutNanos / 8));
         w.tickNanos = wasArmed ? Math.min(w.tickNanos, tick) : tick;
+        if (sweeping) {
+            armedWhileSweeping = Math.min(armedWhileSweeping, w.tickNanos); // the sweep may already have passed it
+        }
         if (task == null || tick < tickNanos) {
             tickNanos = task == null ? tick : Math.min(tickNanos, tick);
             schedule();
@@ -93,31 +98,39 @@ public final class Sweeper implements Runnable {
         long finest = MAX_TICK;
         Watch prev = null;
         Watch w = head;
-        while (w != null) {
-            Watch next = w.next;
-            if (w.armed) {
-                w.check(now);
-                prev = w;
-                finest = Math.min(finest, w.tickNanos);
-            } else {
-                w.linked = false;
-                w.next = null;
-                if (prev == null) {
-                    head = next;
+        sweeping = true;
+        try {
+            while (w != null) {
+                Watch next = w.next;
+                if (w.armed) {
+                    w.check(now);
+                    prev = w;
+                    finest = Math.min(finest, w.tickNanos);
                 } else {
-                    prev.next = next;
+                    w.linked = false;
+                    w.next = null;
+                    if (prev == null) {
+                        head = next;
+                    } else {
+                        prev.next = next;
+                    }
+                    if (w == tail) {
+                        tail = prev;
+                    }
                 }
-                if (w == tail) {
-                    tail = prev;
-                }
+                w = next;
             }
-            w = next;
+        } finally {
+            sweeping = false;
         }
+        finest = Math.min(finest, armedWhileSweeping);
+        armedWhileSweeping = Long.MAX_VALUE;
         if (head == null && task != null) {
             task.cancel(false); // nothing to watch: an idle loop does not wake up for us
             task = null;
-        } else if (head != null && finest > tickNanos) {
-            tickNanos = finest; // the watch that needed a finer tick is gone: back to the coarser one
+        } else if (head != null && finest != tickNanos) {
+            // The watch that needed a finer tick is gone, or a check re-armed one it had passed finer.
+            tickNanos = finest;
             schedule();
         }
     }

@@ -140,4 +140,34 @@ class SweeperTest {
             ch.finishAndReleaseAll();
         }
     }
+
+    @Test
+    void aWatchReArmedFinerByAnotherWatchsCheckKeepsItsFinerTick() throws Exception {
+        long second = TimeUnit.SECONDS.toNanos(1);
+        long ms40 = TimeUnit.MILLISECONDS.toNanos(40);
+        Watch first = new Watch() {
+            @Override
+            protected void check(long now) {
+            }
+        };
+        CountDownLatch reArmed = new CountDownLatch(1);
+        Watch reArming = new Watch() {
+            @Override
+            protected void check(long now) {
+                if (reArmed.getCount() == 1) {
+                    Sweeper.of(loop).arm(first, ms40); // the sweep has already passed `first`
+                    reArmed.countDown();
+                }
+            }
+        };
+        Sweeper s = loop.submit(() -> {
+            Sweeper sw = Sweeper.of(loop);
+            sw.arm(first, second);
+            sw.arm(reArming, second);
+            return sw;
+        }).get();
+        assertTrue(reArmed.await(5, TimeUnit.SECONDS));
+        // Tasks run in order: this one after the sweep that re-armed `first` has finished.
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(5), (long) loop.submit(s::tickNanos).get());
+    }
 }
