@@ -91,7 +91,22 @@ final class DnsWatch {
         next = null;
         Future<List<DnsRecord>> v4 = resolver.resolveAll(new DefaultDnsQuestion(entry.host(), DnsRecordType.A));
         Future<List<DnsRecord>> v6 = resolver.resolveAll(new DefaultDnsQuestion(entry.host(), DnsRecordType.AAAA));
-        v4.addListener(a -> v6.addListener(b -> answered(Family.of(v4, DnsRecordType.A), Family.of(v6, DnsRecordType.AAAA))));
+        // Each family's records are read and released as soon as that family answers: waiting for the other
+        // one first held them for as long as it took, and for ever if it never completed (the resolver closed
+        // with its query still pending), which leaked the answer's buffer. Both listeners run on the resolver's loop.
+        Family[] families = new Family[2];
+        v4.addListener(f -> {
+            families[0] = Family.of(v4, DnsRecordType.A);
+            if (families[1] != null) {
+                answered(families[0], families[1]);
+            }
+        });
+        v6.addListener(f -> {
+            families[1] = Family.of(v6, DnsRecordType.AAAA);
+            if (families[0] != null) {
+                answered(families[0], families[1]);
+            }
+        });
     }
 
     /** One address family's answer: the addresses, or {@code failure} when the current ones should stay. */
