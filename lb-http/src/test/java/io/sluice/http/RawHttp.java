@@ -142,6 +142,11 @@ final class RawHttp implements AutoCloseable {
         return new Chunk(new String(data, StandardCharsets.UTF_8), System.nanoTime());
     }
 
+    /** The next {@code n} bytes as they are on the wire (fewer if the stream ends first). */
+    byte[] readBytes(int n) throws IOException {
+        return in.readNBytes(n);
+    }
+
     Response exchange() throws IOException {
         Head h = readHead();
         return new Response(h, readBody(h));

@@ -44,6 +44,8 @@ final class RecordingBackend implements AutoCloseable {
     final ConcurrentLinkedQueue<Request> requests = new ConcurrentLinkedQueue<>();
     private final List<Socket> open = new ArrayList<>();
     volatile Responder respond = RecordingBackend::echo;
+    /** Close the connection after each answer other than a health check's (a backend dying mid-response). */
+    volatile boolean closeAfterAnswer;
 
     RecordingBackend() throws IOException {
         server = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
@@ -109,6 +111,9 @@ final class RecordingBackend implements AutoCloseable {
                 }
                 out.write(answer);
                 out.flush();
+                if (closeAfterAnswer && !"/health".equals(r.target())) {
+                    return;
+                }
             }
         } catch (IOException e) {
             // the peer went away

@@ -78,6 +78,15 @@ public interface ExchangeFilter {
         return true;
     }
 
+    /**
+     * Whether {@link #onResponseContent} needs to see this request's response (asked once, at the
+     * response head, of filters that override it): when none does, the body may pass through as the
+     * upstream framed it, never decoded into parts.
+     */
+    default boolean wantsResponseContent(RequestContext rc) {
+        return true;
+    }
+
     default void onEnd(RequestContext rc) {
     }
 }

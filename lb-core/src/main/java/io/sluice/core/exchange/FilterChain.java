@@ -135,6 +135,16 @@ public final class FilterChain {
         }
     }
 
+    /** Whether a response content filter needs to see this request's response parts. */
+    public boolean wantsResponseContent(RequestContext rc) {
+        for (ExchangeFilter f : content) {
+            if (f.wantsResponseContent(rc)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** @return false when a filter ended the response */
     public boolean responseContent(RequestContext rc, HttpContent c) {
         boolean go = true;

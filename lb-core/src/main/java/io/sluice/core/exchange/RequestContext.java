@@ -34,6 +34,11 @@ public final class RequestContext implements BalanceRequest {
         default Runnable detach(RequestContext rc, io.netty.channel.ChannelHandler handler) {
             throw new UnsupportedOperationException("this request stream cannot switch protocols");
         }
+
+        /** See {@link RequestContext#passThroughBody}. */
+        default boolean passThroughBody(RequestContext rc) {
+            return false;
+        }
     }
 
     private final Channel channel;
@@ -278,6 +283,22 @@ public final class RequestContext implements BalanceRequest {
      */
     public void write(io.netty.channel.FileRegion region, ChannelPromise promise) {
         responder.write(this, region, promise);
+    }
+
+    /**
+     * Asks to send the body of the response head written next as the upstream framed it (HTTP/1.1
+     * chunks or a counted length): that head, then the body's bytes through {@link #writeRaw}, then a
+     * {@code LastHttpContent} that ends the exchange. True if this request stream and the filters allow it
+     * (plain HTTP/1.1 on both sides, no response content filter wants this response); the head must be the
+     * next thing written. The response content phase does not see the bytes.
+     */
+    public boolean passThroughBody() {
+        return responder.passThroughBody(this);
+    }
+
+    /** Bytes of a pass-through body (owned from here on): see {@link #passThroughBody}. */
+    public void writeRaw(ByteBuf bytes) {
+        responder.write(this, bytes, channel.voidPromise());
     }
 
     public void flush() {

@@ -68,6 +68,17 @@ public final class Exchange {
     /** Told about each gap between forwarded response chunks as it happens (set by whoever creates the exchange). */
     public List<ExchangeObserver> observers;
 
+    /**
+     * Several chunks handed on at once (a pass-through body's read): one arrival for the timings,
+     * each chunk for the count.
+     */
+    public void contentForwarded(long nanos, int chunks) {
+        contentForwarded(nanos);
+        if (chunks > 1) {
+            contentChunks += chunks - 1;
+        }
+    }
+
     /** Called by the proxy for each non-empty response chunk it forwards: arithmetic only, no allocation. */
     public void contentForwarded(long nanos) {
         if (contentChunks++ == 0) {

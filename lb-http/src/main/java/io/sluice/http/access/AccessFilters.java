@@ -295,6 +295,12 @@ public final class AccessFilters {
         }
 
         @Override
+        public boolean wantsResponseContent(RequestContext rc) {
+            Meter m = rc.get(METER);
+            return m != null && m.countTokens;
+        }
+
+        @Override
         public boolean onResponseContent(RequestContext rc, HttpContent content) {
             Meter m = rc.get(METER);
             if (m == null || !m.countTokens) {

@@ -12,7 +12,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
@@ -66,10 +65,10 @@ public final class UpstreamPool {
                         }
                         ch.pipeline()
                                 .addLast("idle", new IdleTimeout(streamIdleMillis(), IDLE_TIMEOUT_SECONDS * 1000L))
-                                .addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
+                                .addLast("codec", new UpstreamCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(8192)
                                         .setMaxHeaderSize(64 * 1024)
-                                        .setMaxChunkSize(64 * 1024), false, false))
+                                        .setMaxChunkSize(64 * 1024)))
                                 .addLast("host", hostRewrite)
                                 .addLast("upstream", new UpstreamHandler());
                     }
@@ -217,8 +216,7 @@ public final class UpstreamPool {
     public static void handOver(Channel ch, ChannelHandler handler) {
         io.netty.channel.ChannelPipeline p = ch.pipeline();
         p.get(UpstreamHandler.class).unbind();
-        HttpClientCodec codec = p.get(HttpClientCodec.class);
-        codec.prepareUpgradeFrom(p.context(codec));
+        p.get(UpstreamCodec.class).upgrade();
         p.addLast("tunnel", handler);
         p.remove(UpstreamHandler.class);
         p.remove("host");
@@ -226,8 +224,8 @@ public final class UpstreamPool {
             p.remove("idle");
         }
         ch.eventLoop().execute(() -> {
-            if (p.get(HttpClientCodec.class) != null) {
-                p.remove(HttpClientCodec.class);
+            if (p.get(UpstreamCodec.class) != null) {
+                p.remove(UpstreamCodec.class);
             }
         });
     }

@@ -1,5 +1,6 @@
 package io.sluice.http.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -38,6 +39,7 @@ import io.sluice.core.pool.BackendPool;
 import io.sluice.core.pool.FairQueue;
 import io.sluice.core.route.RouteTarget;
 import io.sluice.http.h2.StreamBudget;
+import io.sluice.http.pool.UpstreamCodec;
 import io.sluice.http.pool.UpstreamHandler;
 import io.sluice.http.pool.UpstreamPool;
 import io.sluice.http.pool.UpstreamTlsException;
@@ -116,6 +118,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
     private Channel upstream;
     private boolean responseStarted;
     private String routeHeader; // of the current attempt
+    private UpstreamCodec passThrough;    // the upstream's codec while the response body passes through as framed bytes
     private boolean informational;
     private boolean upstreamKeepAlive;
     private boolean websocket;            // the request is a WebSocket upgrade: a fresh connection, a tunnel after 101
@@ -425,6 +428,10 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
 
     @Override
     public void onUpstreamRead(Object msg) {
+        if (msg instanceof ByteBuf) {
+            passThroughBytes((ByteBuf) msg);
+            return;
+        }
         if (msg instanceof HttpObject && ((HttpObject) msg).decoderResult().isFailure()
                 || msg instanceof HttpResponse && !validStatus(((HttpResponse) msg).status().code())) {
             String what = ((HttpObject) msg).decoderResult().isFailure()
@@ -474,6 +481,15 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             dropReplay();
             outcome(lease.backend(), resp.status().code() < 500);
             upstreamKeepAlive = HttpUtil.isKeepAlive(resp) && !websocket; // asked to upgrade: never pooled
+            if (!(msg instanceof HttpContent) && !headRequest && mayHaveBody(resp.status()) && rc.relay() == null
+                    && UpstreamCodec.framed(resp)) {
+                // Before the headers change: the body's framing as the backend sent it.
+                UpstreamCodec codec = upstream.pipeline().get(UpstreamCodec.class);
+                if (codec != null && rc.passThroughBody()) {
+                    codec.passThrough(resp);
+                    passThrough = codec;
+                }
+            }
             Headers.toClient(resp.headers());
             resp.headers().set(ROUTE_HEADER, routeHeader); // why this backend: the operator sees the router think
             if (!(msg instanceof LastHttpContent) && !headRequest && mayHaveBody(resp.status())
@@ -501,6 +517,24 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
         if (msg instanceof LastHttpContent) {
             completeExchange();
         } else if (!ctx.channel().isWritable() && upstream != null) {
+            upstream.config().setAutoRead(false);
+        }
+    }
+
+    /** A pass-through body's bytes, framed as the backend sent them: to the client as they are. */
+    private void passThroughBytes(ByteBuf bytes) {
+        if (passThrough == null) {
+            // Only a codec told to pass a body through hands on bytes; anything else is not HTTP.
+            bytes.release();
+            onMalformedResponse("bytes outside an HTTP response");
+            return;
+        }
+        int chunks = passThrough.takeChunks();
+        if (exchange != null && chunks > 0) {
+            exchange.contentForwarded(System.nanoTime(), chunks);
+        }
+        rc.writeRaw(bytes);
+        if (!ctx.channel().isWritable() && upstream != null) {
             upstream.config().setAutoRead(false);
         }
     }
@@ -695,10 +729,19 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             if (ctx.channel().isActive()) {
                 relay.onUpstreamFailed(rc, why + "; the response is incomplete");
             }
-        } else if (rc.eventStream() && ctx.channel().isActive()) {
+        } else if (rc.eventStream() && ctx.channel().isActive() && (passThrough == null || passThrough.atChunkBoundary())) {
             String event = "data: {\"error\":{\"message\":" + Json.quote(why + "; the response is incomplete")
                     + ",\"type\":\"gateway_error\",\"param\":null,\"code\":502}}\n\n";
-            rc.write(new DefaultHttpContent(ByteBufUtil.writeUtf8(ctx.alloc(), event)));
+            if (passThrough != null) {
+                // The client's encoder is passing the backend's chunks through: this one is framed here.
+                byte[] data = event.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                ByteBuf chunk = ctx.alloc().buffer(data.length + 12);
+                chunk.writeCharSequence(Integer.toHexString(data.length) + "\r\n", java.nio.charset.StandardCharsets.US_ASCII);
+                chunk.writeBytes(data).writeByte('\r').writeByte('\n');
+                rc.writeRaw(chunk);
+            } else {
+                rc.write(new DefaultHttpContent(ByteBufUtil.writeUtf8(ctx.alloc(), event)));
+            }
         }
         endAttempt(false);
         endRequest();
@@ -769,6 +812,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             }
         }
         upstreamPool = null;
+        passThrough = null;
         informational = false;
     }
 

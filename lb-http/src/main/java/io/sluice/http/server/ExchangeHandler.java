@@ -104,6 +104,7 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     private boolean inExchange;     // a request was dispatched and its response has not ended
     private boolean discarding;     // dropping the body of a request answered here
     private boolean stopped;        // a filter ended the response: later parts are dropped
+    private boolean passThroughHead; // the next response head's body comes as framed bytes (passThroughBody)
     private boolean keepAlive;
     private boolean http10;
     private Exchange current;
@@ -547,6 +548,14 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
             } else if (http10) {
                 h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             }
+            if (passThroughHead) {
+                passThroughHead = false;
+                ctx.pipeline().get(ServerCodec.class).passThroughNext();
+            }
+        } else if (msg instanceof ByteBuf raw) {
+            current.bytesOut += raw.readableBytes(); // a pass-through body: the bytes as framed upstream
+            ctx.write(msg, promise);
+            return;
         }
         boolean go = true;
         if (msg instanceof HttpContent) {
@@ -566,6 +575,16 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         } else if (!go) {
             stopResponse(r);
         }
+    }
+
+    @Override
+    public boolean passThroughBody(RequestContext r) {
+        if (r != rc || guard == null || http10 || stopped || r.chain().wantsResponseContent(r)
+                || ctx.pipeline().get(ServerCodec.class) == null) {
+            return false; // HTTP/2 and HTTP/1.0 frame bodies their own way; a content filter reads the parts
+        }
+        passThroughHead = true;
+        return true;
     }
 
     /** A filter ended the response mid-way: its last event goes out, the target is aborted, the connection closed. */
@@ -711,6 +730,7 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         }
         current = null;
         rc = null;
+        passThroughHead = false;
         ex.endNanos = System.nanoTime();
         if (ex.outcome == null) {
             ex.outcome = outcome;

@@ -2,6 +2,7 @@ package io.sluice.http.server;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -29,6 +30,14 @@ final class ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDecoder,
 
     ServerCodec(HttpDecoderConfig config) {
         init(new Decoder(config), new Encoder());
+    }
+
+    /**
+     * The body of the response head written next goes out as the raw bytes written after it (already
+     * framed: an upstream's pass-through body), up to the {@code LastHttpContent} that ends it.
+     */
+    void passThroughNext() {
+        ((Encoder) outboundHandler()).passThroughNext = true;
     }
 
     /** No undecoded input is buffered and no response is awaited. */
@@ -113,12 +122,33 @@ final class ServerCodec extends CombinedChannelDuplexHandler<HttpRequestDecoder,
     }
 
     private final class Encoder extends HttpResponseEncoder {
+        private boolean passThroughNext;
+        private boolean passingThrough;
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+            if (passingThrough) {
+                if (msg instanceof ByteBuf) {
+                    ctx.write(msg, promise);
+                    return;
+                }
+                // The end: the encoder, which saw a head without a body, writes nothing more and awaits the next head.
+                passingThrough = !(msg instanceof LastHttpContent);
+            }
+            super.write(ctx, msg, promise);
+        }
+
         @Override
         protected boolean isContentAlwaysEmpty(HttpResponse msg) {
             if (msg.status().codeClass() == HttpStatusClass.INFORMATIONAL && msg.status().code() != 101) {
                 return true; // 100 Continue: the final response for this request is still to come
             }
             HttpMethod method = methods.poll();
+            if (passThroughNext) {
+                passThroughNext = false;
+                passingThrough = true;
+                return true; // encodes the head as it is; the body's bytes bypass the encoder
+            }
             return HttpMethod.HEAD.equals(method) || super.isContentAlwaysEmpty(msg);
         }
     }
