@@ -30,7 +30,7 @@ import java.util.List;
  * (so the connection can be pooled again) and refuses what a client could parse differently, then
  * {@link LastHttpContent#EMPTY_LAST_CONTENT}; a length-delimited body likewise, counted.
  *
- * <p>What the scanner lets through is unambiguous for any client: a size line is hex digits, optional
+ * <p>What the scanner lets through is unambiguous for any client: a size line is 1 to 16 hex digits, optional
  * {@code ;}-extensions of visible characters and tabs, and CRLF, never a bare CR or LF; chunk data
  * is followed by CRLF. A size line is handed on only once it is complete, so a body always breaks
  * between chunks or inside chunk data. The last chunk's line and any trailers are dropped and
@@ -39,6 +39,7 @@ import java.util.List;
  */
 public final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Decoder, UpstreamCodec.Encoder> {
     static final int MAX_SIZE_LINE = 1024;
+    static final int MAX_SIZE_DIGITS = 16;
     static final int MAX_TRAILERS = 16 * 1024;
     private static final ByteBuf LAST_CHUNK = Unpooled.unreleasableBuffer(
             Unpooled.directBuffer(5).writeBytes("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII))).asReadOnly();
@@ -290,8 +291,8 @@ public final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCo
             }
             size = size << 4 | d;
         }
-        if (i == from) {
-            return -1;
+        if (i == from || i - from > MAX_SIZE_DIGITS) {
+            return -1; // more digits, even leading zeros, are refused by some clients (Go's, for one)
         }
         if (i < cr) {
             while (i < cr && (in.getByte(i) == ' ' || in.getByte(i) == '\t')) {

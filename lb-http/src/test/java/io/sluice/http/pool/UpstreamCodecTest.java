@@ -93,8 +93,8 @@ class UpstreamCodecTest {
 
     @Test
     void chunksPassAsSentWhereverTheReadsSplitThem() {
-        String body = "000B;x=1\r\ndata: abc\n\n\r\n18\r\ndata: 0123456789abcdef\n\n\r\n0;end\r\nx-t: 1\r\n\r\n";
-        String expected = "000B;x=1\r\ndata: abc\n\n\r\n18\r\ndata: 0123456789abcdef\n\n\r\n0\r\n\r\n";
+        String body = "000000000000000B;x=1\r\ndata: abc\n\n\r\n18\r\ndata: 0123456789abcdef\n\n\r\n0;end\r\nx-t: 1\r\n\r\n";
+        String expected = "000000000000000B;x=1\r\ndata: abc\n\n\r\n18\r\ndata: 0123456789abcdef\n\n\r\n0\r\n\r\n";
         String wire = HEAD + body + NEXT;
         for (int a = HEAD.length(); a <= HEAD.length() + body.length(); a++) {
             for (int b = a; b <= HEAD.length() + body.length(); b += 7) {
@@ -133,6 +133,7 @@ class UpstreamCodecTest {
             "5\r\nhelloXY",                 // data not followed by CRLF
             "5\r\nhello\n",                 // ...nor by a bare LF
             "fffffffffffffffff\r\n",        // overflows
+            "00000000000000005\r\nhello\r\n", // 17 digits, if only by leading zeros
             "1".repeat(UpstreamCodec.MAX_SIZE_LINE + 1),   // a size line without end
             "0\r\nx: 1\nboth: 2\r\n\r\n",   // a trailer ending in a bare LF
             "0\r\n\n",                      // an end ending in a bare LF
