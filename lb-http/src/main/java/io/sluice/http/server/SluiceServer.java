@@ -124,6 +124,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private CompatConfig compatConfig;                 // as started: compat changes need a restart
     private ListenerInitializer compatInitializer;
     private volatile Warmup.Result warmup;
+    private AdminRoutes adminRoutes;                   // made once: the listeners' and the warm-up's
     private volatile io.sluice.http.provider.Providers providers;
     private volatile int checksAtLoopShutdown = -1;
     /** The OTLP export of the GenAI metrics ({@code telemetry.otlp}), or null. */
@@ -170,6 +171,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
             s.startPools();
             s.startProviders();
             s.edge.start(config, s::addObserver);
+            s.adminRoutes = s.adminRoutes();
             if (!config.server().warmup().isZero()) {
                 s.warmUp(config.server().warmup(), config.server().warmupUntilSettled());
             }
@@ -262,7 +264,6 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     }
 
     private void startListeners() throws InterruptedException, java.io.IOException {
-        AdminRoutes adminRoutes = adminRoutes();
         for (ListenerConfig lc : config.listeners()) {
             int port = bindPerLoop(lc.host(), lc.port(), metrics.openConnections(lc.name()), initializer(lc, adminRoutes));
             List<RouteInfo> routes = new ArrayList<>();
@@ -354,7 +355,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                     """.formatted(sim.port()), "warm-up", name -> null);
             PoolConfig pc = wc.pools().get("warmup");
             Upstreams privateUpstreams = new Upstreams(transport.clientChannel(), resolver);
-            privateUpstreams.addPool(new BackendPool(pc, List.of(new Backend("warmup", "warmup", "127.0.0.1", sim.port(), 1))));
+            // Two backends (one simulator), so that the balancer chooses among several as it will in service.
+            privateUpstreams.addPool(new BackendPool(pc, List.of(new Backend("warmup-a", "warmup", "127.0.0.1", sim.port(), 1),
+                    new Backend("warmup-b", "warmup", "127.0.0.1", sim.port(), 1))));
             GatewayMetrics throwaway = new GatewayMetrics();
             Channel plain = warmUpListener(wc.listeners().get(0), null, privateUpstreams, throwaway, accepted);
             servers.add(plain);
@@ -405,7 +408,10 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
 
     private Channel warmUpListener(ListenerConfig lc, CertificateStore certificates, Upstreams privateUpstreams,
                                    GatewayMetrics throwaway, ChannelGroup accepted) throws Exception {
-        ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), privateUpstreams, List.of(throwaway),
+        // The gateway's admin routes: real requests ask them first (GET /v1/models may be answered from the
+        // scrape), so the warm-up takes the same branches. The private routes name no admin route and no
+        // scraped pool, so every warm-up request is still proxied to the simulator.
+        ListenerInitializer init = new ListenerInitializer(lc, adminRoutes, privateUpstreams, List.of(throwaway),
                 new AtomicInteger(), 0, accepted, certificates, null, Duration.ZERO);
         return bootstrap(1024, throwaway.openConnections(lc.name()), init).group(boss, workers)
                 .bind(lc.host(), 0).sync().channel();
