@@ -52,18 +52,11 @@ class PassThroughBodyTest {
     }
 
     private static void respond(String raw) {
-        backend().respond = r -> r.target().contains("good")
-                ? RecordingBackend.echo(r) : raw.getBytes(StandardCharsets.ISO_8859_1);
+        backend().respondExceptGood(raw);
     }
 
     private static RecordingBackend.Request last(String target) {
-        RecordingBackend.Request found = null;
-        for (RecordingBackend.Request r : backend().recorded()) {
-            if (target.equals(r.target())) {
-                found = r;
-            }
-        }
-        return found;
+        return backend().last(target);
     }
 
     @Test

@@ -120,6 +120,22 @@ final class RecordingBackend implements AutoCloseable {
         }
     }
 
+    /** Answers every request with {@code raw}, except those whose target contains "good", which are echoed. */
+    void respondExceptGood(String raw) {
+        respond = r -> r.target().contains("good") ? echo(r) : raw.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    /** The last recorded request for {@code target}, or null. */
+    Request last(String target) {
+        Request found = null;
+        for (Request r : recorded()) {
+            if (target.equals(r.target())) {
+                found = r;
+            }
+        }
+        return found;
+    }
+
     static byte[] echo(Request r) {
         String c = r.header("x-case");
         String body = "{\"case\":\"" + c + "\",\"bytes\":" + r.body().length + "}";

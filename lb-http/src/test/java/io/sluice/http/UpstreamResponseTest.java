@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -33,8 +32,7 @@ class UpstreamResponseTest {
     }
 
     private static void respond(String raw) {
-        backend().respond = r -> r.target().contains("good")
-                ? RecordingBackend.echo(r) : raw.getBytes(StandardCharsets.ISO_8859_1);
+        backend().respondExceptGood(raw);
     }
 
     /** The connection that carried the bad answer is never used again. */
@@ -49,13 +47,7 @@ class UpstreamResponseTest {
     }
 
     private static RecordingBackend.Request last(String target) {
-        RecordingBackend.Request found = null;
-        for (RecordingBackend.Request r : backend().recorded()) {
-            if (target.equals(r.target())) {
-                found = r;
-            }
-        }
-        return found;
+        return backend().last(target);
     }
 
     @Test

@@ -104,7 +104,7 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     private boolean inExchange;     // a request was dispatched and its response has not ended
     private boolean discarding;     // dropping the body of a request answered here
     private boolean stopped;        // a filter ended the response: later parts are dropped
-    private boolean passThroughHead; // the next response head's body comes as framed bytes (passThroughBody)
+    private ServerCodec passThroughHead; // set when the next response head's body comes as framed bytes (passThroughBody)
     private boolean keepAlive;
     private boolean http10;
     private Exchange current;
@@ -548,9 +548,9 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
             } else if (http10) {
                 h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             }
-            if (passThroughHead) {
-                passThroughHead = false;
-                ctx.pipeline().get(ServerCodec.class).passThroughNext();
+            if (passThroughHead != null) {
+                passThroughHead.passThroughNext();
+                passThroughHead = null;
             }
         } else if (msg instanceof ByteBuf raw) {
             current.bytesOut += raw.readableBytes(); // a pass-through body: the bytes as framed upstream
@@ -579,12 +579,11 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
 
     @Override
     public boolean passThroughBody(RequestContext r) {
-        if (r != rc || guard == null || http10 || stopped || r.chain().wantsResponseContent(r)
-                || ctx.pipeline().get(ServerCodec.class) == null) {
+        if (r != rc || guard == null || http10 || stopped || r.chain().wantsResponseContent(r)) {
             return false; // HTTP/2 and HTTP/1.0 frame bodies their own way; a content filter reads the parts
         }
-        passThroughHead = true;
-        return true;
+        passThroughHead = ctx.pipeline().get(ServerCodec.class);
+        return passThroughHead != null;
     }
 
     /** A filter ended the response mid-way: its last event goes out, the target is aborted, the connection closed. */
@@ -730,7 +729,7 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         }
         current = null;
         rc = null;
-        passThroughHead = false;
+        passThroughHead = null;
         ex.endNanos = System.nanoTime();
         if (ex.outcome == null) {
             ex.outcome = outcome;
