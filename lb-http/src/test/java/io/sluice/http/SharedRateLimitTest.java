@@ -300,9 +300,12 @@ class SharedRateLimitTest {
         assertFalse(a.server().limitStoresUp());
 
         redis.start();
+        // Each store reconnects on its own timer (up to a second apart): a replica whose "joint" store
+        // is still reconnecting would fail open, so wait for every store of both, not only "closed".
         Await.until("both gateways reach Redis again", Duration.ofSeconds(20), () -> {
             try {
-                return chat(a, "closed", "sk-dave-000").status() == 200 && chat(b, "closed", "sk-dave-000").status() == 200;
+                return a.server().limitStoresConnected() && b.server().limitStoresConnected()
+                        && chat(a, "closed", "sk-dave-000").status() == 200 && chat(b, "closed", "sk-dave-000").status() == 200;
             } catch (IOException e) {
                 return false;
             }
@@ -314,6 +317,8 @@ class SharedRateLimitTest {
     @Test
     @Order(8)
     void aReloadedStoreReplacesTheOldOne() throws Exception {
+        Await.until("every store of both gateways connected", Duration.ofSeconds(20),
+                () -> a.server().limitStoresConnected() && b.server().limitStoresConnected());
         long before = redis.info("connected_clients");
         String old = "timeout: 500ms, on-failure: closed }";
         String changed = YAML.replace(old, "timeout: 500ms, on-failure: closed, key-prefix: \"other:\" }");

@@ -114,6 +114,12 @@ final class RedisBuckets implements AutoCloseable {
         return state == State.UP;
     }
 
+    /** Whether the connection is open now: after a drop Lettuce reopens it in the background, store by store. */
+    boolean connected() {
+        StatefulRedisConnection<String, String> c = connection;
+        return !closed && c != null && c.isOpen();
+    }
+
     /** The first connection; Lettuce itself re-establishes it after a drop, but not a first one that failed. */
     private void connect() {
         if (closed) {

@@ -57,6 +57,11 @@ public final class RedisLimits implements AutoCloseable {
         return !stores.isEmpty() && stores.values().stream().allMatch(RedisBuckets::up);
     }
 
+    /** Whether every store's connection is open now (each reconnects on its own timer after Redis returns). */
+    public synchronized boolean allConnected() {
+        return !stores.isEmpty() && stores.values().stream().allMatch(RedisBuckets::connected);
+    }
+
     /**
      * After a reload: closes the stores no listener names any more. A request still holding one of
      * their limiters falls back as if Redis were unreachable.

@@ -645,6 +645,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         return limitStores.allUp();
     }
 
+    /** Whether every shared rate-limit store's connection is open now (false without any). */
+    public boolean limitStoresConnected() {
+        return limitStores.allConnected();
+    }
+
     public Upstreams upstreams() {
         return upstreams;
     }
