@@ -15,6 +15,7 @@ class DormantConnectionTest {
     static final SluiceExtension sluice = new SluiceExtension("""
             listeners:
               - { name: main, port: 0, host: 127.0.0.1, idle-timeout: 60s, routes: [ { path: /v1/, pool: vllm } ] }
+              - { name: short, port: 0, host: 127.0.0.1, idle-timeout: 4s, routes: [ { path: /v1/, pool: vllm } ] }
             pools:
               vllm:
                 backends: [ { url: "http://127.0.0.1:${SIM0}" } ]
@@ -40,6 +41,18 @@ class DormantConnectionTest {
             // And it sleeps again, and wakes again.
             Await.until("dormant again", Duration.ofSeconds(10), () -> sluice.server().dormantConnections() == 1);
             assertEquals(200, c.get("/v1/models").exchange().status());
+        }
+    }
+
+    /** The dormant stand-in gets the idle handler's own events: the idle timeout still closes the connection. */
+    @Test
+    void aDormantConnectionIsClosedAtItsIdleTimeout() throws Exception {
+        try (RawHttp c = new RawHttp(sluice.server().port("short"))) {
+            assertEquals(200, c.get("/v1/models").exchange().status());
+            Await.until("the quiet connection to go dormant", Duration.ofSeconds(10),
+                    () -> sluice.server().dormantConnections() == 1);
+            c.socket.setSoTimeout(15_000);
+            assertEquals(-1, c.socket.getInputStream().read(), "closed by the 4 s idle timeout while dormant");
         }
     }
 

@@ -2,7 +2,6 @@ package io.sluice.core.net;
 
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.util.AttributeKey;
 import io.netty.util.NetUtil;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -18,13 +17,12 @@ import java.util.List;
  * chain that is not itself a trusted proxy (each proxy appends the peer it saw, so everything left
  * of the first untrusted hop may be forged); an unusable chain falls back to the peer.
  *
- * <p>One per channel (an HTTP/1.1 connection or an HTTP/2 stream), kept as a channel attribute; the
- * peer's part is computed once (per reload of the listener), the client part per request, and only
- * when the peer is trusted.
+ * <p>One per channel (an HTTP/1.1 connection or an HTTP/2 stream), kept by its exchange handler (not
+ * as a channel attribute, so a dormant connection, whose handlers are gone, does not keep it: about
+ * 200 bytes per idle connection); the peer's part is computed once (per reload of the listener), the
+ * client part per request, and only when the peer is trusted.
  */
 public final class ClientAddress {
-    public static final AttributeKey<ClientAddress> KEY = AttributeKey.valueOf("sluice.client");
-
     private final String peer;
     private final boolean peerTrusted;
     private final List<Cidr> trusted;
@@ -41,29 +39,25 @@ public final class ClientAddress {
         this.limitKey = peerLimitKey;
     }
 
-    /**
-     * The channel's client address, made on first use with the listener's trusted proxies, and again
-     * when a reload gave the listener other ones (the peer's part is cheap to work out).
-     */
+    /** The client address of a channel's requests, with the listener's trusted proxies. */
     public static ClientAddress of(Channel ch, List<Cidr> trustedProxies) {
-        ClientAddress c = ch.attr(KEY).get();
-        if (c == null || c.trusted != trustedProxies) {
-            SocketAddress a = ch.remoteAddress();
-            if (a == null && ch.parent() != null) {
-                a = ch.parent().remoteAddress(); // an HTTP/2 stream: its connection's peer
-            }
-            byte[] bytes = a instanceof InetSocketAddress i && i.getAddress() != null
-                    ? Cidr.normalize(i.getAddress().getAddress()) : null;
-            c = new ClientAddress(bytes == null ? String.valueOf(a) : NetUtil.bytesToIpAddress(bytes), bytes, trustedProxies);
-            ch.attr(KEY).set(c);
+        SocketAddress a = ch.remoteAddress();
+        if (a == null && ch.parent() != null) {
+            a = ch.parent().remoteAddress(); // an HTTP/2 stream: its connection's peer
         }
-        return c;
+        byte[] bytes = a instanceof InetSocketAddress i && i.getAddress() != null
+                ? Cidr.normalize(i.getAddress().getAddress()) : null;
+        return new ClientAddress(bytes == null ? String.valueOf(a) : NetUtil.bytesToIpAddress(bytes), bytes, trustedProxies);
     }
 
-    /** The channel's client address as the dispatcher worked it out (no proxy is trusted if it did not). */
+    /** A channel's client address when no proxy is trusted. */
     public static ClientAddress of(Channel ch) {
-        ClientAddress c = ch.attr(KEY).get();
-        return c != null ? c : of(ch, List.of());
+        return of(ch, List.of());
+    }
+
+    /** Whether this was worked out with these trusted proxies (a reload gives the listener a new list). */
+    public boolean madeWith(List<Cidr> trustedProxies) {
+        return trusted == trustedProxies;
     }
 
     /** Works out the client of a new request on this channel; @return its address as text */

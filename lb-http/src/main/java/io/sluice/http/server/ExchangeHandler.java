@@ -98,6 +98,7 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
     private ExchangeTarget files;
     private ExchangeTarget active;  // serving the current request
     private RequestContext rc;      // the current request; null between exchanges
+    private ClientAddress client;   // this connection's (or stream's) peer, worked out at its first request
     private HttpRequest admitting;  // a request waiting for an admission filter's answer: what follows is held
     private HttpRequest bodyHead;   // a request whose whole body a filter asked for...
     private List<HttpContent> bodyParts; // ...and the parts read so far
@@ -330,7 +331,10 @@ final class ExchangeHandler extends ChannelDuplexHandler implements RequestConte
         ex.listener = listener;
         ex.protocol = ctx.channel() instanceof Http2StreamChannel ? "HTTP/2" : req.protocolVersion().text(); // streams arrive converted to 1.1
         // The peer is looked at once per connection (or stream), and again only if a reload changed trusted-proxies.
-        ClientAddress client = ClientAddress.of(ctx.channel(), config.trustedProxies());
+        ClientAddress client = this.client;
+        if (client == null || !client.madeWith(config.trustedProxies())) {
+            client = this.client = ClientAddress.of(ctx.channel(), config.trustedProxies());
+        }
         ex.clientIp = client.forRequest(h);
         ex.requestId = requestId;
         ex.method = req.method().name();

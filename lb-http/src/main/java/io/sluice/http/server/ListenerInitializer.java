@@ -1,12 +1,12 @@
 package io.sluice.http.server;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.sluice.admin.AdminAccessFilter;
@@ -40,6 +40,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
@@ -51,9 +52,10 @@ import java.util.function.Consumer;
  * drives the request's target, the proxy or the admin API.
  *
  * <p>A plain HTTP/1.1 connection that has been quiet for {@link #QUIET_MILLIS} between requests is
- * stripped down to {@code idle -> dormant}, dropping about 2 KB of handler state; its next byte
- * rebuilds the chain. Thousands of idle keep-alive connections then cost little more than Netty's
- * channel objects.
+ * stripped down to its idle handler, with a shared {@code Dormant} standing in for the rest
+ * ({@link IdleTimeout#standIn}), dropping about 2 KB of handler state; its next byte rebuilds the
+ * chain. Thousands of idle keep-alive connections then cost little more than Netty's channel objects
+ * (measured in docs/BENCHMARKS.md, "Memory per idle connection").
  */
 final class ListenerInitializer extends ChannelInitializer<Channel> {
     static final long QUIET_MILLIS = 1000;
@@ -68,7 +70,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final AtomicInteger listenerConnections = new AtomicInteger();
     private final AtomicInteger totalConnections;
     private final int maxTotal;
-    private final ChannelGroup clients;
+    private final ClientConnections clients;
+    private final LongAdder openGauge;          // the listener's open-connections metric
     private volatile AccessPolicy access;
     private volatile FilterChain chain;
     private volatile java.util.function.Supplier<io.sluice.core.model.ModelCatalog> catalogs = () -> io.sluice.core.model.ModelCatalog.EMPTY;
@@ -77,6 +80,8 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     private final ExchangeHandler.Targets http1Targets;
     private final ExchangeHandler.Targets streamTargets;
     private final Dormant dormant = new Dormant();
+    /** One listener for every connection's close, not a lambda per connection (16 bytes each, idle or not). */
+    private final ChannelFutureListener closed;
     private volatile boolean mayHibernate;
     private final StreamBudget streamBudget;
     private final java.time.Duration shutdownGrace;
@@ -89,25 +94,25 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
      */
     ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams,
                         List<ExchangeObserver> observers, AtomicInteger totalConnections, int maxTotal,
-                        ChannelGroup clients, CertificateStore certificates, AcmeChallenges challenges,
+                        ClientConnections clients, LongAdder openGauge, CertificateStore certificates, AcmeChallenges challenges,
                         java.time.Duration shutdownGrace) throws IOException {
-        this(config, adminRoutes, upstreams, observers, totalConnections, maxTotal, clients, certificates, challenges,
+        this(config, adminRoutes, upstreams, observers, totalConnections, maxTotal, clients, openGauge, certificates, challenges,
                 shutdownGrace, null);
     }
 
     /** @param limitsFrom the listener whose rate-limit buckets this one uses too (the compat listener's mirrored one), or null */
     ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams,
                         List<ExchangeObserver> observers, AtomicInteger totalConnections, int maxTotal,
-                        ChannelGroup clients, CertificateStore certificates, AcmeChallenges challenges,
+                        ClientConnections clients, LongAdder openGauge, CertificateStore certificates, AcmeChallenges challenges,
                         java.time.Duration shutdownGrace, ListenerInitializer limitsFrom) throws IOException {
-        this(config, adminRoutes, upstreams, observers, totalConnections, maxTotal, clients, certificates, challenges,
+        this(config, adminRoutes, upstreams, observers, totalConnections, maxTotal, clients, openGauge, certificates, challenges,
                 shutdownGrace, limitsFrom, null);
     }
 
     /** @param limitStores the gateway's shared rate-limit stores ({@code rate-limits.store}), or null (buckets stay local) */
     ListenerInitializer(ListenerConfig config, AdminRoutes adminRoutes, Upstreams upstreams,
                         List<ExchangeObserver> observers, AtomicInteger totalConnections, int maxTotal,
-                        ChannelGroup clients, CertificateStore certificates, AcmeChallenges challenges,
+                        ClientConnections clients, LongAdder openGauge, CertificateStore certificates, AcmeChallenges challenges,
                         java.time.Duration shutdownGrace, ListenerInitializer limitsFrom,
                         io.sluice.http.ratelimit.RedisLimits limitStores) throws IOException {
         this.limitStores = limitStores;
@@ -119,6 +124,13 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         this.totalConnections = totalConnections;
         this.maxTotal = maxTotal;
         this.clients = clients;
+        this.openGauge = openGauge;
+        this.closed = f -> {
+            listenerConnections.decrementAndGet();
+            totalConnections.decrementAndGet();
+            openGauge.decrement();
+            clients.remove(f.channel());
+        };
         this.certificates = certificates;
         this.challenges = challenges;
         this.limitsFrom = limitsFrom;
@@ -255,15 +267,13 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         boolean mayHibernate = this.mayHibernate;
         int onListener = listenerConnections.incrementAndGet();
         int total = totalConnections.incrementAndGet();
-        ch.closeFuture().addListener(f -> {
-            listenerConnections.decrementAndGet();
-            totalConnections.decrementAndGet();
-        });
+        openGauge.increment();
+        ch.closeFuture().addListener(closed); // the connection's only close listener: it counts and forgets it
+        clients.add(ch);
         if ((config.maxConnections() > 0 && onListener > config.maxConnections()) || (maxTotal > 0 && total > maxTotal)) {
             ch.close(); // over the limit: refused before any byte is read; open connections are not touched
             return;
         }
-        clients.add(ch);
         long idleMs = config.idleTimeout().toMillis();
         if (idleMs > 0 || mayHibernate) {
             ch.pipeline().addLast("idle", new IdleTimeout(0, idleMs, mayHibernate ? QUIET_MILLIS : 0));
@@ -309,23 +319,28 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         if (guard == null || codec == null || !guard.atRest() || !codec.atRest()) {
             return; // bytes of a next request arrived (or are due): stay as we are
         }
+        IdleTimeout idle = p.get(IdleTimeout.class);
+        if (idle == null) {
+            return;
+        }
         for (String name : CHAIN) {
             if (p.context(name) != null) {
                 p.remove(name);
             }
         }
-        p.addLast("dormant", dormant);
+        idle.standIn(dormant);
     }
 
-    /** The whole of a hibernating connection's request handling: wake up on the first byte. */
+    /**
+     * The whole of a hibernating connection's request handling, standing in (with the idle
+     * handler's context) for the handlers removed: wake up on the first byte.
+     */
     @ChannelHandler.Sharable
     private final class Dormant extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ChannelPipeline p = ctx.pipeline();
-            http1(p, false); // added behind this handler
-            p.remove(this);
-            ctx.fireChannelRead(msg); // a removed context still knows its successor: the new guard
+            http1(ctx.pipeline(), false); // added behind the idle handler, whose context this is
+            ctx.fireChannelRead(msg); // to the new guard
         }
 
         @Override

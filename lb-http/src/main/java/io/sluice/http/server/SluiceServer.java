@@ -60,15 +60,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.BindException;
-import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.ChannelHandler;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,7 +92,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     private final List<ListenerInfo> listenerInfos = new CopyOnWriteArrayList<>();
     private final long startedAt = System.currentTimeMillis();
     private final AtomicInteger totalConnections = new AtomicInteger();
-    private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
+    private final ClientConnections clients = new ClientConnections();
     /** Told about every finished exchange (access log, metrics); copy-on-write, read per request. */
     private final List<ExchangeObserver> observers = new CopyOnWriteArrayList<>();
     /** What a Caddy in front used to do: certificates, ACME, the access log. */
@@ -265,7 +261,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
 
     private void startListeners() throws InterruptedException, java.io.IOException {
         for (ListenerConfig lc : config.listeners()) {
-            int port = bindPerLoop(lc.host(), lc.port(), metrics.openConnections(lc.name()), initializer(lc, adminRoutes));
+            int port = bindPerLoop(lc.host(), lc.port(), initializer(lc, adminRoutes));
             List<RouteInfo> routes = new ArrayList<>();
             lc.routes().forEach(r -> routes.add(new RouteInfo(r.pathPrefix(), r.pool(), r.admin())));
             listenerInfos.add(new ListenerInfo(lc.name(), lc.host(), port, EdgeServices.protocols(lc), List.copyOf(routes)));
@@ -282,11 +278,11 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
      *
      * @return the bound port
      */
-    private int bindPerLoop(String host, int port, LongAdder openConnections, ChannelHandler childHandler)
+    private int bindPerLoop(String host, int port, ChannelHandler childHandler)
             throws InterruptedException, java.io.IOException {
         ChannelOption<Boolean> reusePort = transport.reusePort();
         if (reusePort == null) {
-            Channel ch = bind(bootstrap(4096, openConnections, childHandler).group(boss, workers), host, port);
+            Channel ch = bind(bootstrap(4096, childHandler).group(boss, workers), host, port);
             serverChannels.add(ch);
             return ((InetSocketAddress) ch.localAddress()).getPort();
         }
@@ -299,7 +295,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         int bound = port;
         for (EventExecutor e : workers) {
             EventLoop loop = (EventLoop) e;
-            Channel ch = bind(bootstrap(4096, openConnections, childHandler).group(loop, loop).option(reusePort, true),
+            Channel ch = bind(bootstrap(4096, childHandler).group(loop, loop).option(reusePort, true),
                     host, bound);
             serverChannels.add(ch);
             bound = ((InetSocketAddress) ch.localAddress()).getPort();
@@ -318,17 +314,23 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         throw e;
     }
 
+    /**
+     * Netty's default read sizing, one instance for all client connections: each channel keeps only
+     * its handle, while Netty's default makes an allocator per channel (32 bytes per idle connection).
+     */
+    private static final io.netty.channel.RecvByteBufAllocator RECEIVE_SIZES = new io.netty.channel.AdaptiveRecvByteBufAllocator();
+
     /** Every listener's socket options, without event loops; the child handler builds the connection's pipeline. */
-    private ServerBootstrap bootstrap(int backlog, LongAdder openConnections,
-                                      ChannelHandler childHandler) {
+    private ServerBootstrap bootstrap(int backlog, ChannelHandler childHandler) {
         return new ServerBootstrap()
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, backlog)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .handler(new ConnectionCounter(openConnections))
+                .handler(AcceptPause.INSTANCE)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE_SIZES)
                 .childHandler(childHandler);
     }
 
@@ -345,7 +347,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 .transport(config.server().transport()).build());
         List<Channel> servers = new ArrayList<>();
         List<AutoCloseable> resources = new ArrayList<>();
-        ChannelGroup accepted = new DefaultChannelGroup("warmup", GlobalEventExecutor.INSTANCE);
+        ClientConnections accepted = new ClientConnections();
         try {
             SluiceConfig wc = ConfigLoader.parse("""
                     listeners:
@@ -396,7 +398,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 for (Channel server : servers) {
                     server.close().syncUninterruptibly();
                 }
-                accepted.close().syncUninterruptibly(); // a connection the warm-up left behind does not outlive it
+                accepted.closeAll(5, TimeUnit.SECONDS); // a connection the warm-up left behind does not outlive it
                 for (AutoCloseable r : resources) {
                     r.close();
                 }
@@ -407,13 +409,13 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     }
 
     private Channel warmUpListener(ListenerConfig lc, CertificateStore certificates, Upstreams privateUpstreams,
-                                   GatewayMetrics throwaway, ChannelGroup accepted) throws Exception {
+                                   GatewayMetrics throwaway, ClientConnections accepted) throws Exception {
         // The gateway's admin routes: real requests ask them first (GET /v1/models may be answered from the
         // scrape), so the warm-up takes the same branches. The private routes name no admin route and no
         // scraped pool, so every warm-up request is still proxied to the simulator.
         ListenerInitializer init = new ListenerInitializer(lc, adminRoutes, privateUpstreams, List.of(throwaway),
-                new AtomicInteger(), 0, accepted, certificates, null, Duration.ZERO);
-        return bootstrap(1024, throwaway.openConnections(lc.name()), init).group(boss, workers)
+                new AtomicInteger(), 0, accepted, throwaway.openConnections(lc.name()), certificates, null, Duration.ZERO);
+        return bootstrap(1024, init).group(boss, workers)
                 .bind(lc.host(), 0).sync().channel();
     }
 
@@ -440,9 +442,9 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         ListenerConfig mirrored = config.listeners().stream().filter(l -> l.name().equals(c.listener())).findFirst().orElse(null);
         ListenerConfig lc = CompatListener.config(c, mirrored);
         ListenerInitializer init = new ListenerInitializer(lc, new AdminRoutes(), upstreams, observers, totalConnections,
-                config.server().maxConnections(), clients, null, null, config.server().shutdownGrace(),
-                mirrored == null ? null : initializers.get(mirrored.name()), limitStores);
-        ServerBootstrap b = bootstrap(1024, metrics.openConnections(lc.name()), init).group(boss, workers);
+                config.server().maxConnections(), clients, metrics.openConnections(lc.name()), null, null,
+                config.server().shutdownGrace(), mirrored == null ? null : initializers.get(mirrored.name()), limitStores);
+        ServerBootstrap b = bootstrap(1024, init).group(boss, workers);
         init.services(builtins);
         compatConfig = c;
         compatInitializer = init;
@@ -469,7 +471,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
 
     private ListenerInitializer initializer(ListenerConfig lc, AdminRoutes adminRoutes) throws java.io.IOException {
         ListenerInitializer init = new ListenerInitializer(lc, adminRoutes, upstreams, observers,
-                totalConnections, config.server().maxConnections(), clients, edge.certificates(lc), edge.challenges(),
+                totalConnections, config.server().maxConnections(), clients, metrics.openConnections(lc.name()),
+                edge.certificates(lc), edge.challenges(),
                 config.server().shutdownGrace(), null, limitStores);
         init.models(this::models);
         init.providers(this::providers);
@@ -633,7 +636,8 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
     public int dormantConnections() {
         int n = 0;
         for (io.netty.channel.Channel ch : clients) {
-            if (ch.pipeline().get("dormant") != null) {
+            io.sluice.http.timeout.IdleTimeout idle = ch.pipeline().get(io.sluice.http.timeout.IdleTimeout.class);
+            if (idle != null && idle.standingIn()) {
                 n++;
             }
         }
@@ -754,7 +758,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         health.close();
         // Client connections close while their loops still run, so every pipeline is taken down
         // (TLS engines and buffers released) rather than dropped with a loop that is going away.
-        clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        clients.closeAll(5, TimeUnit.SECONDS);
         // Upstream connections too (pooled idle ones hold a pending read): a channel still open when its
         // io_uring loop is destroyed is closed by the loop's teardown, which can no longer release that
         // read's buffer (a leak report, and "Can't invoke task later as EventLoop rejected it").

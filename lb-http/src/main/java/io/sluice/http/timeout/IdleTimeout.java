@@ -2,6 +2,7 @@ package io.sluice.http.timeout;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.util.concurrent.TimeUnit;
 
@@ -38,6 +39,7 @@ public final class IdleTimeout extends ChannelDuplexHandler {
     private int readsSeen;
     private int flushesSeen;
     private boolean reading;
+    private ChannelInboundHandler standIn;  // a dormant connection's only request handling, until its next read
     private final Watch watch = new Watch() {
         @Override
         protected void check(long now) {
@@ -80,6 +82,39 @@ public final class IdleTimeout extends ChannelDuplexHandler {
         }
     }
 
+    /**
+     * Until the next read, {@code handler} gets this channel's reads and user events (this handler's
+     * own idle events included) with this handler's context, in place of the handlers behind, which
+     * a dormant connection no longer has. Its {@code fireChannelRead} then reaches whatever it added
+     * behind this handler. A handler of its own would cost the connection a context (64 bytes).
+     */
+    public void standIn(ChannelInboundHandler handler) {
+        standIn = handler;
+    }
+
+    /** Whether a stand-in handles this channel now (it is dormant). */
+    public boolean standingIn() {
+        return standIn != null;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        fire(evt);
+    }
+
+    private void fire(Object evt) {
+        ChannelInboundHandler s = standIn;
+        if (s == null) {
+            ctx.fireUserEventTriggered(evt);
+            return;
+        }
+        try {
+            s.userEventTriggered(ctx, evt);
+        } catch (Exception e) {
+            ctx.fireExceptionCaught(e);
+        }
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         start();
@@ -113,9 +148,15 @@ public final class IdleTimeout extends ChannelDuplexHandler {
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         reading = true;
-        ctx.fireChannelRead(msg);
+        ChannelInboundHandler s = standIn;
+        if (s == null) {
+            ctx.fireChannelRead(msg);
+        } else {
+            standIn = null;
+            s.channelRead(ctx, msg);
+        }
     }
 
     @Override
@@ -150,15 +191,15 @@ public final class IdleTimeout extends ChannelDuplexHandler {
         }
         if (quietNanos > 0 && !quietFired && now - quietMark >= quietNanos) {
             quietFired = true;
-            ctx.fireUserEventTriggered(QUIET);
+            fire(QUIET);
         }
         if (readerIdleNanos > 0 && now - readMark >= readerIdleNanos) {
             readMark = now; // the next event, if still idle, one period later
-            ctx.fireUserEventTriggered(IdleStateEvent.READER_IDLE_STATE_EVENT);
+            fire(IdleStateEvent.READER_IDLE_STATE_EVENT);
         }
         if (allIdleNanos > 0 && now - activityMark >= allIdleNanos) {
             activityMark = now;
-            ctx.fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+            fire(IdleStateEvent.ALL_IDLE_STATE_EVENT);
         }
     }
 

@@ -5,31 +5,25 @@ import io.sluice.core.observe.LogThrottle;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
- * On a listener's server channel: every accepted connection passes here (before the acceptor
- * registers it), so the open-connections gauge needs nothing in the client pipeline.
- *
- * <p>It also handles a failed accept. Out of descriptors, every accept fails at once and would again
- * on the next loop turn: accepting pauses for {@link #ACCEPT_PAUSE_MILLIS} (as nginx does), and the
- * failure is logged once per interval with a count, instead of once per attempt (a million lines a
- * minute were seen).
+ * On a listener's server channel, for a failed accept. Out of descriptors, every accept fails at once
+ * and would again on the next loop turn: accepting pauses for {@link #ACCEPT_PAUSE_MILLIS} (as nginx
+ * does), and the failure is logged once per interval with a count, instead of once per attempt (a
+ * million lines a minute were seen).
  */
 @ChannelHandler.Sharable
-final class ConnectionCounter extends ChannelInboundHandlerAdapter {
-    private final LongAdder open;
+final class AcceptPause extends ChannelInboundHandlerAdapter {
+    static final AcceptPause INSTANCE = new AcceptPause();
 
-    ConnectionCounter(LongAdder open) {
-        this.open = open;
+    private AcceptPause() {
     }
 
     static final long ACCEPT_PAUSE_MILLIS = 200;
-    private static final Logger log = LoggerFactory.getLogger(ConnectionCounter.class);
+    private static final Logger log = LoggerFactory.getLogger(AcceptPause.class);
     private static final LogThrottle ACCEPT_FAILURES = new LogThrottle(java.time.Duration.ofSeconds(10), 8);
 
     @Override
@@ -46,14 +40,5 @@ final class ConnectionCounter extends ChannelInboundHandlerAdapter {
                 ctx.channel().read();
             }, ACCEPT_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
         }
-    }
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof Channel child) {
-            open.increment();
-            child.closeFuture().addListener(f -> open.decrement());
-        }
-        ctx.fireChannelRead(msg);
     }
 }
