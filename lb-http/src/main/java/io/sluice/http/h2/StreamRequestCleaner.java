@@ -17,13 +17,16 @@ import io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames;
 @Sharable
 final class StreamRequestCleaner extends ChannelInboundHandlerAdapter {
     static final StreamRequestCleaner INSTANCE = new StreamRequestCleaner();
+    /** Read once: {@code values()} copies the enum's array on every call, here once per stream. */
+    private static final io.netty.util.AsciiString[] CONVERSION_HEADERS = java.util.Arrays.stream(ExtensionHeaderNames.values())
+            .map(ExtensionHeaderNames::text).toArray(io.netty.util.AsciiString[]::new);
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest req) {
             HttpHeaders h = req.headers();
-            for (ExtensionHeaderNames n : ExtensionHeaderNames.values()) {
-                h.remove(n.text());
+            for (io.netty.util.AsciiString name : CONVERSION_HEADERS) {
+                h.remove(name);
             }
             if (ExtendedConnect.isWebSocket(ctx.channel())) {
                 // The HTTP/1.1 upgrade an extended CONNECT stands for (the conversion drops connection headers).
