@@ -41,5 +41,5 @@ YAML
 # initial heap is larger, so that the old generation is not grown by full collections during the ramp.
 # docs/BENCHMARKS.md has the measurements behind both.
 xms=64m; [ "$BENCH_POOL" = sse ] && xms=256m
-# TrimNativeHeapInterval: as bin/run and the image (8-25 % less RSS, docs/BENCHMARKS.md).
-exec ${SLUICE_JAVA:-java} ${SLUICE_JAVA_OPTS:--Xms$xms -Xmx1g -Xmn24m -XX:+UseParallelGC -XX:TrimNativeHeapInterval=1000} -jar "$root/lb-http/target/sluice.jar" --config "$dir/sluice.yaml"
+# TrimNativeHeapInterval: as bin/run and the image (about 10 % less RSS, docs/BENCHMARKS.md).
+exec ${SLUICE_JAVA:-java} ${SLUICE_JAVA_OPTS:--Xms$xms -Xmx1g -Xmn24m -XX:+UseParallelGC -XX:TrimNativeHeapInterval=5000} -jar "$root/lb-http/target/sluice.jar" --config "$dir/sluice.yaml"
