@@ -83,6 +83,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
     /** One listener for every connection's close, not a lambda per connection (16 bytes each, idle or not). */
     private final ChannelFutureListener closed;
     private volatile boolean mayHibernate;
+    private volatile IdleTimeout.Limits idleLimits; // shared by the listener's connections
     private final StreamBudget streamBudget;
     private final java.time.Duration shutdownGrace;
     private final ListenerInitializer limitsFrom;
@@ -136,6 +137,7 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         this.limitsFrom = limitsFrom;
         this.access = AccessPolicy.of(config, null, limitsFrom == null ? null : limitsFrom.access(), limitStores);
         this.mayHibernate = certificates == null && config.redirectToHttps() == 0;
+        this.idleLimits = idleLimits(config, mayHibernate);
         this.streamBudget = new StreamBudget(config.http2().maxUpstreamPerConnection(), config.http2().maxUpstreamTotal());
         this.shutdownGrace = shutdownGrace;
         this.chain = chain(config, access);
@@ -249,10 +251,16 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
         access = AccessPolicy.of(next, access, limitsFrom == null ? null : limitsFrom.access(), limitStores);
         certificates = nextCertificates;
         mayHibernate = nextCertificates == null && next.redirectToHttps() == 0;
+        idleLimits = idleLimits(next, mayHibernate);
         streamBudget.limits(next.http2().maxUpstreamPerConnection(), next.http2().maxUpstreamTotal());
         routes.replace(next.routes());
         chain = chain(next, access);
         config = next;
+    }
+
+    /** The idle timeout, and the quiet period after which a plain HTTP/1.1 connection turns dormant. */
+    private static IdleTimeout.Limits idleLimits(ListenerConfig config, boolean mayHibernate) {
+        return new IdleTimeout.Limits(0, config.idleTimeout().toMillis(), mayHibernate ? QUIET_MILLIS : 0);
     }
 
     /** The routes new requests on this listener use; replaced by a reload. */
@@ -274,9 +282,9 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
             ch.close(); // over the limit: refused before any byte is read; open connections are not touched
             return;
         }
-        long idleMs = config.idleTimeout().toMillis();
-        if (idleMs > 0 || mayHibernate) {
-            ch.pipeline().addLast("idle", new IdleTimeout(0, idleMs, mayHibernate ? QUIET_MILLIS : 0));
+        IdleTimeout.Limits idle = idleLimits;
+        if (idle.any()) {
+            ch.pipeline().addLast("idle", new IdleTimeout(idle));
         }
         if (certificates != null) {
             ch.pipeline().addLast("sni", certificates.newSniHandler()) // its handshake timeout bounds a silent client

@@ -314,12 +314,6 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
         throw e;
     }
 
-    /**
-     * Netty's default read sizing, one instance for all client connections: each channel keeps only
-     * its handle, while Netty's default makes an allocator per channel (32 bytes per idle connection).
-     */
-    private static final io.netty.channel.RecvByteBufAllocator RECEIVE_SIZES = new io.netty.channel.AdaptiveRecvByteBufAllocator();
-
     /** Every listener's socket options, without event loops; the child handler builds the connection's pipeline. */
     private ServerBootstrap bootstrap(int backlog, ChannelHandler childHandler) {
         return new ServerBootstrap()
@@ -330,7 +324,7 @@ public final class SluiceServer implements AutoCloseable, AdminContext {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE_SIZES)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, ReceiveSizes.INSTANCE)
                 .childHandler(childHandler);
     }
 

@@ -133,7 +133,7 @@ class SweeperTest {
         // A client connection: 120 s idle timeout, 1 s quiet period (dormancy). The tick follows the idle
         // timeout's 500 ms, not the quiet period's 125 ms, which had every connection checked 8 times a second.
         io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(
-                new IdleTimeout(0, 120_000, 1000));
+                new IdleTimeout(new IdleTimeout.Limits(0, 120_000, 1000)));
         try {
             assertEquals(TimeUnit.MILLISECONDS.toNanos(500), Sweeper.of(ch.eventLoop()).tickNanos());
         } finally {
