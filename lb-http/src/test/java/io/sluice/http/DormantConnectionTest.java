@@ -62,7 +62,7 @@ class DormantConnectionTest {
         try (RawHttp c = new RawHttp(port)) {
             assertEquals(200, c.get("/v1/models").exchange().status());
             c.sendRaw("GET /v1/models HTTP/1.1\r\nHo"); // a head begun, then a pause longer than the quiet period
-            Thread.sleep(2500); // over twice the 1 s quiet period: a negative, so no event to wait for
+            Thread.sleep(2500); // over twice the longest wait for dormancy (1 s): a negative, so no event to wait for
             assertEquals(0, sluice.server().dormantConnections());
             c.sendRaw("st: x\r\n\r\n");
             assertEquals(200, c.exchange().status());
