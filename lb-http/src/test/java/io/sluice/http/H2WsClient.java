@@ -218,6 +218,19 @@ final class H2WsClient implements AutoCloseable {
             stream.writeAndFlush(new DefaultHttp2DataFrame(true)).syncUninterruptibly();
         }
 
+        /** Sends a close frame and ends the stream in the same DATA frame, as Chromium 156 does. */
+        void closeAndEnd(int code) {
+            io.netty.channel.embedded.EmbeddedChannel encoder = new io.netty.channel.embedded.EmbeddedChannel(
+                    new io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder(true));
+            encoder.writeOutbound(new CloseWebSocketFrame(code, "done"));
+            ByteBuf bytes = stream.alloc().buffer();
+            for (ByteBuf part; (part = encoder.readOutbound()) != null; part.release()) {
+                bytes.writeBytes(part);
+            }
+            encoder.finishAndReleaseAll();
+            stream.writeAndFlush(new DefaultHttp2DataFrame(bytes, true)).syncUninterruptibly();
+        }
+
         void reset() {
             stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)).syncUninterruptibly();
         }

@@ -138,6 +138,23 @@ class WebSocketHttp2Test {
     }
 
     @Test
+    void aClientEndingItsStreamWithItsCloseFrameStillGetsTheBackendsAnswer() throws Exception {
+        // Chromium 156 sends its close frame with END_STREAM (RFC 8441's FIN). The backend's answering close
+        // frame still reaches the client, then the stream's end: no RST_STREAM, which is a TCP reset there.
+        try (H2WsClient c = new H2WsClient(sluice.port())) {
+            H2WsClient.Ws ws = c.open("/ws/end");
+            ws.text("x");
+            assertEquals("x", ws.next());
+            ws.closeAndEnd(4003);
+            assertEquals(new WsClient.Close(4003), ws.next());
+            assertEquals(H2WsClient.END, ws.next());
+            Await.until("the backend got the client's close code", T, () -> backend().closeCodes.contains(4003));
+            Await.until("lease released", T, () -> sluice.totalInFlight() == 0);
+            assertTrue(c.connection.isActive());
+        }
+    }
+
+    @Test
     void aClientEndingItsSideClosesTheTunnel() throws Exception {
         int closedBefore = backend().closed.get();
         try (H2WsClient c = new H2WsClient(sluice.port())) {

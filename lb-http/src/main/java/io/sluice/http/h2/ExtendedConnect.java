@@ -47,6 +47,13 @@ public final class ExtendedConnect extends ChannelDuplexHandler {
     private static final AsciiString PROTOCOL = AsciiString.cached(":protocol");
     /** DATA a client sends before the handshake's answer is held up to this much; more resets the stream. */
     private static final int MAX_EARLY_BYTES = 64 * 1024;
+    /**
+     * After one side ended the stream (END_STREAM, RFC 8441's TCP FIN), how long the other has to end
+     * its own before the stream is reset. A stream closed before both sides ended it is reset
+     * (RST_STREAM, a TCP reset): Chromium 156 ends its side with its close frame, and the stream used to
+     * be closed there, before the backend's answering close frame, so the page saw 1006, not its code.
+     */
+    static final long END_GRACE_MILLIS = 2000;
     /** Headers of the HTTP/1.1 101 that do not exist in HTTP/2, or that RFC 8441 leaves out. */
     private static final Set<AsciiString> NOT_IN_ANSWER = Set.of(HttpHeaderNames.CONNECTION, HttpHeaderNames.UPGRADE,
             HttpHeaderNames.SEC_WEBSOCKET_ACCEPT, HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING,
@@ -59,6 +66,8 @@ public final class ExtendedConnect extends ChannelDuplexHandler {
     private ArrayDeque<Http2DataFrame> early;
     private int earlyBytes;
     private boolean endSent;
+    private boolean remoteEnded;           // the client's END_STREAM was read
+    private ChannelPromise closeWhenEnded;  // a close waiting for it
 
     /** Adds the handler in front of a new stream's conversion codec (named {@code h2-http}). */
     static void install(io.netty.channel.ChannelPipeline p) {
@@ -182,8 +191,22 @@ public final class ExtendedConnect extends ChannelDuplexHandler {
             d.release();
         }
         if (end) {
-            ctx.fireChannelReadComplete();
-            ctx.close(); // the client ended its side: the tunnel closes, flushing to the backend first
+            remoteEnded = true;
+            ChannelPromise waiting = closeWhenEnded;
+            closeWhenEnded = null;
+            if (waiting != null) {
+                ctx.close(waiting); // both sides ended: closed without a reset
+                return;
+            }
+            ctx.fireChannelReadComplete(); // on to the backend
+            // The client ended its side, RFC 8441's TCP FIN (Chromium sends it with its close frame). The backend
+            // still answers, normally with its close frame and a close, which closes the tunnel and ends our side
+            // without a reset; a backend that does not is cut off after the grace.
+            ctx.executor().schedule(() -> {
+                if (ctx.channel().isActive()) {
+                    ctx.channel().close();
+                }
+            }, END_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
 
@@ -228,13 +251,34 @@ public final class ExtendedConnect extends ChannelDuplexHandler {
         }
     }
 
+    /**
+     * The tunnel closes: our side ends (END_STREAM, the TCP FIN of RFC 8441), and the stream closes
+     * once the client has ended its side too, or after {@link #END_GRACE_MILLIS} with a reset.
+     */
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
-        if (state == State.TUNNEL && !endSent && ctx.channel().isActive()) {
+        if (state != State.TUNNEL || !ctx.channel().isActive()) {
+            ctx.close(promise);
+            return;
+        }
+        if (!endSent) {
             end(ctx, ctx.voidPromise());
             ctx.flush();
         }
-        ctx.close(promise);
+        if (remoteEnded || closeWhenEnded != null) {
+            ctx.close(promise);
+            return;
+        }
+        closeWhenEnded = promise;
+        ctx.channel().config().setAutoRead(true); // the tunnel stopped reading; its END_STREAM must be read (the tunnel drops data now)
+        ctx.read();
+        ctx.executor().schedule(() -> {
+            ChannelPromise waiting = closeWhenEnded;
+            closeWhenEnded = null;
+            if (waiting != null) {
+                ctx.close(waiting);
+            }
+        }, END_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     private void end(ChannelHandlerContext ctx, ChannelPromise promise) {
