@@ -28,6 +28,7 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 /**
  * WebSockets over HTTP/2 (RFC 8441) on one stream. It sits in front of the frame-to-HttpObject
@@ -206,7 +207,7 @@ public final class ExtendedConnect extends ChannelDuplexHandler {
                 if (ctx.channel().isActive()) {
                     ctx.channel().close();
                 }
-            }, END_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }, END_GRACE_MILLIS, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -278,7 +279,7 @@ public final class ExtendedConnect extends ChannelDuplexHandler {
             if (waiting != null) {
                 ctx.close(waiting);
             }
-        }, END_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }, END_GRACE_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     private void end(ChannelHandlerContext ctx, ChannelPromise promise) {

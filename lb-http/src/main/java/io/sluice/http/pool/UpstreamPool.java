@@ -42,6 +42,7 @@ public final class UpstreamPool {
     private final Bootstrap bootstrap;
     private final InetSocketAddress address;
     private final ArrayDeque<Channel> idle = new ArrayDeque<>();
+    private IdleTimeout.Limits idleLimits;    // shared by this pool's connections; remade when a reload changes them
 
     UpstreamPool(BackendConnections parent, EventLoop loop, Class<? extends Channel> channelClass,
                  AddressResolverGroup<InetSocketAddress> resolver) {
@@ -64,7 +65,7 @@ public final class UpstreamPool {
                             ch.pipeline().addLast("ssl", tls.newHandler(ch.alloc(), parent.backend(), connectTimeoutMillis()));
                         }
                         ch.pipeline()
-                                .addLast("idle", new IdleTimeout(streamIdleMillis(), IDLE_TIMEOUT_SECONDS * 1000L))
+                                .addLast("idle", new IdleTimeout(idleLimits()))
                                 .addLast("codec", new UpstreamCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(8192)
                                         .setMaxHeaderSize(64 * 1024)
@@ -103,8 +104,14 @@ public final class UpstreamPool {
         }
     }
 
-    private long streamIdleMillis() {
-        return parent.config().streamIdleTimeout().toMillis();
+    /** The stream-idle timeout (a reload may change it) and the idle connection's timeout, on this pool's loop. */
+    private IdleTimeout.Limits idleLimits() {
+        long streamIdleMillis = parent.config().streamIdleTimeout().toMillis();
+        IdleTimeout.Limits l = idleLimits;
+        if (l == null || !l.readerIdleIs(streamIdleMillis)) {
+            l = idleLimits = new IdleTimeout.Limits(streamIdleMillis, IDLE_TIMEOUT_SECONDS * 1000L, 0);
+        }
+        return l;
     }
 
     /** A live idle connection bound to {@code owner}, or null when a new one must be opened. */
@@ -116,7 +123,7 @@ public final class UpstreamPool {
                 ch.close(); // made with TLS settings a reload has replaced since: not reused
             } else if (ch.isActive()) {
                 // Opened before a reload may have changed the stream-idle timeout: apply the current one.
-                ((IdleTimeout) ch.pipeline().get("idle")).readerIdle(streamIdleMillis());
+                ((IdleTimeout) ch.pipeline().get("idle")).limits(idleLimits());
                 bind(ch, owner);
                 return ch;
             }

@@ -17,9 +17,9 @@ import java.util.concurrent.TimeUnit;
  * it is up to the handlers behind.
  *
  * <p>It is its own {@link Watch} (so it implements the handler interfaces rather than extending
- * {@code ChannelDuplexHandler}), and its timeouts are one {@link Limits} shared by the connections of
- * a listener: every idle connection keeps this handler for its whole life, and these two save it 48
- * of the 128 bytes the handler and its watch took.
+ * {@code ChannelDuplexHandler}), and its timeouts are one {@link Limits} shared by the connections
+ * of a listener or an upstream pool: every idle connection keeps this handler for its whole life,
+ * and these two save it 48 of the 128 bytes the handler and its watch took.
  */
 public final class IdleTimeout extends Watch implements ChannelInboundHandler, ChannelOutboundHandler {
     /** Fired once when a channel has been quiet (no read, no flush) for the quiet period. */
@@ -56,8 +56,8 @@ public final class IdleTimeout extends Watch implements ChannelInboundHandler, C
             return sweepNanos != Long.MAX_VALUE;
         }
 
-        Limits readerIdle(long millis) {
-            return new Limits(millis, TimeUnit.NANOSECONDS.toMillis(allIdleNanos), TimeUnit.NANOSECONDS.toMillis(quietNanos));
+        public boolean readerIdleIs(long millis) {
+            return readerIdleNanos == TimeUnit.MILLISECONDS.toNanos(millis);
         }
     }
 
@@ -74,11 +74,6 @@ public final class IdleTimeout extends Watch implements ChannelInboundHandler, C
     private boolean reading;
     private ChannelInboundHandler standIn;  // a dormant connection's only request handling, until its next read
 
-    /** @param readerIdleMillis no read for this long (0: never); @param allIdleMillis no read or flush (0: never) */
-    public IdleTimeout(long readerIdleMillis, long allIdleMillis) {
-        this(new Limits(readerIdleMillis, allIdleMillis, 0));
-    }
-
     public IdleTimeout(Limits limits) {
         this.limits = limits;
     }
@@ -92,16 +87,16 @@ public final class IdleTimeout extends Watch implements ChannelInboundHandler, C
     }
 
     /**
-     * Changes the reader-idle timeout of a connection already open (a pooled upstream connection
-     * after a reload changed {@code stream-idle-timeout}); counted from the last read, as before.
+     * Changes the timeouts of a connection already open (a pooled upstream connection after a reload
+     * changed {@code stream-idle-timeout}); still counted from the last activity.
      */
-    public void readerIdle(long millis) {
-        if (TimeUnit.MILLISECONDS.toNanos(millis) == limits.readerIdleNanos) {
+    public void limits(Limits next) {
+        if (next == limits) {
             return;
         }
-        limits = limits.readerIdle(millis);
-        if (millis > 0 && ctx != null && ctx.channel().isActive()) {
-            Sweeper.of(ctx.executor()).arm(this, limits.readerIdleNanos); // a shorter timeout may need a finer tick
+        limits = next;
+        if (next.any() && ctx != null && ctx.channel().isActive()) {
+            Sweeper.of(ctx.executor()).arm(this, next.sweepNanos); // a shorter timeout may need a finer tick
         }
     }
 
