@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.sim.SimulatorOptions;
 import io.sluice.sim.VllmSimulator;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,10 +44,7 @@ class FdExhaustionTest {
 
     @Test
     void outOfDescriptorsIs503AndNotABackendFailure(@TempDir Path dir) throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = FreePorts.next(); // below the ephemeral range: the simulator's port 0 cannot be given it
         // Every request waits 3 s for its first token, so all of them hold an upstream connection at once,
         // long enough for health checks (every second) to run while no descriptor is left.
         try (VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder().ttft(Duration.ofSeconds(3)).build())) {
@@ -69,6 +65,7 @@ class FdExhaustionTest {
             List<RawHttp> clients = new ArrayList<>();
             try {
                 Await.until("sluice serving", Duration.ofSeconds(30), () -> {
+                    assertTrue(sluice.isAlive(), () -> "sluice exited: " + logOf(log));
                     try (RawHttp probe = new RawHttp(port)) {
                         return probe.post("/v1/chat/completions", RawHttp.chatBody("demo", false, 1)).exchange().status() == 200;
                     } catch (IOException e) {

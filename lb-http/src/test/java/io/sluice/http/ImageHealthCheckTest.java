@@ -3,7 +3,6 @@ package io.sluice.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.sluice.sim.SimulatorOptions;
-import java.net.ServerSocket;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -31,10 +30,7 @@ class ImageHealthCheckTest {
 
     @Test
     void nothingListeningIsUnhealthy() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = FreePorts.refusing();
         assertEquals(1, HealthCheck.check("http://127.0.0.1:" + port + "/api/health"));
     }
 }

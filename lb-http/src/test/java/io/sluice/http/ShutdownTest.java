@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sluice.sim.SimulatorOptions;
 import io.sluice.sim.VllmSimulator;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,10 +20,7 @@ class ShutdownTest {
 
     @Test
     void sigtermDrainsOpenStreamsAndExitsZero(@TempDir Path dir) throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = FreePorts.next(); // below the ephemeral range: the simulator's port 0 cannot be given it
         try (VllmSimulator sim = VllmSimulator.start(SimulatorOptions.builder()
                 .ttft(Duration.ofMillis(10)).itl(Duration.ofMillis(50)).build())) {
             Path config = dir.resolve("sluice.yaml");
@@ -42,6 +38,7 @@ class ShutdownTest {
                     .start();
             try {
                 Await.until("sluice listening", Duration.ofSeconds(30), () -> {
+                    assertTrue(sluice.isAlive(), () -> "sluice exited: " + log(dir));
                     try (RawHttp probe = new RawHttp(port)) {
                         return probe.get("/v1/models").exchange().status() == 200;
                     } catch (IOException e) {
@@ -74,4 +71,11 @@ class ShutdownTest {
         }
     }
 
+    private static String log(Path dir) {
+        try {
+            return Files.readString(dir.resolve("sluice.log"));
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
 }
