@@ -82,7 +82,7 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
     private final StreamBudget streams;
     private boolean streamSlot;           // this HTTP/2 stream holds a slot of the budget
     private final ChannelHandlerContext ctx; // the exchange handler's: writes go through rc, which runs the response phases
-    private RequestContext rc;            // the current request's; kept after it ends, so late writes are recognised
+    private RequestContext rc;            // the current request's; kept after a failure (a late write is recognised), dropped once answered
 
     // The current request; all null/false between exchanges.
     private BackendPool pool;
@@ -793,6 +793,11 @@ public final class ProxyHandler implements ExchangeTarget, UpstreamHandler.Liste
             ctx.channel().config().setAutoRead(true); // answered before the body was all sent: the rest is dropped
         }
         endRequest();
+        // Answered in full: nothing writes for this request again. A keep-alive connection waiting for its
+        // next request (up to a second before it turns dormant) need not keep the request's head and record.
+        rc = null;
+        requestId = null;
+        routeHeader = null;
     }
 
     /** Ends the attempt on the current backend: the lease (in-flight count) is released here only. */
